@@ -1,0 +1,243 @@
+//! The compiled configuration: only parsed, validated types. Produced by [`crate::compile`].
+
+use std::net::SocketAddr;
+use std::path::PathBuf;
+use std::time::Duration;
+
+use switchboard_protocol::Dialect;
+use url::Url;
+
+use crate::secret::SecretString;
+
+/// Default listen address: loopback only.
+pub const DEFAULT_LISTEN: &str = "127.0.0.1:8787";
+
+/// Where the running configuration came from.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum ConfigSource {
+    /// No file: transparent pass-through to `https://api.anthropic.com`.
+    Default,
+    File(PathBuf),
+}
+
+impl std::fmt::Display for ConfigSource {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        match self {
+            Self::Default => f.write_str("built-in default (pass-through to https://api.anthropic.com)"),
+            Self::File(p) => write!(f, "{}", p.display()),
+        }
+    }
+}
+
+/// The whole compiled configuration.
+#[derive(Debug, Clone)]
+pub struct Config {
+    pub source: ConfigSource,
+    pub server: ServerConfig,
+    /// In priority order: index 0 is tried first.
+    pub endpoints: Vec<EndpointConfig>,
+    /// Global model mapping, used where an endpoint's own map has no rule for a model.
+    pub models: ModelMap,
+    pub routing: RoutingConfig,
+    pub storage: StorageConfig,
+}
+
+#[derive(Debug, Clone)]
+pub struct ServerConfig {
+    pub listen: SocketAddr,
+    /// When set, clients must present it as `x-api-key` or `Authorization: Bearer`.
+    pub auth_token: Option<SecretString>,
+    /// How long a graceful shutdown waits for in-flight requests.
+    pub shutdown_grace: Duration,
+}
+
+/// How credentials are attached to upstream requests.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum AuthStyle {
+    /// `x-api-key: KEY` (Anthropic).
+    XApiKey,
+    /// `Authorization: Bearer KEY` (OpenAI-compatible, Anthropic-compatible gateways).
+    Bearer,
+    /// `x-goog-api-key: KEY` (Gemini).
+    GoogApiKey,
+}
+
+/// One upstream endpoint.
+#[derive(Debug, Clone)]
+pub struct EndpointConfig {
+    pub name: String,
+    /// The wire protocol the endpoint speaks.
+    pub kind: Dialect,
+    /// Base URL without the API path, e.g. `https://api.anthropic.com` or
+    /// `https://api.openai.com/v1` (for OpenAI-kind endpoints the `/v1` is part of the base).
+    pub base_url: Url,
+    /// `None`: pass the client's own credentials through.
+    pub api_key: Option<SecretString>,
+    pub auth: AuthStyle,
+    /// Extra headers sent with every request to this endpoint.
+    pub headers: Vec<(String, String)>,
+    pub models: ModelMap,
+    /// The preset this endpoint was built from, if any.
+    pub preset: Option<String>,
+    /// Upper bound for `max_tokens` on this endpoint (clamped when translating).
+    pub max_output_tokens: Option<u32>,
+    /// Whether `/v1/messages/count_tokens` may be forwarded here.
+    pub count_tokens: bool,
+    /// Disabled endpoints stay in the config but receive no traffic.
+    pub enabled: bool,
+}
+
+/// Model-name rewriting rules, checked in this order: exact name, glob patterns (in file order),
+/// then Claude Code roles (`opus`, `sonnet`, `haiku`, `fable`: the requested id contains the
+/// role word; `small-fast` serves haiku-class requests when no `haiku` rule exists).
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct ModelMap {
+    pub rules: Vec<ModelRule>,
+}
+
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct ModelRule {
+    pub pattern: String,
+    pub target: String,
+}
+
+/// Claude Code model roles that a mapping key may name.
+pub const ROLES: &[&str] = &["opus", "sonnet", "haiku", "fable", "small-fast"];
+
+impl ModelMap {
+    /// The mapped model for `requested`, if any rule matches.
+    #[must_use]
+    pub fn resolve(&self, requested: &str) -> Option<&str> {
+        let lower = requested.to_ascii_lowercase();
+        if let Some(r) = self.rules.iter().find(|r| r.pattern == requested) {
+            return Some(&r.target);
+        }
+        if let Some(r) = self.rules.iter().find(|r| is_glob(&r.pattern) && glob_match(&r.pattern, &lower)) {
+            return Some(&r.target);
+        }
+        let role = |name: &str| self.rules.iter().find(|r| r.pattern == name).map(|r| r.target.as_str());
+        for word in ["opus", "sonnet", "haiku", "fable"] {
+            if lower.contains(word) {
+                if let Some(t) = role(word) {
+                    return Some(t);
+                }
+                if word == "haiku" {
+                    if let Some(t) = role("small-fast") {
+                        return Some(t);
+                    }
+                }
+            }
+        }
+        None
+    }
+
+    #[must_use]
+    pub fn is_empty(&self) -> bool {
+        self.rules.is_empty()
+    }
+}
+
+fn is_glob(p: &str) -> bool {
+    p.contains(['*', '?'])
+}
+
+/// `*` matches any run of characters, `?` one character; case-insensitive on the pattern side.
+#[must_use]
+pub fn glob_match(pattern: &str, text: &str) -> bool {
+    let p: Vec<char> = pattern.to_ascii_lowercase().chars().collect();
+    let t: Vec<char> = text.chars().collect();
+    let (mut pi, mut ti) = (0, 0);
+    let (mut star, mut mark) = (None, 0);
+    while ti < t.len() {
+        if pi < p.len() && (p[pi] == '?' || p[pi] == t[ti]) {
+            pi += 1;
+            ti += 1;
+        } else if pi < p.len() && p[pi] == '*' {
+            star = Some(pi);
+            pi += 1;
+            mark = ti;
+        } else if let Some(s) = star {
+            pi = s + 1;
+            mark += 1;
+            ti = mark;
+        } else {
+            return false;
+        }
+    }
+    p[pi..].iter().all(|&c| c == '*')
+}
+
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct RoutingConfig {
+    /// Retries per endpoint for 5xx / 529 / network errors (attempts = 1 + retries).
+    pub max_retries: u32,
+    pub backoff_initial: Duration,
+    pub backoff_max: Duration,
+    /// Cooldown after a 429 or auth failure that names no reset time.
+    pub cooldown: Duration,
+    /// TCP connect timeout.
+    pub connect_timeout: Duration,
+    /// Time allowed for the response head and, for streams, the first event.
+    pub first_byte_timeout: Duration,
+    /// Longest silence allowed between two chunks of a stream before it counts as stalled.
+    pub idle_timeout: Duration,
+    /// Send `event: ping` to the client after this long without upstream bytes.
+    pub keepalive_interval: Duration,
+}
+
+impl Default for RoutingConfig {
+    fn default() -> Self {
+        Self {
+            max_retries: 5,
+            backoff_initial: Duration::from_secs(1),
+            backoff_max: Duration::from_secs(10),
+            cooldown: Duration::from_secs(30 * 60),
+            connect_timeout: Duration::from_secs(10),
+            first_byte_timeout: Duration::from_secs(300),
+            idle_timeout: Duration::from_secs(600),
+            keepalive_interval: Duration::from_secs(15),
+        }
+    }
+}
+
+#[derive(Debug, Clone, PartialEq, Eq, Default)]
+pub struct StorageConfig {
+    /// `postgres://…` for PostgreSQL; `None` for SQLite in the data directory.
+    pub url: Option<String>,
+    /// Capacity of the in-memory log queue; a full queue drops records (counted), never blocks.
+    pub log_queue: usize,
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn map(rules: &[(&str, &str)]) -> ModelMap {
+        ModelMap {
+            rules: rules.iter().map(|(p, t)| ModelRule { pattern: (*p).into(), target: (*t).into() }).collect(),
+        }
+    }
+
+    #[test]
+    fn exact_beats_glob_beats_role() {
+        let m = map(&[("opus", "big"), ("claude-3-5-haiku*", "old-small"), ("claude-opus-5-5", "exact"), ("haiku", "small")]);
+        assert_eq!(m.resolve("claude-opus-5-5"), Some("exact"));
+        assert_eq!(m.resolve("claude-opus-4-1"), Some("big"));
+        assert_eq!(m.resolve("claude-3-5-haiku-20241022"), Some("old-small"));
+        assert_eq!(m.resolve("claude-haiku-5-5"), Some("small"));
+        assert_eq!(m.resolve("gpt-4o"), None);
+    }
+
+    #[test]
+    fn small_fast_serves_haiku_when_no_haiku_rule() {
+        assert_eq!(map(&[("small-fast", "tiny")]).resolve("claude-haiku-5-5"), Some("tiny"));
+    }
+
+    #[test]
+    fn glob_matching() {
+        assert!(glob_match("claude-*-haiku*", "claude-3-5-haiku-2024"));
+        assert!(glob_match("*", "anything"));
+        assert!(glob_match("gpt-?o", "gpt-4o"));
+        assert!(!glob_match("claude-*", "gpt-4o"));
+    }
+}

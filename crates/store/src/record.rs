@@ -1,0 +1,100 @@
+//! The record of one proxied request, as the proxy hands it to the log writer.
+
+use chrono::{DateTime, Utc};
+use serde::{Deserialize, Serialize};
+use uuid::Uuid;
+
+/// One client request and everything that happened to it.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct LogRecord {
+    /// Time-ordered id (UUID v7).
+    pub id: Uuid,
+    /// When the request arrived.
+    pub started_at: DateTime<Utc>,
+    /// Client address and, when known, the client key name / user agent.
+    pub client_addr: Option<String>,
+    pub client_key: Option<String>,
+    pub user_agent: Option<String>,
+    /// Claude Code session id (`X-Claude-Code-Session-Id`), when sent.
+    pub session_id: Option<String>,
+    /// `POST /v1/messages`, `POST /v1/chat/completions`, …
+    pub method: String,
+    pub path: String,
+    /// The dialect the client spoke (`anthropic`, `openai`).
+    pub client_dialect: String,
+    pub requested_model: Option<String>,
+    /// The model sent to the endpoint that answered (or the last one tried).
+    pub routed_model: Option<String>,
+    /// The endpoint that answered (or the last one tried).
+    pub endpoint: Option<String>,
+    pub stream: bool,
+    /// Final HTTP status sent to the client.
+    pub status: u16,
+    /// Outcome in one word: `ok`, `client_error`, `upstream_error`, `exhausted`, `partial`
+    /// (stream broken after commit), `client_closed`.
+    pub outcome: String,
+    pub error: Option<String>,
+    pub stop_reason: Option<String>,
+    /// Time to first byte sent to the client, milliseconds.
+    pub ttfb_ms: Option<u64>,
+    /// Total latency until the last byte, milliseconds.
+    pub latency_ms: u64,
+    pub input_tokens: u64,
+    pub output_tokens: u64,
+    pub cache_creation_input_tokens: u64,
+    pub cache_read_input_tokens: u64,
+    /// Cost in USD, `None` when the model's price is unknown.
+    pub cost_usd: Option<f64>,
+    pub request_bytes: u64,
+    pub response_bytes: u64,
+    pub attempts: Vec<AttemptRecord>,
+}
+
+/// One attempt against one endpoint.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct AttemptRecord {
+    pub endpoint: String,
+    pub model: Option<String>,
+    /// HTTP status from the upstream; `None` for network errors and timeouts.
+    pub status: Option<u16>,
+    pub latency_ms: u64,
+    pub error: Option<String>,
+    /// What the router decided: `ok`, `retry`, `cooldown`, `next`, `returned`, `partial`.
+    pub disposition: String,
+}
+
+impl LogRecord {
+    /// A record for a request that has just arrived.
+    #[must_use]
+    pub fn new(method: impl Into<String>, path: impl Into<String>, client_dialect: impl Into<String>) -> Self {
+        Self {
+            id: Uuid::now_v7(),
+            started_at: Utc::now(),
+            client_addr: None,
+            client_key: None,
+            user_agent: None,
+            session_id: None,
+            method: method.into(),
+            path: path.into(),
+            client_dialect: client_dialect.into(),
+            requested_model: None,
+            routed_model: None,
+            endpoint: None,
+            stream: false,
+            status: 0,
+            outcome: String::new(),
+            error: None,
+            stop_reason: None,
+            ttfb_ms: None,
+            latency_ms: 0,
+            input_tokens: 0,
+            output_tokens: 0,
+            cache_creation_input_tokens: 0,
+            cache_read_input_tokens: 0,
+            cost_usd: None,
+            request_bytes: 0,
+            response_bytes: 0,
+            attempts: Vec::new(),
+        }
+    }
+}
