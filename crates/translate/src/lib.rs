@@ -1,1 +1,148 @@
-//! placeholder until this crate lands
+//! Pure conversions between the Anthropic Messages, OpenAI Chat Completions and Gemini dialects.
+//!
+//! Anthropic Messages is the hub: every other dialect converts to it and from it, so
+//! OpenAI → Gemini is two hops. Everything here is synchronous and free of I/O (no tokio, no
+//! network, no files): the server feeds bytes and events in, and gets bytes and events out.
+//!
+//! The facade the server uses:
+//! - [`translate_request`]: a client body in one dialect → an upstream body in another, plus the
+//!   [`ResponseContext`] the response translation needs (tool-name map, requested model, …).
+//! - [`translate_response`]: a non-streaming upstream body → the client's dialect.
+//! - [`stream_translator`]: a state machine turning upstream SSE events into client SSE events.
+//! - [`translate_error`]: an upstream error body → the client's error shape and status.
+//!
+//! Passthrough (same dialect on both sides) never comes here: the server forwards bytes.
+
+use switchboard_protocol::Dialect;
+use switchboard_protocol::observe::Summary;
+use switchboard_protocol::sse;
+
+/// A translation failure, naming where in the input it happened.
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+#[error("{path}: {reason}")]
+pub struct TranslateError {
+    /// JSON path of the offending field, e.g. `messages[3].content[0].source`.
+    pub path: String,
+    pub reason: String,
+}
+
+impl TranslateError {
+    pub fn new(path: impl Into<String>, reason: impl Into<String>) -> Self {
+        Self { path: path.into(), reason: reason.into() }
+    }
+}
+
+/// What the target endpoint is and what it tolerates. Filled by the server from the endpoint's
+/// config and preset.
+#[derive(Debug, Clone, Default)]
+pub struct RequestOptions {
+    /// The model to send upstream (after mapping).
+    pub target_model: String,
+    /// Clamp `max_tokens` to this.
+    pub max_output_tokens: Option<u32>,
+    /// Provider quirks, by preset name (`deepseek`, `openrouter`, `gemini`, …); empty for none.
+    pub preset: Option<String>,
+}
+
+/// Facts carried from a request's translation to its response's translation.
+#[derive(Debug, Clone, Default)]
+pub struct ResponseContext {
+    /// The model the client asked for (echoed in `message.model` / `model`).
+    pub requested_model: String,
+    /// Whether the client asked for a stream.
+    pub stream: bool,
+    /// Upstream tool name → the client's original tool name, for names that had to be shortened.
+    pub tool_names: Vec<(String, String)>,
+    /// Stop sequences the client sent (to report `stop_sequence` when one matched).
+    pub stop_sequences: Vec<String>,
+    /// Whether the client asked for thinking (so reasoning is shown as thinking blocks).
+    pub thinking: bool,
+}
+
+/// The upstream request produced by [`translate_request`].
+#[derive(Debug, Clone)]
+pub struct Translated {
+    pub body: Vec<u8>,
+    /// Path (and query) relative to the endpoint's base URL, e.g. `/chat/completions` or
+    /// `/v1beta/models/gemini-2.5-pro:streamGenerateContent?alt=sse`.
+    pub path: String,
+    pub ctx: ResponseContext,
+}
+
+/// A streaming translator: upstream events in, client events out.
+pub trait StreamTranslator: Send {
+    /// Translate one upstream event, appending client events to `out`.
+    fn push(&mut self, ev: &sse::Event, out: &mut Vec<sse::Event>);
+    /// The upstream ended (cleanly or not): close open blocks and emit the terminal events, so the
+    /// client always receives a well-formed stream. An upstream that ended without its terminal
+    /// event yields an error event.
+    fn finish(&mut self, out: &mut Vec<sse::Event>);
+    /// Usage (Anthropic definition), stop reason and errors seen so far.
+    fn summary(&self) -> &Summary;
+}
+
+/// Translate a client request body from `from` into the `to` dialect.
+///
+/// # Errors
+/// The body isn't valid for `from`, or uses something `to` cannot express (naming the field).
+pub fn translate_request(
+    from: Dialect,
+    to: Dialect,
+    body: &[u8],
+    opts: &RequestOptions,
+) -> Result<Translated, TranslateError> {
+    let _ = (from, to, body, opts);
+    Err(TranslateError::new("", "translation not implemented yet"))
+}
+
+/// Translate a non-streaming upstream response body (`from`) into the client's dialect (`to`).
+///
+/// # Errors
+/// The body isn't a valid `from` response.
+pub fn translate_response(
+    from: Dialect,
+    to: Dialect,
+    body: &[u8],
+    ctx: &ResponseContext,
+) -> Result<(Vec<u8>, Summary), TranslateError> {
+    let _ = (from, to, body, ctx);
+    Err(TranslateError::new("", "translation not implemented yet"))
+}
+
+/// A stream translator from upstream dialect `from` to client dialect `to`.
+#[must_use]
+pub fn stream_translator(from: Dialect, to: Dialect, ctx: ResponseContext) -> Box<dyn StreamTranslator> {
+    let _ = (from, to, ctx);
+    unimplemented_translator()
+}
+
+fn unimplemented_translator() -> Box<dyn StreamTranslator> {
+    struct Never(Summary);
+    impl StreamTranslator for Never {
+        fn push(&mut self, _: &sse::Event, _: &mut Vec<sse::Event>) {}
+        fn finish(&mut self, _: &mut Vec<sse::Event>) {}
+        fn summary(&self) -> &Summary {
+            &self.0
+        }
+    }
+    Box::new(Never(Summary::default()))
+}
+
+/// Translate an upstream error (`from` dialect, HTTP `status`) into the client's error status and
+/// body (`to`): rate limit → 429 `rate_limit_error`, overload → 529 (503 for OpenAI clients),
+/// auth → 401, bad request → 400.
+#[must_use]
+pub fn translate_error(from: Dialect, to: Dialect, status: u16, body: &[u8]) -> (u16, Vec<u8>) {
+    let _ = from;
+    let (kind, message) = match switchboard_protocol::error::parse_any(body) {
+        Some((kind, msg)) => (kind.unwrap_or_else(|| switchboard_protocol::error::ErrorKind::from_status(status)), msg),
+        None => (
+            switchboard_protocol::error::ErrorKind::from_status(status),
+            String::from_utf8_lossy(body).chars().take(500).collect(),
+        ),
+    };
+    match to {
+        Dialect::OpenAiChat => (kind.openai_status(), switchboard_protocol::error::openai_body(kind, &message).to_string().into_bytes()),
+        _ => (kind.status(), switchboard_protocol::error::anthropic_body(kind, &message).to_string().into_bytes()),
+    }
+}
