@@ -81,6 +81,13 @@ pub trait StreamTranslator: Send {
     fn summary(&self) -> &Summary;
 }
 
+pub mod gemini;
+pub mod openai;
+
+fn unsupported(from: Dialect, to: Dialect) -> TranslateError {
+    TranslateError::new("", format!("no translation from {from} to {to}"))
+}
+
 /// Translate a client request body from `from` into the `to` dialect.
 ///
 /// # Errors
@@ -91,8 +98,21 @@ pub fn translate_request(
     body: &[u8],
     opts: &RequestOptions,
 ) -> Result<Translated, TranslateError> {
-    let _ = (from, to, body, opts);
-    Err(TranslateError::new("", "translation not implemented yet"))
+    match (from, to) {
+        (Dialect::Anthropic, Dialect::OpenAiChat) => openai::from_anthropic_request(body, opts),
+        (Dialect::Anthropic, Dialect::Gemini) => gemini::from_anthropic_request(body, opts),
+        (Dialect::OpenAiChat, Dialect::Anthropic) => openai::to_anthropic_request(body, opts),
+        (Dialect::OpenAiChat, Dialect::Gemini) => {
+            // Two hops through the hub. The client-facing facts (requested model, stream flag)
+            // come from the first hop; the tool-name map from the second.
+            let hub = openai::to_anthropic_request(body, opts)?;
+            let mut out = gemini::from_anthropic_request(&hub.body, opts)?;
+            out.ctx.requested_model = hub.ctx.requested_model;
+            out.ctx.stream = hub.ctx.stream;
+            Ok(out)
+        }
+        (from, to) => Err(unsupported(from, to)),
+    }
 }
 
 /// Translate a non-streaming upstream response body (`from`) into the client's dialect (`to`).
@@ -105,27 +125,67 @@ pub fn translate_response(
     body: &[u8],
     ctx: &ResponseContext,
 ) -> Result<(Vec<u8>, Summary), TranslateError> {
-    let _ = (from, to, body, ctx);
-    Err(TranslateError::new("", "translation not implemented yet"))
+    match (from, to) {
+        (Dialect::OpenAiChat, Dialect::Anthropic) => openai::to_anthropic_response(body, ctx),
+        (Dialect::Gemini, Dialect::Anthropic) => gemini::to_anthropic_response(body, ctx),
+        (Dialect::Anthropic, Dialect::OpenAiChat) => openai::from_anthropic_response(body, ctx),
+        (Dialect::Gemini, Dialect::OpenAiChat) => {
+            let (hub, summary) = gemini::to_anthropic_response(body, ctx)?;
+            let (out, _) = openai::from_anthropic_response(&hub, ctx)?;
+            Ok((out, summary))
+        }
+        (from, to) => Err(unsupported(from, to)),
+    }
 }
 
-/// A stream translator from upstream dialect `from` to client dialect `to`.
+/// A stream translator from upstream dialect `from` to client dialect `to`, or `None` when the
+/// pair has no translation (the server rejects such routes before sending anything).
 #[must_use]
-pub fn stream_translator(from: Dialect, to: Dialect, ctx: ResponseContext) -> Box<dyn StreamTranslator> {
-    let _ = (from, to, ctx);
-    unimplemented_translator()
+pub fn stream_translator(
+    from: Dialect,
+    to: Dialect,
+    ctx: ResponseContext,
+) -> Option<Box<dyn StreamTranslator>> {
+    Some(match (from, to) {
+        (Dialect::OpenAiChat, Dialect::Anthropic) => Box::new(openai::ToAnthropicStream::new(ctx)),
+        (Dialect::Gemini, Dialect::Anthropic) => Box::new(gemini::ToAnthropicStream::new(ctx)),
+        (Dialect::Anthropic, Dialect::OpenAiChat) => Box::new(openai::FromAnthropicStream::new(ctx)),
+        (Dialect::Gemini, Dialect::OpenAiChat) => Box::new(Chain {
+            first: gemini::ToAnthropicStream::new(ctx.clone()),
+            second: openai::FromAnthropicStream::new(ctx),
+            hub: Vec::new(),
+        }),
+        _ => return None,
+    })
 }
 
-fn unimplemented_translator() -> Box<dyn StreamTranslator> {
-    struct Never(Summary);
-    impl StreamTranslator for Never {
-        fn push(&mut self, _: &sse::Event, _: &mut Vec<sse::Event>) {}
-        fn finish(&mut self, _: &mut Vec<sse::Event>) {}
-        fn summary(&self) -> &Summary {
-            &self.0
+/// Two stream translators in a row, through the Anthropic hub. Usage and stop reason are
+/// reported from the first (it sees the upstream's own numbers).
+struct Chain<A, B> {
+    first: A,
+    second: B,
+    hub: Vec<sse::Event>,
+}
+
+impl<A: StreamTranslator, B: StreamTranslator> StreamTranslator for Chain<A, B> {
+    fn push(&mut self, ev: &sse::Event, out: &mut Vec<sse::Event>) {
+        self.first.push(ev, &mut self.hub);
+        for hub_ev in self.hub.drain(..) {
+            self.second.push(&hub_ev, out);
         }
     }
-    Box::new(Never(Summary::default()))
+
+    fn finish(&mut self, out: &mut Vec<sse::Event>) {
+        self.first.finish(&mut self.hub);
+        for hub_ev in self.hub.drain(..) {
+            self.second.push(&hub_ev, out);
+        }
+        self.second.finish(out);
+    }
+
+    fn summary(&self) -> &Summary {
+        self.first.summary()
+    }
 }
 
 /// Translate an upstream error (`from` dialect, HTTP `status`) into the client's error status and
