@@ -1,11 +1,113 @@
 //! Switchboard's configuration: the TOML file a user writes, checked and compiled into typed
-//! [`Config`] that the router and server use. Two phases: parse the raw document keeping spans,
-//! then [`compile`] it, collecting *every* error (file, line, field, why) rather than the first.
+//! [`Config`] that the router and server use. Two phases: parse the raw document keeping spans
+//! (`toml_edit`), then compile it, collecting *every* error (file, line, field, why) rather than
+//! the first.
 //!
-//! No network I/O; the only file access is reading the config file itself ([`load_file`]).
+//! - [`load_file`] / [`compile_str`]: text to [`Config`] or a list of [`ConfigError`]s.
+//! - [`default_config`]: the configuration used when there is no file (pass-through to Anthropic).
+//! - [`render_errors`]: errors as `file:line:column: field: message` lines.
+//! - [`PRESETS`]: the known providers an endpoint can name with `preset = "…"`.
+//!
+//! `${VAR}` references in string values are expanded from an environment passed in as a
+//! closure ([`env_from_process`] in production, a map in tests), so compiling never reads or
+//! changes process state. No network I/O; the only file access is reading the config file
+//! itself ([`load_file`]).
 
+mod compile;
+mod endpoint;
+mod env;
+mod error;
 mod model;
+mod preset;
+mod reader;
 mod secret;
 
+use std::path::Path;
+
+pub use error::{ConfigError, render_errors};
 pub use model::*;
+pub use preset::{PRESETS, Preset, preset};
 pub use secret::{SecretString, mask};
+
+use crate::error::Locator;
+use crate::reader::Cx;
+
+/// Reads and compiles the file at `path`. Errors name the path as given.
+///
+/// # Errors
+/// Every problem in the file, or one error when it cannot be read.
+pub fn load_file(
+    path: &Path,
+    env: &dyn Fn(&str) -> Option<String>,
+) -> Result<Config, Vec<ConfigError>> {
+    match std::fs::read_to_string(path) {
+        Ok(text) => compile_str(&text, ConfigSource::File(path.to_path_buf()), env),
+        Err(e) => Err(vec![ConfigError {
+            file: Some(path.to_path_buf()),
+            line: 0,
+            column: 0,
+            field: String::new(),
+            message: format!("cannot read the configuration file: {e}"),
+        }]),
+    }
+}
+
+/// Compiles configuration text. `source` names the file in errors (none for
+/// [`ConfigSource::Default`]) and is stored in [`Config::source`].
+///
+/// # Errors
+/// Every problem found, sorted by position: syntax errors (then nothing else is checked),
+/// unknown keys, wrong types, invalid values, missing variables.
+pub fn compile_str(
+    text: &str,
+    source: ConfigSource,
+    env: &dyn Fn(&str) -> Option<String>,
+) -> Result<Config, Vec<ConfigError>> {
+    let file = match &source {
+        ConfigSource::File(p) => Some(p.clone()),
+        ConfigSource::Default => None,
+    };
+    let locator = Locator::new(text);
+    let doc = match toml_edit::Document::parse(text) {
+        Ok(doc) => doc,
+        Err(e) => {
+            let diag = error::Diag {
+                span: e.span(),
+                field: String::new(),
+                message: format!("TOML syntax error: {}", e.message().trim_end()),
+            };
+            return Err(vec![locator.error(file.as_ref(), diag)]);
+        }
+    };
+    let mut cx = Cx::new(env);
+    let config = compile::compile_root(&mut cx, doc.as_table(), source);
+    if cx.diags.is_empty() {
+        return Ok(config);
+    }
+    let mut errors: Vec<ConfigError> = cx
+        .diags
+        .into_iter()
+        .map(|d| locator.error(file.as_ref(), d))
+        .collect();
+    errors.sort_by_key(|e| (e.line, e.column));
+    Err(errors)
+}
+
+/// The configuration used when there is no file: listen on [`DEFAULT_LISTEN`] and pass every
+/// request through to `https://api.anthropic.com` with the client's own credentials.
+#[must_use]
+pub fn default_config() -> Config {
+    Config {
+        source: ConfigSource::Default,
+        server: compile::default_server(),
+        endpoints: vec![endpoint::default_endpoint()],
+        models: ModelMap::default(),
+        routing: RoutingConfig::default(),
+        storage: StorageConfig::default(),
+    }
+}
+
+/// Looks variables up in the process environment (unset or non-UTF-8 counts as missing).
+pub fn env_from_process() -> impl Fn(&str) -> Option<String> {
+    |name| std::env::var(name).ok()
+}

@@ -12,6 +12,12 @@ use crate::secret::SecretString;
 /// Default listen address: loopback only.
 pub const DEFAULT_LISTEN: &str = "127.0.0.1:8787";
 
+/// Default `server.shutdown_grace`.
+pub const DEFAULT_SHUTDOWN_GRACE: Duration = Duration::from_secs(30);
+
+/// Default `storage.log_queue`.
+pub const DEFAULT_LOG_QUEUE: usize = 10_000;
+
 /// Where the running configuration came from.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub enum ConfigSource {
@@ -23,7 +29,9 @@ pub enum ConfigSource {
 impl std::fmt::Display for ConfigSource {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
         match self {
-            Self::Default => f.write_str("built-in default (pass-through to https://api.anthropic.com)"),
+            Self::Default => {
+                f.write_str("built-in default (pass-through to https://api.anthropic.com)")
+            }
             Self::File(p) => write!(f, "{}", p.display()),
         }
     }
@@ -87,6 +95,22 @@ pub struct EndpointConfig {
     pub enabled: bool,
 }
 
+impl EndpointConfig {
+    /// `base_url` with `api_path` appended, e.g. `/chat/completions` or `/v1/messages`.
+    /// The base path is kept (`https://api.openai.com/v1` → `…/v1/chat/completions`).
+    #[must_use]
+    pub fn api_url(&self, api_path: &str) -> Url {
+        let mut url = self.base_url.clone();
+        let path = format!(
+            "{}/{}",
+            url.path().trim_end_matches('/'),
+            api_path.trim_start_matches('/')
+        );
+        url.set_path(&path);
+        url
+    }
+}
+
 /// Model-name rewriting rules, checked in this order: exact name, glob patterns (in file order),
 /// then Claude Code roles (`opus`, `sonnet`, `haiku`, `fable`: the requested id contains the
 /// role word; `small-fast` serves haiku-class requests when no `haiku` rule exists).
@@ -112,19 +136,31 @@ impl ModelMap {
         if let Some(r) = self.rules.iter().find(|r| r.pattern == requested) {
             return Some(&r.target);
         }
-        if let Some(r) = self.rules.iter().find(|r| is_glob(&r.pattern) && glob_match(&r.pattern, &lower)) {
+        if let Some(r) = self
+            .rules
+            .iter()
+            .find(|r| is_glob(&r.pattern) && glob_match(&r.pattern, &lower))
+        {
             return Some(&r.target);
         }
-        let role = |name: &str| self.rules.iter().find(|r| r.pattern == name).map(|r| r.target.as_str());
+        let role = |name: &str| {
+            self.rules
+                .iter()
+                .find(|r| r.pattern == name)
+                .map(|r| r.target.as_str())
+        };
         for word in ["opus", "sonnet", "haiku", "fable"] {
             if lower.contains(word) {
                 if let Some(t) = role(word) {
                     return Some(t);
                 }
-                if word == "haiku" {
-                    if let Some(t) = role("small-fast") {
-                        return Some(t);
-                    }
+                let fallback = if word == "haiku" {
+                    role("small-fast")
+                } else {
+                    None
+                };
+                if let Some(t) = fallback {
+                    return Some(t);
                 }
             }
         }
@@ -183,6 +219,9 @@ pub struct RoutingConfig {
     pub idle_timeout: Duration,
     /// Send `event: ping` to the client after this long without upstream bytes.
     pub keepalive_interval: Duration,
+    /// After an endpoint exhausts its retries on 5xx/network errors it sits out this long, so
+    /// the requests that follow don't each wait through the whole backoff ladder. Zero disables.
+    pub failure_cooldown: Duration,
 }
 
 impl Default for RoutingConfig {
@@ -196,16 +235,26 @@ impl Default for RoutingConfig {
             first_byte_timeout: Duration::from_secs(300),
             idle_timeout: Duration::from_secs(600),
             keepalive_interval: Duration::from_secs(15),
+            failure_cooldown: Duration::from_secs(30),
         }
     }
 }
 
-#[derive(Debug, Clone, PartialEq, Eq, Default)]
+#[derive(Debug, Clone, PartialEq, Eq)]
 pub struct StorageConfig {
     /// `postgres://…` for PostgreSQL; `None` for SQLite in the data directory.
     pub url: Option<String>,
     /// Capacity of the in-memory log queue; a full queue drops records (counted), never blocks.
     pub log_queue: usize,
+}
+
+impl Default for StorageConfig {
+    fn default() -> Self {
+        Self {
+            url: None,
+            log_queue: DEFAULT_LOG_QUEUE,
+        }
+    }
 }
 
 #[cfg(test)]
@@ -214,13 +263,24 @@ mod tests {
 
     fn map(rules: &[(&str, &str)]) -> ModelMap {
         ModelMap {
-            rules: rules.iter().map(|(p, t)| ModelRule { pattern: (*p).into(), target: (*t).into() }).collect(),
+            rules: rules
+                .iter()
+                .map(|(p, t)| ModelRule {
+                    pattern: (*p).into(),
+                    target: (*t).into(),
+                })
+                .collect(),
         }
     }
 
     #[test]
     fn exact_beats_glob_beats_role() {
-        let m = map(&[("opus", "big"), ("claude-3-5-haiku*", "old-small"), ("claude-opus-5-5", "exact"), ("haiku", "small")]);
+        let m = map(&[
+            ("opus", "big"),
+            ("claude-3-5-haiku*", "old-small"),
+            ("claude-opus-5-5", "exact"),
+            ("haiku", "small"),
+        ]);
         assert_eq!(m.resolve("claude-opus-5-5"), Some("exact"));
         assert_eq!(m.resolve("claude-opus-4-1"), Some("big"));
         assert_eq!(m.resolve("claude-3-5-haiku-20241022"), Some("old-small"));
@@ -230,7 +290,10 @@ mod tests {
 
     #[test]
     fn small_fast_serves_haiku_when_no_haiku_rule() {
-        assert_eq!(map(&[("small-fast", "tiny")]).resolve("claude-haiku-5-5"), Some("tiny"));
+        assert_eq!(
+            map(&[("small-fast", "tiny")]).resolve("claude-haiku-5-5"),
+            Some("tiny")
+        );
     }
 
     #[test]

@@ -30,7 +30,7 @@ impl SecretString {
 pub fn mask(s: &str) -> String {
     let chars: Vec<char> = s.chars().collect();
     if chars.len() <= 16 {
-        return "…".repeat(1) + &"*".repeat(chars.len().min(4));
+        return "…".to_owned() + &"*".repeat(chars.len().min(4));
     }
     let head: String = chars[..10].iter().collect();
     let tail: String = chars[chars.len() - 4..].iter().collect();
@@ -55,8 +55,17 @@ mod tests {
 
     #[test]
     fn masks_first_ten_and_last_four() {
-        assert_eq!(mask("sk-ant-api03-abcdefghijklmnop-XYZW"), "sk-ant-api…XYZW");
-        assert_eq!(format!("{:?}", SecretString::new("sk-ant-api03-abcdefghijklmnop-XYZW")), "SecretString(sk-ant-api…XYZW)");
+        assert_eq!(
+            mask("sk-ant-api03-abcdefghijklmnop-XYZW"),
+            "sk-ant-api…XYZW"
+        );
+        assert_eq!(
+            format!(
+                "{:?}",
+                SecretString::new("sk-ant-api03-abcdefghijklmnop-XYZW")
+            ),
+            "SecretString(sk-ant-api…XYZW)"
+        );
         assert!(!mask("short").contains("short"));
     }
 }

@@ -1,0 +1,265 @@
+//! The compile phase: from the parsed document to [`Config`], section by section. Each section
+//! falls back to its default when a value is wrong, so later sections are still checked.
+
+use std::net::SocketAddr;
+use std::time::Duration;
+
+use toml_edit::Table;
+
+use crate::endpoint::{default_endpoint, endpoints};
+use crate::error::suggest;
+use crate::model::{
+    Config, ConfigSource, DEFAULT_LISTEN, DEFAULT_LOG_QUEUE, DEFAULT_SHUTDOWN_GRACE, ModelMap,
+    ModelRule, ROLES, RoutingConfig, ServerConfig, StorageConfig,
+};
+use crate::reader::{Cx, Section, SectionData, string_map};
+use crate::secret::SecretString;
+
+const TOP_KEYS: &[&str] = &["server", "endpoints", "models", "routing", "storage"];
+const SERVER_KEYS: &[&str] = &["listen", "auth_token", "shutdown_grace"];
+const ROUTING_KEYS: &[&str] = &[
+    "max_retries",
+    "backoff",
+    "cooldown",
+    "failure_cooldown",
+    "connect_timeout",
+    "first_byte_timeout",
+    "idle_timeout",
+    "keepalive_interval",
+];
+const BACKOFF_KEYS: &[&str] = &["initial", "max"];
+const STORAGE_KEYS: &[&str] = &["url", "log_queue"];
+
+/// Compiles the whole document; `cx` collects the errors.
+pub(crate) fn compile_root(cx: &mut Cx<'_>, root: &Table, source: ConfigSource) -> Config {
+    let root = SectionData::new(root, String::new(), Some(0..0));
+    let root = root.open(cx, TOP_KEYS);
+    let server = root.table(cx, "server").map_or_else(default_server, |s| {
+        let s = s.open(cx, SERVER_KEYS);
+        server(cx, s)
+    });
+    let endpoints = match root.get("endpoints") {
+        None => vec![default_endpoint()],
+        Some(item) => endpoints(cx, item),
+    };
+    let models = root
+        .table(cx, "models")
+        .map(|s| model_map(cx, s.any()))
+        .unwrap_or_default();
+    let routing = root
+        .table(cx, "routing")
+        .map_or_else(RoutingConfig::default, |s| {
+            let s = s.open(cx, ROUTING_KEYS);
+            routing(cx, s)
+        });
+    let storage = root
+        .table(cx, "storage")
+        .map_or_else(StorageConfig::default, |s| {
+            let s = s.open(cx, STORAGE_KEYS);
+            storage(cx, s)
+        });
+    Config {
+        source,
+        server,
+        endpoints,
+        models,
+        routing,
+        storage,
+    }
+}
+
+pub(crate) fn default_server() -> ServerConfig {
+    ServerConfig {
+        listen: default_listen(),
+        auth_token: None,
+        shutdown_grace: DEFAULT_SHUTDOWN_GRACE,
+    }
+}
+
+fn default_listen() -> SocketAddr {
+    DEFAULT_LISTEN
+        .parse()
+        .unwrap_or(SocketAddr::from(([127, 0, 0, 1], 8787)))
+}
+
+fn server(cx: &mut Cx<'_>, s: Section<'_>) -> ServerConfig {
+    let mut out = default_server();
+    if let Some(listen) = s.string(cx, "listen") {
+        match listen.value.trim().parse::<SocketAddr>() {
+            Ok(addr) => out.listen = addr,
+            Err(_) => cx.error(
+                listen.span,
+                s.field("listen"),
+                format!(
+                    "invalid listen address `{}`: expected IP:PORT, like \"127.0.0.1:8787\"",
+                    listen.value
+                ),
+            ),
+        }
+    }
+    out.auth_token = secret(cx, s, "auth_token");
+    if let Some(d) = s.duration(cx, "shutdown_grace") {
+        out.shutdown_grace = d;
+    }
+    out
+}
+
+/// A secret string value; an empty one (often an empty variable) is an error, not "no secret".
+pub(crate) fn secret(cx: &mut Cx<'_>, s: Section<'_>, key: &str) -> Option<SecretString> {
+    let value = s.string(cx, key)?;
+    if value.value.is_empty() {
+        cx.error(
+            value.span,
+            s.field(key),
+            "is empty; set a value or remove the key",
+        );
+        return None;
+    }
+    Some(SecretString::new(value.value))
+}
+
+fn routing(cx: &mut Cx<'_>, s: Section<'_>) -> RoutingConfig {
+    let mut out = RoutingConfig::default();
+    if let Some(n) = s.integer(cx, "max_retries", 0, 100) {
+        out.max_retries = u32::try_from(n).unwrap_or(out.max_retries);
+    }
+    if let Some(b) = s.table(cx, "backoff") {
+        let b = b.open(cx, BACKOFF_KEYS);
+        let initial = b.duration(cx, "initial");
+        let max = b.duration(cx, "max");
+        out.backoff_initial = initial.unwrap_or(out.backoff_initial);
+        out.backoff_max = max.unwrap_or(out.backoff_max);
+        if out.backoff_initial > out.backoff_max && (initial.is_some() || max.is_some()) {
+            let key = if max.is_some() { "max" } else { "initial" };
+            let message = format!(
+                "backoff.max ({}) is shorter than backoff.initial ({})",
+                humantime::format_duration(out.backoff_max),
+                humantime::format_duration(out.backoff_initial)
+            );
+            cx.error(b.value_span(key), b.field(key), message);
+        }
+    }
+    if let Some(d) = s.duration(cx, "cooldown") {
+        out.cooldown = d;
+    }
+    if let Some(d) = s.duration(cx, "failure_cooldown") {
+        out.failure_cooldown = d;
+    }
+    let timeouts: [(&str, &mut Duration); 4] = [
+        ("connect_timeout", &mut out.connect_timeout),
+        ("first_byte_timeout", &mut out.first_byte_timeout),
+        ("idle_timeout", &mut out.idle_timeout),
+        ("keepalive_interval", &mut out.keepalive_interval),
+    ];
+    for (key, slot) in timeouts {
+        if let Some(d) = s.duration(cx, key) {
+            if d.is_zero() {
+                cx.error(s.value_span(key), s.field(key), "must be longer than zero");
+            } else {
+                *slot = d;
+            }
+        }
+    }
+    out
+}
+
+fn storage(cx: &mut Cx<'_>, s: Section<'_>) -> StorageConfig {
+    let mut out = StorageConfig::default();
+    if let Some(url) = s.string(cx, "url") {
+        match url::Url::parse(&url.value) {
+            Ok(u) if matches!(u.scheme(), "postgres" | "postgresql" | "sqlite") => {
+                out.url = Some(url.value)
+            }
+            Ok(u) => cx.error(
+                url.span,
+                s.field("url"),
+                format!(
+                    "unsupported database scheme `{}`: expected postgres:// or sqlite:",
+                    u.scheme()
+                ),
+            ),
+            Err(e) => cx.error(
+                url.span,
+                s.field("url"),
+                format!("invalid database URL: {e}"),
+            ),
+        }
+    }
+    if let Some(n) = s.integer(cx, "log_queue", 1, 10_000_000) {
+        out.log_queue = usize::try_from(n).unwrap_or(DEFAULT_LOG_QUEUE);
+    }
+    out
+}
+
+/// A model map: keys are roles, globs or exact model ids; values are the upstream model.
+pub(crate) fn model_map(cx: &mut Cx<'_>, s: Section<'_>) -> ModelMap {
+    let mut rules = Vec::new();
+    for (key, target) in string_map(cx, s) {
+        let field = s.field(&key.value);
+        if key.value.trim().is_empty() {
+            cx.error(key.span, field, "model pattern is empty");
+            continue;
+        }
+        if target.value.trim().is_empty() {
+            cx.error(target.span, field, "target model is empty");
+            continue;
+        }
+        let plain =
+            !key.value.contains(['*', '?']) && !key.value.chars().any(|c| c.is_ascii_digit());
+        let close = if plain && !ROLES.contains(&key.value.as_str()) {
+            suggest(&key.value, ROLES)
+        } else {
+            None
+        };
+        if let Some(role) = close {
+            let message = format!(
+                "unknown role `{}`; did you mean `{role}`? (roles: {})",
+                key.value,
+                ROLES.join(", ")
+            );
+            cx.error(key.span, field, message);
+            continue;
+        }
+        rules.push(ModelRule {
+            pattern: key.value,
+            target: target.value,
+        });
+    }
+    ModelMap { rules }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// `docs/configuration.md` has a table row for every key the compiler accepts.
+    #[test]
+    fn configuration_doc_lists_every_key() {
+        let path = concat!(env!("CARGO_MANIFEST_DIR"), "/../../docs/configuration.md");
+        let doc = std::fs::read_to_string(path).expect("docs/configuration.md");
+        let sections: [(&str, &[&str]); 4] = [
+            ("[server]", SERVER_KEYS),
+            ("[[endpoints]]", crate::endpoint::ENDPOINT_KEYS),
+            ("[routing]", ROUTING_KEYS),
+            ("[storage]", STORAGE_KEYS),
+        ];
+        for (section, keys) in sections {
+            assert!(doc.contains(&format!("## `{section}`")), "{section}");
+            for key in keys {
+                assert!(
+                    doc.contains(&format!("| `{key}` |")),
+                    "{section} {key} is not documented"
+                );
+            }
+        }
+        for key in TOP_KEYS {
+            assert!(
+                doc.contains(&format!("`[{key}]`")) || doc.contains(&format!("`[[{key}]]`")),
+                "{key}"
+            );
+        }
+        for key in BACKOFF_KEYS {
+            assert!(doc.contains(&format!("{key} = ")), "backoff.{key}");
+        }
+    }
+}
