@@ -127,7 +127,11 @@ pub fn parse_any(body: &[u8]) -> Option<(Option<ErrorKind>, String)> {
     if let Some(s) = err.as_str() {
         return Some((None, s.to_owned()));
     }
-    let message = err.get("message").and_then(|m| m.as_str()).unwrap_or("").to_owned();
+    let message = err
+        .get("message")
+        .and_then(|m| m.as_str())
+        .unwrap_or("")
+        .to_owned();
     let kind = err
         .get("type")
         .and_then(|t| t.as_str())
@@ -156,11 +160,20 @@ mod tests {
     #[test]
     fn parses_every_dialects_error_shape() {
         let a = br#"{"type":"error","error":{"type":"overloaded_error","message":"Overloaded"}}"#;
-        assert_eq!(parse_any(a), Some((Some(ErrorKind::Overloaded), "Overloaded".into())));
+        assert_eq!(
+            parse_any(a),
+            Some((Some(ErrorKind::Overloaded), "Overloaded".into()))
+        );
         let o = br#"{"error":{"message":"slow down","type":"rate_limit_exceeded","code":null}}"#;
-        assert_eq!(parse_any(o), Some((Some(ErrorKind::RateLimit), "slow down".into())));
+        assert_eq!(
+            parse_any(o),
+            Some((Some(ErrorKind::RateLimit), "slow down".into()))
+        );
         let g = br#"[{"error":{"code":429,"message":"quota","status":"RESOURCE_EXHAUSTED"}}]"#;
-        assert_eq!(parse_any(g), Some((Some(ErrorKind::RateLimit), "quota".into())));
+        assert_eq!(
+            parse_any(g),
+            Some((Some(ErrorKind::RateLimit), "quota".into()))
+        );
         assert_eq!(parse_any(b"not json"), None);
     }
 

@@ -12,8 +12,11 @@
 //! - [`observe`]: read-only observers that pick usage and stop reason out of a passthrough stream
 //!   or body without re-serialising it.
 
+pub mod anthropic;
 pub mod error;
+pub mod gemini;
 pub mod observe;
+pub mod openai;
 pub mod sse;
 
 use serde::{Deserialize, Serialize};

@@ -205,11 +205,14 @@ impl OpenAiStreamObserver {
         }
         // Content chunks without usage or finish_reason carry nothing for us; a cheap substring
         // test skips their JSON parse.
-        if !(data.contains("\"usage\"") || data.contains("finish_reason\":\"") || data.contains("\"error\"")) {
-            if self.summary.model.is_none() {
-                if let Ok(c) = serde_json::from_str::<OpenAiChunk>(data) {
-                    self.summary.model = c.model;
-                }
+        if !(data.contains("\"usage\"")
+            || data.contains("finish_reason\":\"")
+            || data.contains("\"error\""))
+        {
+            if self.summary.model.is_none()
+                && let Ok(c) = serde_json::from_str::<OpenAiChunk>(data)
+            {
+                self.summary.model = c.model;
             }
             return;
         }
@@ -222,7 +225,9 @@ impl OpenAiStreamObserver {
             }
             if let Some(e) = c.error {
                 self.summary.error = Some(
-                    e.get("message").and_then(|m| m.as_str()).map_or_else(|| e.to_string(), str::to_owned),
+                    e.get("message")
+                        .and_then(|m| m.as_str())
+                        .map_or_else(|| e.to_string(), str::to_owned),
                 );
             }
             if self.summary.model.is_none() {
@@ -261,10 +266,18 @@ mod tests {
             "message_delta",
             r#"{"type":"message_delta","delta":{"stop_reason":"end_turn"},"usage":{"output_tokens":42,"cache_read_input_tokens":6289}}  "#,
         ));
-        o.observe(&Event::new("message_stop", r#"{"type":"message_stop"      }"#));
+        o.observe(&Event::new(
+            "message_stop",
+            r#"{"type":"message_stop"      }"#,
+        ));
         assert_eq!(
             o.summary.usage,
-            Usage { input_tokens: 10, output_tokens: 42, cache_creation_input_tokens: 3068, cache_read_input_tokens: 6289 }
+            Usage {
+                input_tokens: 10,
+                output_tokens: 42,
+                cache_creation_input_tokens: 3068,
+                cache_read_input_tokens: 6289
+            }
         );
         assert_eq!(o.summary.stop_reason.as_deref(), Some("end_turn"));
         assert!(o.summary.complete);
@@ -273,12 +286,22 @@ mod tests {
     #[test]
     fn openai_usage_moves_cached_tokens_out_of_input() {
         let mut o = OpenAiStreamObserver::default();
-        o.observe(&Event::data(r#"{"choices":[{"delta":{},"finish_reason":"stop"}]}"#));
+        o.observe(&Event::data(
+            r#"{"choices":[{"delta":{},"finish_reason":"stop"}]}"#,
+        ));
         o.observe(&Event::data(
             r#"{"choices":[],"usage":{"prompt_tokens":100,"completion_tokens":7,"prompt_tokens_details":{"cached_tokens":60}}}"#,
         ));
         o.observe(&Event::data("[DONE]"));
-        assert_eq!(o.summary.usage, Usage { input_tokens: 40, output_tokens: 7, cache_creation_input_tokens: 0, cache_read_input_tokens: 60 });
+        assert_eq!(
+            o.summary.usage,
+            Usage {
+                input_tokens: 40,
+                output_tokens: 7,
+                cache_creation_input_tokens: 0,
+                cache_read_input_tokens: 60
+            }
+        );
         assert_eq!(o.summary.stop_reason.as_deref(), Some("stop"));
         assert!(o.summary.complete);
     }

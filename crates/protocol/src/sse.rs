@@ -27,13 +27,21 @@ impl Event {
     /// An event with a name and data.
     #[must_use]
     pub fn new(event: impl Into<String>, data: impl Into<String>) -> Self {
-        Self { event: Some(event.into()), data: data.into(), id: None }
+        Self {
+            event: Some(event.into()),
+            data: data.into(),
+            id: None,
+        }
     }
 
     /// A data-only event (OpenAI and Gemini streams).
     #[must_use]
     pub fn data(data: impl Into<String>) -> Self {
-        Self { event: None, data: data.into(), id: None }
+        Self {
+            event: None,
+            data: data.into(),
+            id: None,
+        }
     }
 }
 
@@ -93,8 +101,10 @@ impl Decoder {
             self.scanned = 0;
             let offset = self.consumed;
             self.consumed += next;
-            let text = std::str::from_utf8(&line[..line_end])
-                .map_err(|e| DecodeError::InvalidUtf8 { offset: offset + e.valid_up_to() })?;
+            let text =
+                std::str::from_utf8(&line[..line_end]).map_err(|e| DecodeError::InvalidUtf8 {
+                    offset: offset + e.valid_up_to(),
+                })?;
             if let Some(ev) = self.line(text) {
                 out.push(ev);
             }
@@ -102,7 +112,9 @@ impl Decoder {
         // A lone trailing '\r' may be the first half of "\r\n": rescan it next time.
         self.scanned = self.buf.len().saturating_sub(1);
         if self.buf.len() > self.max_line {
-            return Err(DecodeError::LineTooLong { limit: self.max_line });
+            return Err(DecodeError::LineTooLong {
+                limit: self.max_line,
+            });
         }
         Ok(out)
     }
@@ -116,7 +128,9 @@ impl Decoder {
         if !self.buf.is_empty() {
             let rest = self.buf.split();
             let text = std::str::from_utf8(&rest)
-                .map_err(|e| DecodeError::InvalidUtf8 { offset: self.consumed + e.valid_up_to() })?
+                .map_err(|e| DecodeError::InvalidUtf8 {
+                    offset: self.consumed + e.valid_up_to(),
+                })?
                 .trim_end_matches('\r')
                 .to_owned();
             if let Some(ev) = self.line(&text) {
@@ -277,8 +291,16 @@ mod tests {
 
     #[test]
     fn decodes_named_events_with_crlf_and_padding() {
-        let evs = decode_all(&[b"event: ping\r\ndata: {\"type\": \"ping\"}\r\n\r\nevent: x\ndata: a\ndata: b\n\n"]);
-        assert_eq!(evs, vec![Event::new("ping", "{\"type\": \"ping\"}"), Event::new("x", "a\nb")]);
+        let evs = decode_all(&[
+            b"event: ping\r\ndata: {\"type\": \"ping\"}\r\n\r\nevent: x\ndata: a\ndata: b\n\n",
+        ]);
+        assert_eq!(
+            evs,
+            vec![
+                Event::new("ping", "{\"type\": \"ping\"}"),
+                Event::new("x", "a\nb")
+            ]
+        );
     }
 
     #[test]
@@ -290,13 +312,19 @@ mod tests {
     #[test]
     fn rejects_overlong_lines() {
         let mut d = Decoder::new(8);
-        assert_eq!(d.push(b"data: 0123456789"), Err(DecodeError::LineTooLong { limit: 8 }));
+        assert_eq!(
+            d.push(b"data: 0123456789"),
+            Err(DecodeError::LineTooLong { limit: 8 })
+        );
     }
 
     #[test]
     fn rejects_invalid_utf8() {
         let mut d = Decoder::default();
-        assert!(matches!(d.push(b"data: \xff\xfe\n\n"), Err(DecodeError::InvalidUtf8 { .. })));
+        assert!(matches!(
+            d.push(b"data: \xff\xfe\n\n"),
+            Err(DecodeError::InvalidUtf8 { .. })
+        ));
     }
 
     #[test]
@@ -304,7 +332,13 @@ mod tests {
         let mut s = FrameSplitter::default();
         assert!(s.push(b"event: a\ndata: 1").is_empty());
         let f = s.push(b"\n\nevent: b\r\ndata: 2\r\n\r\nevent: c\n");
-        assert_eq!(f, vec![Bytes::from_static(b"event: a\ndata: 1\n\n"), Bytes::from_static(b"event: b\r\ndata: 2\r\n\r\n")]);
+        assert_eq!(
+            f,
+            vec![
+                Bytes::from_static(b"event: a\ndata: 1\n\n"),
+                Bytes::from_static(b"event: b\r\ndata: 2\r\n\r\n")
+            ]
+        );
         assert_eq!(s.remainder(), Bytes::from_static(b"event: c\n"));
     }
 

@@ -28,7 +28,10 @@ pub struct TranslateError {
 
 impl TranslateError {
     pub fn new(path: impl Into<String>, reason: impl Into<String>) -> Self {
-        Self { path: path.into(), reason: reason.into() }
+        Self {
+            path: path.into(),
+            reason: reason.into(),
+        }
     }
 }
 
@@ -81,8 +84,10 @@ pub trait StreamTranslator: Send {
     fn summary(&self) -> &Summary;
 }
 
+mod common;
 pub mod gemini;
 pub mod openai;
+mod tools;
 
 fn unsupported(from: Dialect, to: Dialect) -> TranslateError {
     TranslateError::new("", format!("no translation from {from} to {to}"))
@@ -149,7 +154,9 @@ pub fn stream_translator(
     Some(match (from, to) {
         (Dialect::OpenAiChat, Dialect::Anthropic) => Box::new(openai::ToAnthropicStream::new(ctx)),
         (Dialect::Gemini, Dialect::Anthropic) => Box::new(gemini::ToAnthropicStream::new(ctx)),
-        (Dialect::Anthropic, Dialect::OpenAiChat) => Box::new(openai::FromAnthropicStream::new(ctx)),
+        (Dialect::Anthropic, Dialect::OpenAiChat) => {
+            Box::new(openai::FromAnthropicStream::new(ctx))
+        }
         (Dialect::Gemini, Dialect::OpenAiChat) => Box::new(Chain {
             first: gemini::ToAnthropicStream::new(ctx.clone()),
             second: openai::FromAnthropicStream::new(ctx),
@@ -195,14 +202,27 @@ impl<A: StreamTranslator, B: StreamTranslator> StreamTranslator for Chain<A, B> 
 pub fn translate_error(from: Dialect, to: Dialect, status: u16, body: &[u8]) -> (u16, Vec<u8>) {
     let _ = from;
     let (kind, message) = match switchboard_protocol::error::parse_any(body) {
-        Some((kind, msg)) => (kind.unwrap_or_else(|| switchboard_protocol::error::ErrorKind::from_status(status)), msg),
+        Some((kind, msg)) => (
+            kind.unwrap_or_else(|| switchboard_protocol::error::ErrorKind::from_status(status)),
+            msg,
+        ),
         None => (
             switchboard_protocol::error::ErrorKind::from_status(status),
             String::from_utf8_lossy(body).chars().take(500).collect(),
         ),
     };
     match to {
-        Dialect::OpenAiChat => (kind.openai_status(), switchboard_protocol::error::openai_body(kind, &message).to_string().into_bytes()),
-        _ => (kind.status(), switchboard_protocol::error::anthropic_body(kind, &message).to_string().into_bytes()),
+        Dialect::OpenAiChat => (
+            kind.openai_status(),
+            switchboard_protocol::error::openai_body(kind, &message)
+                .to_string()
+                .into_bytes(),
+        ),
+        _ => (
+            kind.status(),
+            switchboard_protocol::error::anthropic_body(kind, &message)
+                .to_string()
+                .into_bytes(),
+        ),
     }
 }

@@ -1,42 +1,81 @@
-//! Anthropic Messages ⇄ Gemini generateContent.
+//! Anthropic Messages ⇄ Gemini `generateContent` / `streamGenerateContent?alt=sse`.
 //!
-//! Placeholder signatures: each returns "not implemented" until the dialect lands.
+//! - [`from_anthropic_request`] ([`request`]): Messages request → Gemini request; tool schemas are
+//!   reduced to Gemini's subset ([`schema`]) and long tool names shortened ([`names`]).
+//! - [`ToAnthropicStream`] ([`stream`]): Gemini SSE frames → Anthropic events.
+//! - [`to_anthropic_response`] ([`response`]): a `generateContent` body → an Anthropic message,
+//!   by running the stream state machine over it.
+//!
+//! Gemini's `thoughtSignature`s and function-call ids survive the round trip through Claude Code
+//! inside the ids and signatures Claude Code echoes verbatim ([`ids`]). Mapping rules and their
+//! sources: the protocol notes, §5 (Anthropic ↔ Gemini).
+
+mod ids;
+mod names;
+mod request;
+mod response;
+mod schema;
+mod stream;
 
 use switchboard_protocol::observe::Summary;
-use switchboard_protocol::sse;
 
-use crate::{RequestOptions, ResponseContext, StreamTranslator, TranslateError, Translated};
+use crate::{RequestOptions, ResponseContext, TranslateError, Translated};
 
-fn todo_err() -> TranslateError {
-    TranslateError::new("", "Gemini translation is not implemented yet")
-}
+pub use stream::ToAnthropicStream;
 
 /// Anthropic Messages request → Gemini request (`path` names the model and the streaming verb).
-pub fn from_anthropic_request(_body: &[u8], _opts: &RequestOptions) -> Result<Translated, TranslateError> {
-    Err(todo_err())
+///
+/// # Errors
+/// The body isn't a JSON object, or uses what Gemini can't express (server tools such as
+/// `web_search`, file sources, unknown `tool_choice`), naming the field.
+pub fn from_anthropic_request(
+    body: &[u8],
+    opts: &RequestOptions,
+) -> Result<Translated, TranslateError> {
+    request::from_anthropic_request(body, opts)
 }
 
 /// Gemini response → Anthropic message.
-pub fn to_anthropic_response(_body: &[u8], _ctx: &ResponseContext) -> Result<(Vec<u8>, Summary), TranslateError> {
-    Err(todo_err())
+///
+/// # Errors
+/// The body isn't JSON, or is a Gemini error body.
+pub fn to_anthropic_response(
+    body: &[u8],
+    ctx: &ResponseContext,
+) -> Result<(Vec<u8>, Summary), TranslateError> {
+    response::to_anthropic_response(body, ctx)
 }
 
-/// Gemini stream frames → Anthropic events.
-pub struct ToAnthropicStream {
-    summary: Summary,
+/// Anthropic `stop_reason` for a Gemini `finishReason`; `None` for reasons that are failures
+/// (a malformed or unexpected tool call), which become errors. Gemini says `STOP` after function
+/// calls, so `tool_use` is decided by whether any was emitted.
+pub(crate) fn stop_reason(finish: &str, saw_tool_use: bool) -> Option<&'static str> {
+    Some(match finish {
+        "MAX_TOKENS" => "max_tokens",
+        "SAFETY"
+        | "RECITATION"
+        | "PROHIBITED_CONTENT"
+        | "BLOCKLIST"
+        | "SPII"
+        | "IMAGE_SAFETY"
+        | "IMAGE_PROHIBITED_CONTENT"
+        | "IMAGE_RECITATION" => "refusal",
+        "MALFORMED_FUNCTION_CALL" | "UNEXPECTED_TOOL_CALL" | "TOO_MANY_TOOL_CALLS" => return None,
+        _ if saw_tool_use => "tool_use",
+        _ => "end_turn",
+    })
 }
 
-impl ToAnthropicStream {
-    #[must_use]
-    pub fn new(_ctx: ResponseContext) -> Self {
-        Self { summary: Summary::default() }
-    }
-}
+#[cfg(test)]
+mod tests {
+    use super::stop_reason;
 
-impl StreamTranslator for ToAnthropicStream {
-    fn push(&mut self, _ev: &sse::Event, _out: &mut Vec<sse::Event>) {}
-    fn finish(&mut self, _out: &mut Vec<sse::Event>) {}
-    fn summary(&self) -> &Summary {
-        &self.summary
+    #[test]
+    fn finish_reasons_map_to_stop_reasons() {
+        assert_eq!(stop_reason("STOP", false), Some("end_turn"));
+        assert_eq!(stop_reason("STOP", true), Some("tool_use"));
+        assert_eq!(stop_reason("MAX_TOKENS", true), Some("max_tokens"));
+        assert_eq!(stop_reason("SPII", false), Some("refusal"));
+        assert_eq!(stop_reason("MALFORMED_FUNCTION_CALL", false), None);
     }
 }

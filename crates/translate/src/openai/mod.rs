@@ -1,72 +1,69 @@
-//! Anthropic Messages ⇄ OpenAI Chat Completions.
+//! Anthropic Messages ⇄ OpenAI Chat Completions, both directions, streaming and not
+//! (protocol-notes §4).
 //!
-//! Placeholder signatures: each returns "not implemented" until the dialect lands.
+//! - [`from_anthropic_request`] / [`to_anthropic_request`]: request bodies.
+//! - [`to_anthropic_response`] / [`from_anthropic_response`]: non-streaming response bodies.
+//! - [`ToAnthropicStream`] / [`FromAnthropicStream`]: stream state machines.
+//!
+//! Files: `request.rs` (Anthropic → OpenAI request), `reverse.rs` (OpenAI → Anthropic request),
+//! `response.rs` (both non-streaming responses), `stream_to.rs` and `stream_from.rs`.
+
+mod request;
+mod response;
+mod reverse;
+mod stream_from;
+mod stream_to;
 
 use switchboard_protocol::observe::Summary;
-use switchboard_protocol::sse;
 
-use crate::{RequestOptions, ResponseContext, StreamTranslator, TranslateError, Translated};
+use crate::{RequestOptions, ResponseContext, TranslateError, Translated};
 
-fn todo_err() -> TranslateError {
-    TranslateError::new("", "OpenAI translation is not implemented yet")
+pub use stream_from::FromAnthropicStream;
+pub use stream_to::ToAnthropicStream;
+
+/// Anthropic Messages request → OpenAI chat request (`path` is `/chat/completions`; the
+/// endpoint's base URL includes `/v1`).
+///
+/// # Errors
+/// The body isn't a Messages request, or uses what chat completions can't express (documents,
+/// server tools), naming the field.
+pub fn from_anthropic_request(
+    body: &[u8],
+    opts: &RequestOptions,
+) -> Result<Translated, TranslateError> {
+    request::from_anthropic(body, opts)
 }
 
-/// Anthropic Messages request → OpenAI chat request.
-pub fn from_anthropic_request(_body: &[u8], _opts: &RequestOptions) -> Result<Translated, TranslateError> {
-    Err(todo_err())
-}
-
-/// OpenAI chat request → Anthropic Messages request.
-pub fn to_anthropic_request(_body: &[u8], _opts: &RequestOptions) -> Result<Translated, TranslateError> {
-    Err(todo_err())
+/// OpenAI chat request → Anthropic Messages request (`path` is `/v1/messages`).
+///
+/// # Errors
+/// The body isn't a chat request, or uses what Messages can't express (`n > 1`, audio parts,
+/// invalid tool-call arguments), naming the field.
+pub fn to_anthropic_request(
+    body: &[u8],
+    opts: &RequestOptions,
+) -> Result<Translated, TranslateError> {
+    reverse::to_anthropic(body, opts)
 }
 
 /// OpenAI chat completion → Anthropic message.
-pub fn to_anthropic_response(_body: &[u8], _ctx: &ResponseContext) -> Result<(Vec<u8>, Summary), TranslateError> {
-    Err(todo_err())
+///
+/// # Errors
+/// The body isn't a chat completion (or is an error body).
+pub fn to_anthropic_response(
+    body: &[u8],
+    ctx: &ResponseContext,
+) -> Result<(Vec<u8>, Summary), TranslateError> {
+    response::to_anthropic(body, ctx)
 }
 
 /// Anthropic message → OpenAI chat completion.
-pub fn from_anthropic_response(_body: &[u8], _ctx: &ResponseContext) -> Result<(Vec<u8>, Summary), TranslateError> {
-    Err(todo_err())
-}
-
-/// OpenAI chunks → Anthropic events.
-pub struct ToAnthropicStream {
-    summary: Summary,
-}
-
-impl ToAnthropicStream {
-    #[must_use]
-    pub fn new(_ctx: ResponseContext) -> Self {
-        Self { summary: Summary::default() }
-    }
-}
-
-impl StreamTranslator for ToAnthropicStream {
-    fn push(&mut self, _ev: &sse::Event, _out: &mut Vec<sse::Event>) {}
-    fn finish(&mut self, _out: &mut Vec<sse::Event>) {}
-    fn summary(&self) -> &Summary {
-        &self.summary
-    }
-}
-
-/// Anthropic events → OpenAI chunks.
-pub struct FromAnthropicStream {
-    summary: Summary,
-}
-
-impl FromAnthropicStream {
-    #[must_use]
-    pub fn new(_ctx: ResponseContext) -> Self {
-        Self { summary: Summary::default() }
-    }
-}
-
-impl StreamTranslator for FromAnthropicStream {
-    fn push(&mut self, _ev: &sse::Event, _out: &mut Vec<sse::Event>) {}
-    fn finish(&mut self, _out: &mut Vec<sse::Event>) {}
-    fn summary(&self) -> &Summary {
-        &self.summary
-    }
+///
+/// # Errors
+/// The body isn't an Anthropic message (or is an error body).
+pub fn from_anthropic_response(
+    body: &[u8],
+    ctx: &ResponseContext,
+) -> Result<(Vec<u8>, Summary), TranslateError> {
+    response::from_anthropic(body, ctx)
 }
