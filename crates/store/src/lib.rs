@@ -1,9 +1,113 @@
-//! Request-log storage. The proxy sends [`LogRecord`]s to a bounded queue owned by a [`Writer`]
-//! task that batches them into a [`Store`]: SQLite (WAL, the embedded default) or PostgreSQL.
+//! Request-log storage. The proxy sends [`LogRecord`]s through a [`LogSender`] to a bounded queue
+//! owned by a writer task ([`spawn_writer`]) that batches them into a [`Store`]: SQLite (WAL, the
+//! embedded default, [`SqliteStore`]) or PostgreSQL ([`PostgresStore`]).
 //!
-//! Never on the request path: a full queue drops the record and counts the loss; a failing
-//! database is retried by the writer and never surfaces to a client.
+//! This crate must never be on the request path: a full queue drops the record and counts the
+//! loss; a failing database is retried by the writer, then the batch is dropped and counted. No
+//! error from here ever reaches a client.
+//!
+//! - [`Store`]: the storage trait; both backends pass one behaviour suite (`tests/it`).
+//! - [`Query`] → [`Page`] (keyset pagination, newest first), [`Stats`], [`TimeBucket`]s,
+//!   [`BreakdownRow`]s.
+//! - [`open`]: picks a backend from the configured URL.
+//! - Schema: `migrations/{sqlite,postgres}/`, applied by [`Store::migrate`].
 
+mod error;
+mod postgres;
+mod query;
 mod record;
+mod sql;
+mod sqlite;
+mod writer;
 
+use std::path::Path;
+use std::sync::Arc;
+
+use chrono::{DateTime, Utc};
+use uuid::Uuid;
+
+pub use error::StoreError;
+pub use postgres::PostgresStore;
+pub use query::{
+    BreakdownBy, BreakdownRow, Bucket, DEFAULT_LIMIT, MAX_LIMIT, Page, Percentiles, Query, Stats,
+    StatusClass, TimeBucket, Totals,
+};
 pub use record::{AttemptRecord, LogRecord};
+pub use sqlite::SqliteStore;
+pub use writer::{LogSender, WriterHandle, WriterOptions, WriterStats, spawn_writer};
+
+/// File name of the default SQLite database inside the data directory.
+pub const SQLITE_FILE_NAME: &str = "switchboard.db";
+
+/// Storage for the request log. Timestamps are kept at microsecond precision.
+#[async_trait::async_trait]
+pub trait Store: Send + Sync + 'static {
+    /// `"sqlite"` or `"postgres"`, for status output.
+    fn backend(&self) -> &'static str;
+
+    /// Brings the schema up to date. Idempotent; [`open`] calls it.
+    async fn migrate(&self) -> Result<(), StoreError>;
+
+    /// Inserts or replaces (by id) each record and its attempts, atomically per batch. A request
+    /// is typically written twice: when it starts and when it completes.
+    async fn insert_batch(&self, records: &[LogRecord]) -> Result<(), StoreError>;
+
+    /// One record with its attempts.
+    async fn get(&self, id: Uuid) -> Result<Option<LogRecord>, StoreError>;
+
+    /// One page of matching records (with attempts), newest first.
+    async fn list(&self, query: &Query) -> Result<Page, StoreError>;
+
+    /// Totals and latency percentiles of the matching records.
+    async fn stats(&self, query: &Query) -> Result<Stats, StoreError>;
+
+    /// Totals per UTC hour or day, oldest first, non-empty buckets only.
+    async fn timeseries(
+        &self,
+        query: &Query,
+        bucket: Bucket,
+    ) -> Result<Vec<TimeBucket>, StoreError>;
+
+    /// Totals per model, endpoint or client key, most requests first.
+    async fn breakdown(
+        &self,
+        query: &Query,
+        by: BreakdownBy,
+    ) -> Result<Vec<BreakdownRow>, StoreError>;
+
+    /// Number of stored requests.
+    async fn count(&self) -> Result<u64, StoreError>;
+
+    /// Deletes requests (and their attempts) started before `before`; returns how many.
+    async fn delete_older_than(&self, before: DateTime<Utc>) -> Result<u64, StoreError>;
+}
+
+/// Opens and migrates the log store named by `url`:
+///
+/// - `None` → SQLite at `data_dir/switchboard.db`;
+/// - `postgres://…` or `postgresql://…` → PostgreSQL;
+/// - `sqlite://PATH` or `sqlite:PATH` → SQLite at `PATH`, relative to `data_dir` unless absolute.
+///
+/// # Errors
+/// An unsupported scheme, an unreachable database, or a failed migration.
+pub async fn open(url: Option<&str>, data_dir: &Path) -> Result<Arc<dyn Store>, StoreError> {
+    let store: Arc<dyn Store> = match url {
+        None => Arc::new(SqliteStore::open(&data_dir.join(SQLITE_FILE_NAME)).await?),
+        Some(url) if url.starts_with("postgres://") || url.starts_with("postgresql://") => {
+            Arc::new(PostgresStore::connect(url).await?)
+        }
+        Some(url) if url.starts_with("sqlite:") => {
+            let rest = url.trim_start_matches("sqlite:");
+            let rest = rest.strip_prefix("//").unwrap_or(rest);
+            let path = rest.split('?').next().unwrap_or(rest);
+            Arc::new(SqliteStore::open(&data_dir.join(path)).await?)
+        }
+        Some(url) => {
+            return Err(StoreError::UnsupportedUrl {
+                scheme: url.split(':').next().unwrap_or_default().to_owned(),
+            });
+        }
+    };
+    store.migrate().await?;
+    Ok(store)
+}

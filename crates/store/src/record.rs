@@ -66,7 +66,11 @@ pub struct AttemptRecord {
 impl LogRecord {
     /// A record for a request that has just arrived.
     #[must_use]
-    pub fn new(method: impl Into<String>, path: impl Into<String>, client_dialect: impl Into<String>) -> Self {
+    pub fn new(
+        method: impl Into<String>,
+        path: impl Into<String>,
+        client_dialect: impl Into<String>,
+    ) -> Self {
         Self {
             id: Uuid::now_v7(),
             started_at: Utc::now(),

@@ -1,0 +1,28 @@
+//! The one error type of the store crate.
+
+/// Everything that can go wrong talking to the log database.
+#[derive(Debug, thiserror::Error)]
+#[non_exhaustive]
+pub enum StoreError {
+    /// The database refused or failed a statement, or could not be reached.
+    #[error("log database error: {0}")]
+    Database(#[from] sqlx::Error),
+    /// A migration failed or the database has migrations this build doesn't know.
+    #[error("log database migration failed: {0}")]
+    Migrate(#[from] sqlx::migrate::MigrateError),
+    /// The database URL has a scheme we don't support. Only the scheme is kept: a URL may carry a
+    /// password.
+    #[error(
+        "unsupported log database URL scheme {scheme:?}: use postgres://, postgresql:// or sqlite:"
+    )]
+    UnsupportedUrl { scheme: String },
+    /// The data directory for the SQLite file could not be created.
+    #[error("cannot create log database directory {path}: {source}")]
+    CreateDir {
+        path: std::path::PathBuf,
+        source: std::io::Error,
+    },
+    /// A pagination cursor that this store did not hand out.
+    #[error("invalid pagination cursor {0:?}")]
+    InvalidCursor(String),
+}

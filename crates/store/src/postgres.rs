@@ -1,0 +1,433 @@
+//! PostgreSQL backend, for deployments that already run one or keep logs for long.
+//!
+//! Stats read totals and both sets of percentiles (`percentile_disc`, the same nearest-rank
+//! definition as the SQLite backend) in one scan.
+
+use std::collections::HashMap;
+use std::str::FromStr;
+use std::sync::LazyLock;
+
+use chrono::{DateTime, Utc};
+use sqlx::postgres::{PgConnectOptions, PgPool, PgPoolOptions, PgRow};
+use sqlx::{Postgres, QueryBuilder, Row};
+use uuid::Uuid;
+
+use crate::query::{
+    BreakdownBy, BreakdownRow, Bucket, Cursor, Page, Percentiles, Query, Stats, TimeBucket, Totals,
+    dedup_last, from_db, into_page, sort_breakdown, status_from_db, to_db,
+};
+use crate::{AttemptRecord, LogRecord, Store, StoreError, sql};
+
+static UPSERT: LazyLock<String> = LazyLock::new(|| sql::upsert(|i| format!("${i}")));
+static INSERT_ATTEMPT: LazyLock<String> =
+    LazyLock::new(|| sql::insert_attempt(|i| format!("${i}")));
+
+/// Sums shared by stats, timeseries and breakdown; read back by [`totals_from_row`].
+const AGGREGATES: &str = "COUNT(*), COUNT(*) FILTER (WHERE outcome = 'ok'), \
+     COALESCE(SUM(input_tokens), 0)::BIGINT, COALESCE(SUM(output_tokens), 0)::BIGINT, \
+     COALESCE(SUM(cache_creation_input_tokens), 0)::BIGINT, \
+     COALESCE(SUM(cache_read_input_tokens), 0)::BIGINT, \
+     COALESCE(SUM(cost_usd), 0)::DOUBLE PRECISION, COUNT(*) - COUNT(cost_usd)";
+
+/// The fractions of [`Percentiles`], as a Postgres array literal.
+const PERCENTILE_ARRAY: &str = "ARRAY[0.5, 0.95, 0.99]::DOUBLE PRECISION[]";
+
+/// PostgreSQL-backed [`Store`].
+#[derive(Debug, Clone)]
+pub struct PostgresStore {
+    pool: PgPool,
+}
+
+impl PostgresStore {
+    /// Connects to `url` (`postgres://user:pass@host:port/db?options=…`). Call [`Store::migrate`]
+    /// before use ([`crate::open`] does).
+    ///
+    /// # Errors
+    /// The URL does not parse or the server cannot be reached.
+    pub async fn connect(url: &str) -> Result<Self, StoreError> {
+        Self::connect_with(PgConnectOptions::from_str(url)?).await
+    }
+
+    /// Connects with explicit options, e.g. a `search_path` set through
+    /// [`PgConnectOptions::options`].
+    ///
+    /// # Errors
+    /// The server cannot be reached.
+    pub async fn connect_with(options: PgConnectOptions) -> Result<Self, StoreError> {
+        let pool = PgPoolOptions::new()
+            .max_connections(8)
+            .connect_with(options)
+            .await?;
+        Ok(Self { pool })
+    }
+
+    /// The underlying pool, for maintenance tasks and tests.
+    #[must_use]
+    pub fn pool(&self) -> &PgPool {
+        &self.pool
+    }
+
+    async fn attempts_for(
+        &self,
+        ids: &[Uuid],
+    ) -> Result<HashMap<Uuid, Vec<AttemptRecord>>, StoreError> {
+        let mut out: HashMap<Uuid, Vec<AttemptRecord>> = HashMap::new();
+        if ids.is_empty() {
+            return Ok(out);
+        }
+        let rows = sqlx::query(&format!(
+            "SELECT {} FROM attempts WHERE request_id = ANY($1) ORDER BY request_id, seq",
+            sql::ATTEMPT_COLUMNS
+        ))
+        .bind(ids)
+        .fetch_all(&self.pool)
+        .await?;
+        for row in rows {
+            let id: Uuid = row.try_get("request_id")?;
+            out.entry(id).or_default().push(attempt_from_row(&row)?);
+        }
+        Ok(out)
+    }
+}
+
+#[async_trait::async_trait]
+impl Store for PostgresStore {
+    fn backend(&self) -> &'static str {
+        "postgres"
+    }
+
+    async fn migrate(&self) -> Result<(), StoreError> {
+        sqlx::migrate!("./migrations/postgres")
+            .run(&self.pool)
+            .await?;
+        Ok(())
+    }
+
+    async fn insert_batch(&self, records: &[LogRecord]) -> Result<(), StoreError> {
+        if records.is_empty() {
+            return Ok(());
+        }
+        let mut tx = self.pool.begin().await?;
+        for r in dedup_last(records) {
+            sqlx::query(&UPSERT)
+                .bind(r.id)
+                .bind(r.started_at)
+                .bind(r.client_addr.as_deref())
+                .bind(r.client_key.as_deref())
+                .bind(r.user_agent.as_deref())
+                .bind(r.session_id.as_deref())
+                .bind(&r.method)
+                .bind(&r.path)
+                .bind(&r.client_dialect)
+                .bind(r.requested_model.as_deref())
+                .bind(r.routed_model.as_deref())
+                .bind(r.endpoint.as_deref())
+                .bind(r.stream)
+                .bind(i32::from(r.status))
+                .bind(&r.outcome)
+                .bind(r.error.as_deref())
+                .bind(r.stop_reason.as_deref())
+                .bind(r.ttfb_ms.map(to_db))
+                .bind(to_db(r.latency_ms))
+                .bind(to_db(r.input_tokens))
+                .bind(to_db(r.output_tokens))
+                .bind(to_db(r.cache_creation_input_tokens))
+                .bind(to_db(r.cache_read_input_tokens))
+                .bind(r.cost_usd)
+                .bind(to_db(r.request_bytes))
+                .bind(to_db(r.response_bytes))
+                .execute(&mut *tx)
+                .await?;
+            sqlx::query("DELETE FROM attempts WHERE request_id = $1")
+                .bind(r.id)
+                .execute(&mut *tx)
+                .await?;
+            for (seq, a) in (0_i32..).zip(&r.attempts) {
+                sqlx::query(&INSERT_ATTEMPT)
+                    .bind(r.id)
+                    .bind(seq)
+                    .bind(&a.endpoint)
+                    .bind(a.model.as_deref())
+                    .bind(a.status.map(i32::from))
+                    .bind(to_db(a.latency_ms))
+                    .bind(a.error.as_deref())
+                    .bind(&a.disposition)
+                    .execute(&mut *tx)
+                    .await?;
+            }
+        }
+        tx.commit().await?;
+        Ok(())
+    }
+
+    async fn get(&self, id: Uuid) -> Result<Option<LogRecord>, StoreError> {
+        let row = sqlx::query(&format!(
+            "SELECT {} FROM requests WHERE id = $1",
+            *sql::SELECT_COLUMNS
+        ))
+        .bind(id)
+        .fetch_optional(&self.pool)
+        .await?;
+        let Some(row) = row else { return Ok(None) };
+        let mut record = record_from_row(&row)?;
+        record.attempts = self
+            .attempts_for(&[id])
+            .await?
+            .remove(&id)
+            .unwrap_or_default();
+        Ok(Some(record))
+    }
+
+    async fn list(&self, query: &Query) -> Result<Page, StoreError> {
+        let limit = query.page_size();
+        let mut qb =
+            QueryBuilder::<Postgres>::new(format!("SELECT {} FROM requests", *sql::SELECT_COLUMNS));
+        let mut w = push_filters(&mut qb, query);
+        if let Some(Cursor {
+            started_at_micros,
+            id,
+        }) = query.keyset()?
+        {
+            let started_at =
+                DateTime::from_timestamp_micros(started_at_micros).ok_or_else(|| {
+                    StoreError::InvalidCursor(query.cursor.clone().unwrap_or_default())
+                })?;
+            w.and(&mut qb)
+                .push("(started_at, id) < (")
+                .push_bind(started_at)
+                .push(", ")
+                .push_bind(id)
+                .push(")");
+        }
+        qb.push(" ORDER BY started_at DESC, id DESC LIMIT ")
+            .push_bind(i64::from(limit) + 1);
+        let rows = qb.build().fetch_all(&self.pool).await?;
+        let mut records = rows
+            .iter()
+            .map(record_from_row)
+            .collect::<Result<Vec<_>, _>>()?;
+        let ids: Vec<Uuid> = records.iter().map(|r| r.id).collect();
+        let mut attempts = self.attempts_for(&ids).await?;
+        for r in &mut records {
+            r.attempts = attempts.remove(&r.id).unwrap_or_default();
+        }
+        Ok(into_page(records, limit))
+    }
+
+    async fn stats(&self, query: &Query) -> Result<Stats, StoreError> {
+        let mut qb = QueryBuilder::<Postgres>::new(format!(
+            "SELECT {AGGREGATES}, \
+             percentile_disc({PERCENTILE_ARRAY}) WITHIN GROUP (ORDER BY latency_ms), \
+             percentile_disc({PERCENTILE_ARRAY}) WITHIN GROUP (ORDER BY ttfb_ms) \
+             FROM requests"
+        ));
+        push_filters(&mut qb, query);
+        let row = qb.build().fetch_one(&self.pool).await?;
+        let totals = totals_from_row(&row, 0)?;
+        let latency: Option<Vec<Option<i64>>> = row.try_get(8)?;
+        let ttfb: Option<Vec<Option<i64>>> = row.try_get(9)?;
+        Ok(Stats {
+            success_rate: totals.success_rate(),
+            totals,
+            latency_ms: percentiles(latency),
+            ttfb_ms: percentiles(ttfb),
+        })
+    }
+
+    async fn timeseries(
+        &self,
+        query: &Query,
+        bucket: Bucket,
+    ) -> Result<Vec<TimeBucket>, StoreError> {
+        let unit = match bucket {
+            Bucket::Hour => "hour",
+            Bucket::Day => "day",
+        };
+        let mut qb = QueryBuilder::<Postgres>::new(format!(
+            "SELECT date_trunc('{unit}', started_at, 'UTC') AS bucket, {AGGREGATES} FROM requests"
+        ));
+        push_filters(&mut qb, query);
+        qb.push(" GROUP BY 1 ORDER BY 1");
+        let rows = qb.build().fetch_all(&self.pool).await?;
+        rows.iter()
+            .map(|row| {
+                Ok(TimeBucket {
+                    start: row.try_get(0)?,
+                    totals: totals_from_row(row, 1)?,
+                })
+            })
+            .collect()
+    }
+
+    async fn breakdown(
+        &self,
+        query: &Query,
+        by: BreakdownBy,
+    ) -> Result<Vec<BreakdownRow>, StoreError> {
+        let key = match by {
+            BreakdownBy::Model => "COALESCE(routed_model, requested_model)",
+            BreakdownBy::Endpoint => "endpoint",
+            BreakdownBy::ClientKey => "client_key",
+        };
+        let mut qb =
+            QueryBuilder::<Postgres>::new(format!("SELECT {key} AS k, {AGGREGATES} FROM requests"));
+        push_filters(&mut qb, query);
+        qb.push(" GROUP BY 1");
+        let rows = qb.build().fetch_all(&self.pool).await?;
+        let mut out = rows
+            .iter()
+            .map(|row| Ok(BreakdownRow::new(row.try_get(0)?, totals_from_row(row, 1)?)))
+            .collect::<Result<Vec<_>, StoreError>>()?;
+        sort_breakdown(&mut out);
+        Ok(out)
+    }
+
+    async fn count(&self) -> Result<u64, StoreError> {
+        let n: i64 = sqlx::query_scalar("SELECT COUNT(*) FROM requests")
+            .fetch_one(&self.pool)
+            .await?;
+        Ok(from_db(n))
+    }
+
+    async fn delete_older_than(&self, before: DateTime<Utc>) -> Result<u64, StoreError> {
+        // Attempts go with their request (ON DELETE CASCADE).
+        let done = sqlx::query("DELETE FROM requests WHERE started_at < $1")
+            .bind(before)
+            .execute(&self.pool)
+            .await?;
+        Ok(done.rows_affected())
+    }
+}
+
+fn percentiles(values: Option<Vec<Option<i64>>>) -> Percentiles {
+    let mut out = [None; 3];
+    for (slot, v) in out.iter_mut().zip(values.unwrap_or_default()) {
+        *slot = v.map(from_db);
+    }
+    Percentiles::from_array(out)
+}
+
+/// Tracks whether the next condition needs `WHERE` or `AND`.
+struct Where {
+    started: bool,
+}
+
+impl Where {
+    fn and<'q, 'a>(
+        &mut self,
+        qb: &'q mut QueryBuilder<'a, Postgres>,
+    ) -> &'q mut QueryBuilder<'a, Postgres> {
+        qb.push(if self.started { " AND " } else { " WHERE " });
+        self.started = true;
+        qb
+    }
+}
+
+/// Appends the `WHERE` clause for every filter of `query` except the cursor.
+fn push_filters<'a>(qb: &mut QueryBuilder<'a, Postgres>, query: &'a Query) -> Where {
+    let mut w = Where { started: false };
+    if let Some(from) = query.from {
+        w.and(qb).push("started_at >= ").push_bind(from);
+    }
+    if let Some(to) = query.to {
+        w.and(qb).push("started_at < ").push_bind(to);
+    }
+    if let Some(class) = query.status_class {
+        let (lo, hi) = class.range();
+        w.and(qb)
+            .push("status >= ")
+            .push_bind(lo)
+            .push(" AND status < ")
+            .push_bind(hi);
+    }
+    if let Some(outcome) = &query.outcome {
+        w.and(qb).push("outcome = ").push_bind(outcome.as_str());
+    }
+    if let Some(model) = &query.model {
+        w.and(qb)
+            .push("(requested_model = ")
+            .push_bind(model.as_str())
+            .push(" OR routed_model = ")
+            .push_bind(model.as_str())
+            .push(")");
+    }
+    if let Some(endpoint) = &query.endpoint {
+        w.and(qb).push("endpoint = ").push_bind(endpoint.as_str());
+    }
+    if let Some(key) = &query.client_key {
+        w.and(qb).push("client_key = ").push_bind(key.as_str());
+    }
+    if let Some(stream) = query.stream {
+        w.and(qb).push("stream = ").push_bind(stream);
+    }
+    if let Some(pattern) = query.like_pattern() {
+        w.and(qb)
+            .push("error ILIKE ")
+            .push_bind(pattern)
+            .push(" ESCAPE '\\'");
+    }
+    w
+}
+
+fn totals_from_row(row: &PgRow, first: usize) -> Result<Totals, sqlx::Error> {
+    let int = |i: usize| row.try_get::<i64, _>(first + i).map(from_db);
+    let requests = int(0)?;
+    let ok = int(1)?;
+    Ok(Totals {
+        requests,
+        ok,
+        errors: requests.saturating_sub(ok),
+        input_tokens: int(2)?,
+        output_tokens: int(3)?,
+        cache_creation_input_tokens: int(4)?,
+        cache_read_input_tokens: int(5)?,
+        cost_usd: row.try_get(first + 6)?,
+        unknown_cost_requests: int(7)?,
+    })
+}
+
+fn record_from_row(row: &PgRow) -> Result<LogRecord, sqlx::Error> {
+    let int = |name: &str| row.try_get::<i64, _>(name).map(from_db);
+    Ok(LogRecord {
+        id: row.try_get("id")?,
+        started_at: row.try_get("started_at")?,
+        client_addr: row.try_get("client_addr")?,
+        client_key: row.try_get("client_key")?,
+        user_agent: row.try_get("user_agent")?,
+        session_id: row.try_get("session_id")?,
+        method: row.try_get("method")?,
+        path: row.try_get("path")?,
+        client_dialect: row.try_get("client_dialect")?,
+        requested_model: row.try_get("requested_model")?,
+        routed_model: row.try_get("routed_model")?,
+        endpoint: row.try_get("endpoint")?,
+        stream: row.try_get("stream")?,
+        status: status_from_db(i64::from(row.try_get::<i32, _>("status")?)),
+        outcome: row.try_get("outcome")?,
+        error: row.try_get("error")?,
+        stop_reason: row.try_get("stop_reason")?,
+        ttfb_ms: row.try_get::<Option<i64>, _>("ttfb_ms")?.map(from_db),
+        latency_ms: int("latency_ms")?,
+        input_tokens: int("input_tokens")?,
+        output_tokens: int("output_tokens")?,
+        cache_creation_input_tokens: int("cache_creation_input_tokens")?,
+        cache_read_input_tokens: int("cache_read_input_tokens")?,
+        cost_usd: row.try_get("cost_usd")?,
+        request_bytes: int("request_bytes")?,
+        response_bytes: int("response_bytes")?,
+        attempts: Vec::new(),
+    })
+}
+
+fn attempt_from_row(row: &PgRow) -> Result<AttemptRecord, sqlx::Error> {
+    Ok(AttemptRecord {
+        endpoint: row.try_get("endpoint")?,
+        model: row.try_get("model")?,
+        status: row
+            .try_get::<Option<i32>, _>("status")?
+            .map(|s| status_from_db(i64::from(s))),
+        latency_ms: from_db(row.try_get("latency_ms")?),
+        error: row.try_get("error")?,
+        disposition: row.try_get("disposition")?,
+    })
+}

@@ -1,0 +1,70 @@
+//! SQL text shared by both backends: column lists and the upsert, built once.
+
+use std::fmt::Write as _;
+use std::sync::LazyLock;
+
+/// Columns of `requests`, in bind order for [`upsert`] and in select order for [`SELECT_COLUMNS`].
+pub(crate) const REQUEST_COLUMNS: [&str; 26] = [
+    "id",
+    "started_at",
+    "client_addr",
+    "client_key",
+    "user_agent",
+    "session_id",
+    "method",
+    "path",
+    "client_dialect",
+    "requested_model",
+    "routed_model",
+    "endpoint",
+    "stream",
+    "status",
+    "outcome",
+    "error",
+    "stop_reason",
+    "ttfb_ms",
+    "latency_ms",
+    "input_tokens",
+    "output_tokens",
+    "cache_creation_input_tokens",
+    "cache_read_input_tokens",
+    "cost_usd",
+    "request_bytes",
+    "response_bytes",
+];
+
+/// `id, started_at, …` for `SELECT`.
+pub(crate) static SELECT_COLUMNS: LazyLock<String> = LazyLock::new(|| REQUEST_COLUMNS.join(", "));
+
+/// `attempts` columns, in bind order.
+pub(crate) const ATTEMPT_COLUMNS: &str =
+    "request_id, seq, endpoint, model, status, latency_ms, error, disposition";
+
+/// `INSERT INTO requests (…) VALUES (…) ON CONFLICT (id) DO UPDATE SET …` with placeholders made
+/// by `placeholder(1-based index)`: `?` for SQLite, `$n` for Postgres.
+pub(crate) fn upsert(placeholder: impl Fn(usize) -> String) -> String {
+    let mut sql = format!("INSERT INTO requests ({}) VALUES (", *SELECT_COLUMNS);
+    for i in 1..=REQUEST_COLUMNS.len() {
+        if i > 1 {
+            sql.push_str(", ");
+        }
+        sql.push_str(&placeholder(i));
+    }
+    sql.push_str(") ON CONFLICT (id) DO UPDATE SET ");
+    for (i, column) in REQUEST_COLUMNS.iter().skip(1).enumerate() {
+        if i > 0 {
+            sql.push_str(", ");
+        }
+        let _ = write!(sql, "{column} = excluded.{column}");
+    }
+    sql
+}
+
+/// `INSERT INTO attempts (…) VALUES (…)` with placeholders as in [`upsert`].
+pub(crate) fn insert_attempt(placeholder: impl Fn(usize) -> String) -> String {
+    let values: Vec<String> = (1..=8).map(placeholder).collect();
+    format!(
+        "INSERT INTO attempts ({ATTEMPT_COLUMNS}) VALUES ({})",
+        values.join(", ")
+    )
+}

@@ -1,0 +1,509 @@
+//! The embedded default: one SQLite file in WAL mode.
+//!
+//! Timestamps are stored as microseconds since the Unix epoch so that range scans and keyset
+//! comparisons are integer comparisons. Two wide covering indexes keep every query inside an
+//! index: `requests_time` (pagination, edge aggregates) and `requests_latency` / `requests_ttfb`
+//! (percentiles). Totals come from the hourly rollups in [`rollup`].
+
+mod rollup;
+
+use std::collections::HashMap;
+use std::path::Path;
+use std::sync::LazyLock;
+use std::time::Duration;
+
+use chrono::{DateTime, Utc};
+use sqlx::sqlite::{
+    SqliteConnectOptions, SqliteJournalMode, SqlitePool, SqlitePoolOptions, SqliteRow,
+    SqliteSynchronous,
+};
+use sqlx::{QueryBuilder, Row, Sqlite};
+use uuid::Uuid;
+
+use self::rollup::{Group, GroupKey};
+use crate::query::{
+    BreakdownBy, BreakdownRow, Bucket, Cursor, PERCENTILES, Page, Percentiles, Query, Stats,
+    TimeBucket, Totals, dedup_last, from_db, into_page, percentile_offset, sort_breakdown,
+    status_from_db, to_db,
+};
+use crate::{AttemptRecord, LogRecord, Store, StoreError, sql};
+
+/// How long a statement waits for another connection's write lock before failing.
+const BUSY_TIMEOUT: Duration = Duration::from_secs(5);
+/// Rows deleted per transaction by retention, so the writer is never locked out for long.
+const DELETE_CHUNK: i64 = 5_000;
+
+static UPSERT: LazyLock<String> = LazyLock::new(|| sql::upsert(|_| "?".to_owned()));
+static INSERT_ATTEMPT: LazyLock<String> = LazyLock::new(|| sql::insert_attempt(|_| "?".to_owned()));
+
+/// Sums shared by stats, timeseries and breakdown; read back by [`totals_from_row`].
+pub(super) const AGGREGATES: &str = "COUNT(*), COALESCE(SUM(outcome = 'ok'), 0), \
+     COALESCE(SUM(input_tokens), 0), COALESCE(SUM(output_tokens), 0), \
+     COALESCE(SUM(cache_creation_input_tokens), 0), COALESCE(SUM(cache_read_input_tokens), 0), \
+     TOTAL(cost_usd), COUNT(*) - COUNT(cost_usd)";
+
+/// SQLite-backed [`Store`].
+#[derive(Debug, Clone)]
+pub struct SqliteStore {
+    pool: SqlitePool,
+}
+
+impl SqliteStore {
+    /// Opens (creating it and its parent directories if needed) the database file at `path`.
+    /// Call [`Store::migrate`] before use ([`crate::open`] does).
+    ///
+    /// # Errors
+    /// The directory cannot be created or the file cannot be opened as a database.
+    pub async fn open(path: &Path) -> Result<Self, StoreError> {
+        if let Some(parent) = path.parent().filter(|p| !p.as_os_str().is_empty()) {
+            tokio::fs::create_dir_all(parent)
+                .await
+                .map_err(|source| StoreError::CreateDir {
+                    path: parent.to_owned(),
+                    source,
+                })?;
+        }
+        let options = SqliteConnectOptions::new()
+            .filename(path)
+            .create_if_missing(true)
+            .journal_mode(SqliteJournalMode::Wal)
+            .synchronous(SqliteSynchronous::Normal)
+            .busy_timeout(BUSY_TIMEOUT)
+            .foreign_keys(false)
+            // 32 MiB of page cache per connection, temp b-trees in memory.
+            .pragma("cache_size", "-32768")
+            .pragma("temp_store", "memory");
+        let pool = SqlitePoolOptions::new()
+            .max_connections(4)
+            .connect_with(options)
+            .await?;
+        Ok(Self { pool })
+    }
+
+    /// The underlying pool, for maintenance tasks and tests.
+    #[must_use]
+    pub fn pool(&self) -> &SqlitePool {
+        &self.pool
+    }
+
+    async fn attempts_for(
+        &self,
+        ids: &[Uuid],
+    ) -> Result<HashMap<Uuid, Vec<AttemptRecord>>, StoreError> {
+        let mut out: HashMap<Uuid, Vec<AttemptRecord>> = HashMap::new();
+        if ids.is_empty() {
+            return Ok(out);
+        }
+        let mut qb = QueryBuilder::<Sqlite>::new(format!(
+            "SELECT {} FROM attempts WHERE request_id IN (",
+            sql::ATTEMPT_COLUMNS
+        ));
+        let mut list = qb.separated(", ");
+        for id in ids {
+            list.push_bind(*id);
+        }
+        qb.push(") ORDER BY request_id, seq");
+        for row in qb.build().fetch_all(&self.pool).await? {
+            let id: Uuid = row.try_get("request_id")?;
+            out.entry(id).or_default().push(attempt_from_row(&row)?);
+        }
+        Ok(out)
+    }
+
+    /// The nearest-rank percentiles of `column` over the filtered rows, `n` of which have a
+    /// non-null `column`. Each is one `ORDER BY column LIMIT 1 OFFSET k` walk of the column's
+    /// index, taken from whichever end is closer.
+    async fn percentiles(
+        &self,
+        query: &Query,
+        column: &str,
+        n: u64,
+    ) -> Result<Percentiles, StoreError> {
+        let index = format!("requests_{}", column.trim_end_matches("_ms"));
+        let mut values = [None; 3];
+        if n == 0 {
+            return Ok(Percentiles::from_array(values));
+        }
+        for (slot, p) in values.iter_mut().zip(PERCENTILES) {
+            let offset = percentile_offset(p, n);
+            let from_top = n - 1 - offset;
+            let (order, skip) = if from_top < offset {
+                ("DESC", from_top)
+            } else {
+                ("ASC", offset)
+            };
+            let mut qb = QueryBuilder::<Sqlite>::new(format!("SELECT {column} FROM requests"));
+            if query.like_pattern().is_none() {
+                // Every other filter is in the value index, so the walk never leaves it. Left to
+                // itself the planner prefers a time-range scan plus a sort of the whole range.
+                qb.push(format!(" INDEXED BY {index}"));
+            }
+            let mut w = push_filters(&mut qb, query, time_range(query));
+            w.and(&mut qb).push(column).push(" IS NOT NULL");
+            qb.push(format!(" ORDER BY {column} {order} LIMIT 1 OFFSET "))
+                .push_bind(to_db(skip));
+            let v: Option<i64> = qb.build_query_scalar().fetch_optional(&self.pool).await?;
+            *slot = v.map(from_db);
+        }
+        Ok(Percentiles::from_array(values))
+    }
+}
+
+#[async_trait::async_trait]
+impl Store for SqliteStore {
+    fn backend(&self) -> &'static str {
+        "sqlite"
+    }
+
+    async fn migrate(&self) -> Result<(), StoreError> {
+        sqlx::migrate!("./migrations/sqlite")
+            .run(&self.pool)
+            .await?;
+        Ok(())
+    }
+
+    async fn insert_batch(&self, records: &[LogRecord]) -> Result<(), StoreError> {
+        if records.is_empty() {
+            return Ok(());
+        }
+        let mut tx = self.pool.begin().await?;
+        for r in dedup_last(records) {
+            sqlx::query(&UPSERT)
+                .bind(r.id)
+                .bind(r.started_at.timestamp_micros())
+                .bind(r.client_addr.as_deref())
+                .bind(r.client_key.as_deref())
+                .bind(r.user_agent.as_deref())
+                .bind(r.session_id.as_deref())
+                .bind(&r.method)
+                .bind(&r.path)
+                .bind(&r.client_dialect)
+                .bind(r.requested_model.as_deref())
+                .bind(r.routed_model.as_deref())
+                .bind(r.endpoint.as_deref())
+                .bind(r.stream)
+                .bind(i64::from(r.status))
+                .bind(&r.outcome)
+                .bind(r.error.as_deref())
+                .bind(r.stop_reason.as_deref())
+                .bind(r.ttfb_ms.map(to_db))
+                .bind(to_db(r.latency_ms))
+                .bind(to_db(r.input_tokens))
+                .bind(to_db(r.output_tokens))
+                .bind(to_db(r.cache_creation_input_tokens))
+                .bind(to_db(r.cache_read_input_tokens))
+                .bind(r.cost_usd)
+                .bind(to_db(r.request_bytes))
+                .bind(to_db(r.response_bytes))
+                .execute(&mut *tx)
+                .await?;
+            sqlx::query("DELETE FROM attempts WHERE request_id = ?")
+                .bind(r.id)
+                .execute(&mut *tx)
+                .await?;
+            for (seq, a) in (0_i64..).zip(&r.attempts) {
+                sqlx::query(&INSERT_ATTEMPT)
+                    .bind(r.id)
+                    .bind(seq)
+                    .bind(&a.endpoint)
+                    .bind(a.model.as_deref())
+                    .bind(a.status.map(i64::from))
+                    .bind(to_db(a.latency_ms))
+                    .bind(a.error.as_deref())
+                    .bind(&a.disposition)
+                    .execute(&mut *tx)
+                    .await?;
+            }
+        }
+        tx.commit().await?;
+        Ok(())
+    }
+
+    async fn get(&self, id: Uuid) -> Result<Option<LogRecord>, StoreError> {
+        let row = sqlx::query(&format!(
+            "SELECT {} FROM requests WHERE id = ?",
+            *sql::SELECT_COLUMNS
+        ))
+        .bind(id)
+        .fetch_optional(&self.pool)
+        .await?;
+        let Some(row) = row else { return Ok(None) };
+        let mut record = record_from_row(&row)?;
+        record.attempts = self
+            .attempts_for(&[id])
+            .await?
+            .remove(&id)
+            .unwrap_or_default();
+        Ok(Some(record))
+    }
+
+    async fn list(&self, query: &Query) -> Result<Page, StoreError> {
+        let limit = query.page_size();
+        let mut qb =
+            QueryBuilder::<Sqlite>::new(format!("SELECT {} FROM requests", *sql::SELECT_COLUMNS));
+        let mut w = push_filters(&mut qb, query, time_range(query));
+        if let Some(Cursor {
+            started_at_micros,
+            id,
+        }) = query.keyset()?
+        {
+            w.and(&mut qb)
+                .push("(started_at, id) < (")
+                .push_bind(started_at_micros)
+                .push(", ")
+                .push_bind(id)
+                .push(")");
+        }
+        qb.push(" ORDER BY started_at DESC, id DESC LIMIT ")
+            .push_bind(i64::from(limit) + 1);
+        let rows = qb.build().fetch_all(&self.pool).await?;
+        let mut records = rows
+            .iter()
+            .map(record_from_row)
+            .collect::<Result<Vec<_>, _>>()?;
+        let ids: Vec<Uuid> = records.iter().map(|r| r.id).collect();
+        let mut attempts = self.attempts_for(&ids).await?;
+        for r in &mut records {
+            r.attempts = attempts.remove(&r.id).unwrap_or_default();
+        }
+        Ok(into_page(records, limit))
+    }
+
+    async fn stats(&self, query: &Query) -> Result<Stats, StoreError> {
+        let (totals, ttfb_n) = self
+            .aggregate(query, Group::All)
+            .await?
+            .into_values()
+            .next()
+            .unwrap_or_default();
+        let latency_ms = self
+            .percentiles(query, "latency_ms", totals.requests)
+            .await?;
+        let ttfb_ms = self.percentiles(query, "ttfb_ms", ttfb_n).await?;
+        Ok(Stats {
+            success_rate: totals.success_rate(),
+            totals,
+            latency_ms,
+            ttfb_ms,
+        })
+    }
+
+    async fn timeseries(
+        &self,
+        query: &Query,
+        bucket: Bucket,
+    ) -> Result<Vec<TimeBucket>, StoreError> {
+        let groups = self
+            .aggregate(query, Group::Bucket(bucket.micros()))
+            .await?;
+        groups
+            .into_iter()
+            .map(|(key, (totals, _))| {
+                let GroupKey::Time(start) = key else {
+                    return Err(sqlx::Error::Decode("bucket key is not a time".into()).into());
+                };
+                Ok(TimeBucket {
+                    start: micros_to_time(start)?,
+                    totals,
+                })
+            })
+            .collect()
+    }
+
+    async fn breakdown(
+        &self,
+        query: &Query,
+        by: BreakdownBy,
+    ) -> Result<Vec<BreakdownRow>, StoreError> {
+        let groups = self.aggregate(query, Group::Key(by)).await?;
+        let mut out: Vec<BreakdownRow> = groups
+            .into_iter()
+            .map(|(key, (totals, _))| {
+                let key = match key {
+                    GroupKey::Text(key) => key,
+                    GroupKey::Unit | GroupKey::Time(_) => None,
+                };
+                BreakdownRow::new(key, totals)
+            })
+            .collect();
+        sort_breakdown(&mut out);
+        Ok(out)
+    }
+
+    async fn count(&self) -> Result<u64, StoreError> {
+        let n: i64 = sqlx::query_scalar("SELECT COUNT(*) FROM requests")
+            .fetch_one(&self.pool)
+            .await?;
+        Ok(from_db(n))
+    }
+
+    async fn delete_older_than(&self, before: DateTime<Utc>) -> Result<u64, StoreError> {
+        let before = before.timestamp_micros();
+        let chunk = "SELECT id FROM requests WHERE started_at < ? ORDER BY started_at LIMIT ?";
+        let mut deleted = 0;
+        loop {
+            let mut tx = self.pool.begin().await?;
+            sqlx::query(&format!(
+                "DELETE FROM attempts WHERE request_id IN ({chunk})"
+            ))
+            .bind(before)
+            .bind(DELETE_CHUNK)
+            .execute(&mut *tx)
+            .await?;
+            let done = sqlx::query(&format!("DELETE FROM requests WHERE id IN ({chunk})"))
+                .bind(before)
+                .bind(DELETE_CHUNK)
+                .execute(&mut *tx)
+                .await?
+                .rows_affected();
+            tx.commit().await?;
+            deleted += done;
+            if done < u64::try_from(DELETE_CHUNK).unwrap_or(u64::MAX) {
+                return Ok(deleted);
+            }
+        }
+    }
+}
+
+/// Tracks whether the next condition needs `WHERE` or `AND`.
+pub(super) struct Where {
+    started: bool,
+}
+
+impl Where {
+    fn and<'q, 'a>(
+        &mut self,
+        qb: &'q mut QueryBuilder<'a, Sqlite>,
+    ) -> &'q mut QueryBuilder<'a, Sqlite> {
+        qb.push(if self.started { " AND " } else { " WHERE " });
+        self.started = true;
+        qb
+    }
+}
+
+/// `[from, to)` in microseconds; `None` is unbounded.
+pub(super) type Range = (Option<i64>, Option<i64>);
+
+fn time_range(query: &Query) -> Range {
+    (
+        query.from.map(|t| t.timestamp_micros()),
+        query.to.map(|t| t.timestamp_micros()),
+    )
+}
+
+/// Appends the `WHERE` clause for every filter of `query` except its time range, which is
+/// `range` instead, and the cursor.
+pub(super) fn push_filters<'a>(
+    qb: &mut QueryBuilder<'a, Sqlite>,
+    query: &'a Query,
+    (from, to): Range,
+) -> Where {
+    let mut w = Where { started: false };
+    if let Some(from) = from {
+        w.and(qb).push("started_at >= ").push_bind(from);
+    }
+    if let Some(to) = to {
+        w.and(qb).push("started_at < ").push_bind(to);
+    }
+    if let Some(class) = query.status_class {
+        let (lo, hi) = class.range();
+        w.and(qb)
+            .push("status >= ")
+            .push_bind(lo)
+            .push(" AND status < ")
+            .push_bind(hi);
+    }
+    if let Some(outcome) = &query.outcome {
+        w.and(qb).push("outcome = ").push_bind(outcome.as_str());
+    }
+    if let Some(model) = &query.model {
+        w.and(qb)
+            .push("(requested_model = ")
+            .push_bind(model.as_str())
+            .push(" OR routed_model = ")
+            .push_bind(model.as_str())
+            .push(")");
+    }
+    if let Some(endpoint) = &query.endpoint {
+        w.and(qb).push("endpoint = ").push_bind(endpoint.as_str());
+    }
+    if let Some(key) = &query.client_key {
+        w.and(qb).push("client_key = ").push_bind(key.as_str());
+    }
+    if let Some(stream) = query.stream {
+        w.and(qb).push("stream = ").push_bind(stream);
+    }
+    if let Some(pattern) = query.like_pattern() {
+        w.and(qb)
+            .push("error LIKE ")
+            .push_bind(pattern)
+            .push(" ESCAPE '\\'");
+    }
+    w
+}
+
+fn micros_to_time(micros: i64) -> Result<DateTime<Utc>, sqlx::Error> {
+    DateTime::from_timestamp_micros(micros)
+        .ok_or_else(|| sqlx::Error::Decode(format!("timestamp {micros} out of range").into()))
+}
+
+pub(super) fn totals_from_row(row: &SqliteRow, first: usize) -> Result<Totals, sqlx::Error> {
+    let int = |i: usize| row.try_get::<i64, _>(first + i).map(from_db);
+    let requests = int(0)?;
+    let ok = int(1)?;
+    Ok(Totals {
+        requests,
+        ok,
+        errors: requests.saturating_sub(ok),
+        input_tokens: int(2)?,
+        output_tokens: int(3)?,
+        cache_creation_input_tokens: int(4)?,
+        cache_read_input_tokens: int(5)?,
+        cost_usd: row.try_get(first + 6)?,
+        unknown_cost_requests: int(7)?,
+    })
+}
+
+fn record_from_row(row: &SqliteRow) -> Result<LogRecord, sqlx::Error> {
+    let int = |name: &str| row.try_get::<i64, _>(name).map(from_db);
+    Ok(LogRecord {
+        id: row.try_get("id")?,
+        started_at: micros_to_time(row.try_get("started_at")?)?,
+        client_addr: row.try_get("client_addr")?,
+        client_key: row.try_get("client_key")?,
+        user_agent: row.try_get("user_agent")?,
+        session_id: row.try_get("session_id")?,
+        method: row.try_get("method")?,
+        path: row.try_get("path")?,
+        client_dialect: row.try_get("client_dialect")?,
+        requested_model: row.try_get("requested_model")?,
+        routed_model: row.try_get("routed_model")?,
+        endpoint: row.try_get("endpoint")?,
+        stream: row.try_get("stream")?,
+        status: status_from_db(row.try_get("status")?),
+        outcome: row.try_get("outcome")?,
+        error: row.try_get("error")?,
+        stop_reason: row.try_get("stop_reason")?,
+        ttfb_ms: row.try_get::<Option<i64>, _>("ttfb_ms")?.map(from_db),
+        latency_ms: int("latency_ms")?,
+        input_tokens: int("input_tokens")?,
+        output_tokens: int("output_tokens")?,
+        cache_creation_input_tokens: int("cache_creation_input_tokens")?,
+        cache_read_input_tokens: int("cache_read_input_tokens")?,
+        cost_usd: row.try_get("cost_usd")?,
+        request_bytes: int("request_bytes")?,
+        response_bytes: int("response_bytes")?,
+        attempts: Vec::new(),
+    })
+}
+
+fn attempt_from_row(row: &SqliteRow) -> Result<AttemptRecord, sqlx::Error> {
+    Ok(AttemptRecord {
+        endpoint: row.try_get("endpoint")?,
+        model: row.try_get("model")?,
+        status: row.try_get::<Option<i64>, _>("status")?.map(status_from_db),
+        latency_ms: from_db(row.try_get("latency_ms")?),
+        error: row.try_get("error")?,
+        disposition: row.try_get("disposition")?,
+    })
+}

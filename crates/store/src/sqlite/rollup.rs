@@ -1,0 +1,275 @@
+//! Aggregates from the hourly `request_rollups` table (migration 0002) plus the raw rows of the
+//! partial hours at the edges of the range.
+//!
+//! Invariant: for any query without a free-text search, the sum over the whole hours of the
+//! range from `request_rollups` plus the sum over the edges from `requests` equals the sum over
+//! the range from `requests` (the triggers keep rollups exact, and the parts don't overlap).
+
+use std::collections::BTreeMap;
+
+use sqlx::{QueryBuilder, Row, Sqlite};
+
+use super::{AGGREGATES, Range, push_filters, totals_from_row};
+use crate::query::{BreakdownBy, Query, Totals, from_db};
+use crate::{SqliteStore, StoreError};
+
+const HOUR: i64 = 3_600_000_000;
+
+/// The sums of [`AGGREGATES`] for rollup rows, in the same column order, plus the ttfb count.
+const ROLLUP_AGGREGATES: &str = "COALESCE(SUM(requests), 0), COALESCE(SUM(ok), 0), \
+     COALESCE(SUM(input_tokens), 0), COALESCE(SUM(output_tokens), 0), \
+     COALESCE(SUM(cache_creation_input_tokens), 0), COALESCE(SUM(cache_read_input_tokens), 0), \
+     TOTAL(cost_usd), COALESCE(SUM(unknown_cost_requests), 0), COALESCE(SUM(ttfb_requests), 0)";
+
+/// What to group the aggregate by.
+#[derive(Debug, Clone, Copy)]
+pub(super) enum Group {
+    All,
+    Bucket(i64),
+    Key(BreakdownBy),
+}
+
+/// A group's key: `Unit` for [`Group::All`], the bucket start, or the breakdown key.
+#[derive(Debug, Clone, PartialEq, Eq, PartialOrd, Ord)]
+pub(super) enum GroupKey {
+    Unit,
+    Time(i64),
+    Text(Option<String>),
+}
+
+impl Group {
+    fn raw_expr(self) -> String {
+        match self {
+            Self::All => "0".to_owned(),
+            Self::Bucket(w) => format!("(started_at / {w}) * {w}"),
+            Self::Key(BreakdownBy::Model) => "COALESCE(routed_model, requested_model)".to_owned(),
+            Self::Key(BreakdownBy::Endpoint) => "endpoint".to_owned(),
+            Self::Key(BreakdownBy::ClientKey) => "client_key".to_owned(),
+        }
+    }
+
+    fn rollup_expr(self) -> String {
+        match self {
+            Self::All => "0".to_owned(),
+            Self::Bucket(w) => format!("(hour / {w}) * {w}"),
+            Self::Key(BreakdownBy::Model) => {
+                "COALESCE(NULLIF(routed_model, ''), NULLIF(requested_model, ''))".to_owned()
+            }
+            Self::Key(BreakdownBy::Endpoint) => "NULLIF(endpoint, '')".to_owned(),
+            Self::Key(BreakdownBy::ClientKey) => "NULLIF(client_key, '')".to_owned(),
+        }
+    }
+
+    fn key(self, row: &sqlx::sqlite::SqliteRow) -> Result<GroupKey, sqlx::Error> {
+        Ok(match self {
+            Self::All => GroupKey::Unit,
+            Self::Bucket(_) => GroupKey::Time(row.try_get(0)?),
+            Self::Key(_) => GroupKey::Text(row.try_get(0)?),
+        })
+    }
+}
+
+/// Totals and the number of requests with a ttfb, per group.
+pub(super) type Groups = BTreeMap<GroupKey, (Totals, u64)>;
+
+/// `[from, to)` in microseconds split into whole hours (read from rollups) and the raw edges.
+#[derive(Debug, PartialEq)]
+struct Split {
+    hours: Option<Range>,
+    raw: Vec<Range>,
+}
+
+fn split(range: Range) -> Split {
+    let (from, to) = range;
+    let first_hour = from.map(|f| f.div_euclid(HOUR) * HOUR + if f % HOUR == 0 { 0 } else { HOUR });
+    let end_hour = to.map(|t| t.div_euclid(HOUR) * HOUR);
+    if let (Some(a), Some(b)) = (first_hour, end_hour)
+        && a >= b
+    {
+        return Split {
+            hours: None,
+            raw: vec![range],
+        };
+    }
+    let mut raw = Vec::new();
+    if let (Some(f), Some(a)) = (from, first_hour)
+        && f < a
+    {
+        raw.push((Some(f), Some(a)));
+    }
+    if let (Some(b), Some(t)) = (end_hour, to)
+        && b < t
+    {
+        raw.push((Some(b), Some(t)));
+    }
+    Split {
+        hours: Some((first_hour, end_hour)),
+        raw,
+    }
+}
+
+/// Rollups can answer `query` unless it searches text (not in rollups) or filters on an empty
+/// string (the rollups' stand-in for NULL).
+fn rollups_apply(query: &Query) -> bool {
+    query.like_pattern().is_none()
+        && [
+            &query.outcome,
+            &query.model,
+            &query.endpoint,
+            &query.client_key,
+        ]
+        .iter()
+        .all(|v| v.as_deref() != Some(""))
+}
+
+fn add(into: &mut (Totals, u64), t: &Totals, ttfb: u64) {
+    let (acc, acc_ttfb) = into;
+    acc.requests += t.requests;
+    acc.ok += t.ok;
+    acc.input_tokens += t.input_tokens;
+    acc.output_tokens += t.output_tokens;
+    acc.cache_creation_input_tokens += t.cache_creation_input_tokens;
+    acc.cache_read_input_tokens += t.cache_read_input_tokens;
+    acc.cost_usd += t.cost_usd;
+    acc.unknown_cost_requests += t.unknown_cost_requests;
+    acc.errors = acc.requests.saturating_sub(acc.ok);
+    *acc_ttfb += ttfb;
+}
+
+impl SqliteStore {
+    /// Totals per group over the requests matching `query`.
+    pub(super) async fn aggregate(
+        &self,
+        query: &Query,
+        group: Group,
+    ) -> Result<Groups, StoreError> {
+        let range = (
+            query.from.map(|t| t.timestamp_micros()),
+            query.to.map(|t| t.timestamp_micros()),
+        );
+        let parts = if rollups_apply(query) {
+            split(range)
+        } else {
+            Split {
+                hours: None,
+                raw: vec![range],
+            }
+        };
+        let mut groups = Groups::new();
+        for raw in parts.raw {
+            let mut qb = QueryBuilder::<Sqlite>::new(format!(
+                "SELECT {} AS g, {AGGREGATES}, COUNT(ttfb_ms) FROM requests",
+                group.raw_expr()
+            ));
+            push_filters(&mut qb, query, raw);
+            qb.push(" GROUP BY 1");
+            self.merge(&mut qb, group, &mut groups).await?;
+        }
+        if let Some((first_hour, end_hour)) = parts.hours {
+            let mut qb = QueryBuilder::<Sqlite>::new(format!(
+                "SELECT {} AS g, {ROLLUP_AGGREGATES} FROM request_rollups WHERE 1 = 1",
+                group.rollup_expr()
+            ));
+            if let Some(a) = first_hour {
+                qb.push(" AND hour >= ").push_bind(a);
+            }
+            if let Some(b) = end_hour {
+                qb.push(" AND hour < ").push_bind(b);
+            }
+            push_rollup_filters(&mut qb, query);
+            qb.push(" GROUP BY 1");
+            self.merge(&mut qb, group, &mut groups).await?;
+        }
+        groups.retain(|_, (t, _)| t.requests > 0);
+        Ok(groups)
+    }
+
+    async fn merge(
+        &self,
+        qb: &mut QueryBuilder<'_, Sqlite>,
+        group: Group,
+        groups: &mut Groups,
+    ) -> Result<(), StoreError> {
+        for row in qb.build().fetch_all(&self.pool).await? {
+            let totals = totals_from_row(&row, 1)?;
+            let ttfb = from_db(row.try_get(9)?);
+            add(groups.entry(group.key(&row)?).or_default(), &totals, ttfb);
+        }
+        Ok(())
+    }
+}
+
+/// The filters of `query` other than time and search, on `request_rollups` columns.
+fn push_rollup_filters<'a>(qb: &mut QueryBuilder<'a, Sqlite>, query: &'a Query) {
+    if let Some(class) = query.status_class {
+        let (lo, hi) = class.range();
+        qb.push(" AND status >= ")
+            .push_bind(lo)
+            .push(" AND status < ")
+            .push_bind(hi);
+    }
+    if let Some(outcome) = &query.outcome {
+        qb.push(" AND outcome = ").push_bind(outcome.as_str());
+    }
+    if let Some(model) = &query.model {
+        qb.push(" AND (requested_model = ")
+            .push_bind(model.as_str())
+            .push(" OR routed_model = ")
+            .push_bind(model.as_str())
+            .push(")");
+    }
+    if let Some(endpoint) = &query.endpoint {
+        qb.push(" AND endpoint = ").push_bind(endpoint.as_str());
+    }
+    if let Some(key) = &query.client_key {
+        qb.push(" AND client_key = ").push_bind(key.as_str());
+    }
+    if let Some(stream) = query.stream {
+        qb.push(" AND stream = ").push_bind(stream);
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn splits_ranges_into_whole_hours_and_edges() {
+        let h = HOUR;
+        assert_eq!(
+            split((None, None)),
+            Split {
+                hours: Some((None, None)),
+                raw: vec![]
+            }
+        );
+        assert_eq!(
+            split((Some(h + 5), Some(4 * h + 7))),
+            Split {
+                hours: Some((Some(2 * h), Some(4 * h))),
+                raw: vec![(Some(h + 5), Some(2 * h)), (Some(4 * h), Some(4 * h + 7))],
+            }
+        );
+        assert_eq!(
+            split((Some(h), Some(3 * h))),
+            Split {
+                hours: Some((Some(h), Some(3 * h))),
+                raw: vec![]
+            }
+        );
+        assert_eq!(
+            split((Some(h + 5), Some(h + 9))),
+            Split {
+                hours: None,
+                raw: vec![(Some(h + 5), Some(h + 9))]
+            }
+        );
+        assert_eq!(
+            split((None, Some(2 * h + 1))),
+            Split {
+                hours: Some((None, Some(2 * h))),
+                raw: vec![(Some(2 * h), Some(2 * h + 1))]
+            }
+        );
+    }
+}

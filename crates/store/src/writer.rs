@@ -1,0 +1,233 @@
+//! The batch writer: the only bridge between the request path and the database.
+//!
+//! Invariants: [`LogSender::send`] never blocks, never fails and never allocates beyond the
+//! record it is handed; every record it accepts is eventually written, or counted as lost in a
+//! failed batch; [`WriterHandle::shutdown`] returns only after everything accepted before it was
+//! called has been written or counted.
+
+use std::sync::Arc;
+use std::sync::atomic::{AtomicU64, Ordering};
+use std::time::Duration;
+
+use parking_lot::Mutex;
+use serde::{Deserialize, Serialize};
+use tokio::sync::mpsc;
+use tokio::time::Instant;
+use tokio_util::sync::CancellationToken;
+use tokio_util::task::TaskTracker;
+
+use crate::{LogRecord, Store};
+
+/// How the writer batches and retries.
+#[derive(Debug, Clone)]
+pub struct WriterOptions {
+    /// Most records per `insert_batch`.
+    pub batch_size: usize,
+    /// Longest a record waits in a partial batch.
+    pub flush_interval: Duration,
+    /// Retries of a failed batch before it is dropped (so `max_retries + 1` tries in all).
+    pub max_retries: u32,
+    /// Wait before the first retry; doubled for each further one.
+    pub retry_backoff: Duration,
+}
+
+impl Default for WriterOptions {
+    fn default() -> Self {
+        Self {
+            batch_size: 256,
+            flush_interval: Duration::from_millis(200),
+            max_retries: 3,
+            retry_backoff: Duration::from_millis(100),
+        }
+    }
+}
+
+/// Counters of the writer, for the status endpoint and tests.
+#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
+pub struct WriterStats {
+    /// Accepted but not yet written nor lost: in the queue or in the batch being written.
+    pub queued: u64,
+    /// Records written to the store.
+    pub written: u64,
+    /// Records refused by [`LogSender::send`] because the queue was full or the writer stopped.
+    pub dropped: u64,
+    /// Batches given up on after every retry failed.
+    pub failed_batches: u64,
+    /// Records in those batches.
+    pub lost: u64,
+    /// The most recent store error, retried or not.
+    pub last_error: Option<String>,
+}
+
+#[derive(Debug, Default)]
+struct Counters {
+    accepted: AtomicU64,
+    written: AtomicU64,
+    dropped: AtomicU64,
+    failed_batches: AtomicU64,
+    lost: AtomicU64,
+    last_error: Mutex<Option<String>>,
+}
+
+/// The proxy's end of the log queue. Cheap to clone.
+#[derive(Debug, Clone)]
+pub struct LogSender {
+    tx: mpsc::Sender<LogRecord>,
+    counters: Arc<Counters>,
+}
+
+impl LogSender {
+    /// Queues `record` for writing. Never blocks and never fails: when the queue is full (the
+    /// database is slower than the traffic) or the writer has stopped, the record is dropped
+    /// and counted in [`WriterStats::dropped`].
+    pub fn send(&self, record: LogRecord) {
+        // Count before the send so the writer can never observe a write it hasn't been told of.
+        self.counters.accepted.fetch_add(1, Ordering::Relaxed);
+        if self.tx.try_send(record).is_err() {
+            self.counters.accepted.fetch_sub(1, Ordering::Relaxed);
+            self.counters.dropped.fetch_add(1, Ordering::Relaxed);
+        }
+    }
+
+    /// A snapshot of the writer's counters.
+    #[must_use]
+    pub fn stats(&self) -> WriterStats {
+        let c = &self.counters;
+        let written = c.written.load(Ordering::Relaxed);
+        let lost = c.lost.load(Ordering::Relaxed);
+        WriterStats {
+            queued: c
+                .accepted
+                .load(Ordering::Relaxed)
+                .saturating_sub(written)
+                .saturating_sub(lost),
+            written,
+            dropped: c.dropped.load(Ordering::Relaxed),
+            failed_batches: c.failed_batches.load(Ordering::Relaxed),
+            lost,
+            last_error: c.last_error.lock().clone(),
+        }
+    }
+}
+
+/// Owns the writer task; [`WriterHandle::shutdown`] drains it.
+#[derive(Debug)]
+pub struct WriterHandle {
+    cancel: CancellationToken,
+    tracker: TaskTracker,
+}
+
+impl WriterHandle {
+    /// Stops accepting records, writes everything already queued, and waits for the task.
+    /// Records sent after this is called are dropped and counted.
+    pub async fn shutdown(self) {
+        self.cancel.cancel();
+        self.tracker.close();
+        self.tracker.wait().await;
+    }
+}
+
+/// Starts the writer task on the current Tokio runtime with a queue of `capacity` records.
+///
+/// The task also ends, after draining, when every [`LogSender`] is dropped.
+#[must_use]
+pub fn spawn_writer(
+    store: Arc<dyn Store>,
+    capacity: usize,
+    opts: WriterOptions,
+) -> (LogSender, WriterHandle) {
+    let (tx, rx) = mpsc::channel(capacity.max(1));
+    let counters = Arc::new(Counters::default());
+    let cancel = CancellationToken::new();
+    let tracker = TaskTracker::new();
+    let writer = Writer {
+        store,
+        rx,
+        opts: WriterOptions {
+            batch_size: opts.batch_size.max(1),
+            ..opts
+        },
+        counters: Arc::clone(&counters),
+    };
+    tracker.spawn(writer.run(cancel.clone()));
+    (LogSender { tx, counters }, WriterHandle { cancel, tracker })
+}
+
+struct Writer {
+    store: Arc<dyn Store>,
+    rx: mpsc::Receiver<LogRecord>,
+    opts: WriterOptions,
+    counters: Arc<Counters>,
+}
+
+impl Writer {
+    async fn run(mut self, cancel: CancellationToken) {
+        let mut batch = Vec::with_capacity(self.opts.batch_size);
+        loop {
+            // Wait for the first record of a batch (or for shutdown).
+            let received = tokio::select! {
+                biased;
+                () = cancel.cancelled() => break,
+                n = self.rx.recv_many(&mut batch, self.opts.batch_size) => n,
+            };
+            if received == 0 {
+                // Every sender is gone and the queue is empty.
+                return;
+            }
+            // Fill the batch until it is full or its first record has waited long enough.
+            let deadline = Instant::now() + self.opts.flush_interval;
+            while batch.len() < self.opts.batch_size {
+                let room = self.opts.batch_size - batch.len();
+                tokio::select! {
+                    biased;
+                    () = cancel.cancelled() => break,
+                    () = tokio::time::sleep_until(deadline) => break,
+                    n = self.rx.recv_many(&mut batch, room) => if n == 0 { break },
+                }
+            }
+            self.flush(&mut batch).await;
+        }
+        // Shutdown: refuse new records, then write what is left.
+        self.rx.close();
+        while self.rx.recv_many(&mut batch, self.opts.batch_size).await > 0 {
+            self.flush(&mut batch).await;
+        }
+        self.flush(&mut batch).await;
+    }
+
+    /// Writes `batch`, retrying with exponential backoff, and empties it either way.
+    async fn flush(&self, batch: &mut Vec<LogRecord>) {
+        if batch.is_empty() {
+            return;
+        }
+        let mut backoff = self.opts.retry_backoff;
+        for attempt in 0..=self.opts.max_retries {
+            match self.store.insert_batch(batch).await {
+                Ok(()) => {
+                    self.counters
+                        .written
+                        .fetch_add(batch.len() as u64, Ordering::Relaxed);
+                    batch.clear();
+                    return;
+                }
+                Err(error) => {
+                    tracing::warn!(%error, attempt, records = batch.len(), "log batch write failed");
+                    *self.counters.last_error.lock() = Some(error.to_string());
+                    if attempt < self.opts.max_retries {
+                        tokio::time::sleep(backoff).await;
+                        backoff = backoff.saturating_mul(2);
+                    }
+                }
+            }
+        }
+        tracing::error!(
+            records = batch.len(),
+            "dropping log batch after repeated failures"
+        );
+        self.counters.failed_batches.fetch_add(1, Ordering::Relaxed);
+        self.counters
+            .lost
+            .fetch_add(batch.len() as u64, Ordering::Relaxed);
+        batch.clear();
+    }
+}
