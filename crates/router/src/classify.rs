@@ -24,6 +24,9 @@ pub enum FailureKind {
     },
     /// The connection broke or the response was malformed before anything reached the client.
     Protocol,
+    /// The endpoint cannot express this request (a server tool, a call its dialect lacks): try
+    /// the next endpoint without retrying or cooling this one down.
+    Unsupported,
 }
 
 /// A failed attempt against one endpoint.
@@ -55,6 +58,8 @@ pub enum Disposition {
     Cooldown { until: Instant },
     /// The request itself is at fault: return the upstream's answer to the client unchanged.
     ReturnToClient,
+    /// This endpoint can't take the request; the next one may.
+    Skip,
 }
 
 /// The routing rules, in one place.
@@ -72,12 +77,21 @@ pub fn classify(
     default_cooldown: Duration,
 ) -> Disposition {
     match &err.kind {
-        FailureKind::Connect | FailureKind::Timeout | FailureKind::Protocol => Disposition::RetrySame,
-        FailureKind::Status { status, retry_after, .. } => match *status {
-            429 => Disposition::Cooldown { until: now + retry_after.unwrap_or(default_cooldown) },
-            401 | 403 if has_own_credentials => {
-                Disposition::Cooldown { until: now + retry_after.unwrap_or(default_cooldown) }
-            }
+        FailureKind::Connect | FailureKind::Timeout | FailureKind::Protocol => {
+            Disposition::RetrySame
+        }
+        FailureKind::Unsupported => Disposition::Skip,
+        FailureKind::Status {
+            status,
+            retry_after,
+            ..
+        } => match *status {
+            429 => Disposition::Cooldown {
+                until: now + retry_after.unwrap_or(default_cooldown),
+            },
+            401 | 403 if has_own_credentials => Disposition::Cooldown {
+                until: now + retry_after.unwrap_or(default_cooldown),
+            },
             408 => Disposition::RetrySame,
             s if s >= 500 => Disposition::RetrySame,
             _ => Disposition::ReturnToClient,
@@ -101,15 +115,19 @@ pub fn parse_retry_after<'a>(
     for (name, value) in headers {
         let name = name.to_ascii_lowercase();
         if name == "retry-after" {
-            if let Ok(secs) = value.trim().parse::<f64>() {
-                if secs.is_finite() && secs >= 0.0 {
-                    retry_after = Some(Duration::from_secs_f64(secs.min(86_400.0)));
-                }
+            if let Ok(secs) = value.trim().parse::<f64>()
+                && secs.is_finite()
+                && secs >= 0.0
+            {
+                retry_after = Some(Duration::from_secs_f64(secs.min(86_400.0)));
             }
-        } else if name.starts_with("anthropic-ratelimit-") && name.ends_with("-reset") {
-            if let Some(at) = parse_rfc3339_unix(value.trim()) {
-                keep_min(Duration::from_secs_f64((at - now_unix).clamp(0.0, 86_400.0)));
-            }
+        } else if name.starts_with("anthropic-ratelimit-")
+            && name.ends_with("-reset")
+            && let Some(at) = parse_rfc3339_unix(value.trim())
+        {
+            keep_min(Duration::from_secs_f64(
+                (at - now_unix).clamp(0.0, 86_400.0),
+            ));
         }
     }
     // retry-after is the server's explicit instruction: it wins over the reset headers.
@@ -120,7 +138,11 @@ pub fn parse_retry_after<'a>(
 /// seconds. Anthropic sends UTC with `Z`.
 fn parse_rfc3339_unix(s: &str) -> Option<f64> {
     let b = s.as_bytes();
-    if b.len() < 20 || b[4] != b'-' || b[7] != b'-' || !(b[10] == b'T' || b[10] == b't' || b[10] == b' ') {
+    if b.len() < 20
+        || b[4] != b'-'
+        || b[7] != b'-'
+        || !(b[10] == b'T' || b[10] == b't' || b[10] == b' ')
+    {
         return None;
     }
     let num = |r: std::ops::Range<usize>| s.get(r)?.parse::<i64>().ok();
@@ -137,7 +159,8 @@ fn parse_rfc3339_unix(s: &str) -> Option<f64> {
         "Z" | "z" => 0,
         o if o.len() == 6 && (o.starts_with('+') || o.starts_with('-')) => {
             let sign = if o.starts_with('-') { -1 } else { 1 };
-            sign * (o.get(1..3)?.parse::<i64>().ok()? * 3600 + o.get(4..6)?.parse::<i64>().ok()? * 60)
+            sign * (o.get(1..3)?.parse::<i64>().ok()? * 3600
+                + o.get(4..6)?.parse::<i64>().ok()? * 60)
         }
         _ => return None,
     };
@@ -148,7 +171,10 @@ fn parse_rfc3339_unix(s: &str) -> Option<f64> {
     let doy = (153 * (if mo > 2 { mo - 3 } else { mo + 9 }) + 2) / 5 + d - 1;
     let doe = yoe * 365 + yoe / 4 - yoe / 100 + doy;
     let days = era * 146_097 + doe - 719_468;
-    #[expect(clippy::cast_precision_loss, reason = "unix seconds fit f64 exactly for centuries")]
+    #[expect(
+        clippy::cast_precision_loss,
+        reason = "unix seconds fit f64 exactly for centuries"
+    )]
     Some((days * 86_400 + h * 3600 + mi * 60 + sec - offset) as f64 + frac)
 }
 
@@ -179,10 +205,28 @@ mod tests {
             (status(503, None), true, Disposition::RetrySame),
             (status(529, None), true, Disposition::RetrySame),
             (status(408, None), true, Disposition::RetrySame),
-            (status(429, Some(7)), true, Disposition::Cooldown { until: now + Duration::from_secs(7) }),
-            (status(429, None), false, Disposition::Cooldown { until: now + cd }),
-            (status(401, None), true, Disposition::Cooldown { until: now + cd }),
-            (status(403, None), true, Disposition::Cooldown { until: now + cd }),
+            (
+                status(429, Some(7)),
+                true,
+                Disposition::Cooldown {
+                    until: now + Duration::from_secs(7),
+                },
+            ),
+            (
+                status(429, None),
+                false,
+                Disposition::Cooldown { until: now + cd },
+            ),
+            (
+                status(401, None),
+                true,
+                Disposition::Cooldown { until: now + cd },
+            ),
+            (
+                status(403, None),
+                true,
+                Disposition::Cooldown { until: now + cd },
+            ),
             (status(401, None), false, Disposition::ReturnToClient),
             (status(400, None), true, Disposition::ReturnToClient),
             (status(404, None), true, Disposition::ReturnToClient),
@@ -190,10 +234,23 @@ mod tests {
             (status(422, None), true, Disposition::ReturnToClient),
         ];
         for (err, creds, want) in cases {
-            assert_eq!(classify(err, *creds, now, cd), *want, "status {:?} creds {creds}", err.status());
+            assert_eq!(
+                classify(err, *creds, now, cd),
+                *want,
+                "status {:?} creds {creds}",
+                err.status()
+            );
         }
-        for kind in [FailureKind::Connect, FailureKind::Timeout, FailureKind::Protocol] {
-            let e = UpstreamError { endpoint: "e".into(), kind, message: String::new() };
+        for kind in [
+            FailureKind::Connect,
+            FailureKind::Timeout,
+            FailureKind::Protocol,
+        ] {
+            let e = UpstreamError {
+                endpoint: "e".into(),
+                kind,
+                message: String::new(),
+            };
             assert_eq!(classify(&e, true, now, cd), Disposition::RetrySame);
         }
     }
@@ -201,17 +258,35 @@ mod tests {
     #[test]
     fn retry_after_header_wins_and_reset_headers_are_read() {
         let now = parse_rfc3339_unix("2026-11-22T10:00:00Z").expect("parse");
-        let h = [("anthropic-ratelimit-requests-reset", "2026-11-22T10:00:30Z"), ("anthropic-ratelimit-tokens-reset", "2026-11-22T10:00:12.5Z")];
-        assert_eq!(parse_retry_after(h.iter().copied(), now), Some(Duration::from_secs_f64(12.5)));
-        let h2 = [("Retry-After", "3"), ("anthropic-ratelimit-tokens-reset", "2026-11-22T10:00:12Z")];
-        assert_eq!(parse_retry_after(h2.iter().copied(), now), Some(Duration::from_secs(3)));
-        assert_eq!(parse_retry_after([("retry-after", "soon")].iter().copied(), now), None);
+        let h = [
+            ("anthropic-ratelimit-requests-reset", "2026-11-22T10:00:30Z"),
+            ("anthropic-ratelimit-tokens-reset", "2026-11-22T10:00:12.5Z"),
+        ];
+        assert_eq!(
+            parse_retry_after(h.iter().copied(), now),
+            Some(Duration::from_secs_f64(12.5))
+        );
+        let h2 = [
+            ("Retry-After", "3"),
+            ("anthropic-ratelimit-tokens-reset", "2026-11-22T10:00:12Z"),
+        ];
+        assert_eq!(
+            parse_retry_after(h2.iter().copied(), now),
+            Some(Duration::from_secs(3))
+        );
+        assert_eq!(
+            parse_retry_after([("retry-after", "soon")].iter().copied(), now),
+            None
+        );
     }
 
     #[test]
     fn rfc3339_matches_known_epoch() {
         assert_eq!(parse_rfc3339_unix("1970-01-01T00:00:00Z"), Some(0.0));
-        assert_eq!(parse_rfc3339_unix("2000-03-01T00:00:00+01:00"), Some(951_865_200.0));
+        assert_eq!(
+            parse_rfc3339_unix("2000-03-01T00:00:00+01:00"),
+            Some(951_865_200.0)
+        );
         assert_eq!(parse_rfc3339_unix("garbage"), None);
     }
 }

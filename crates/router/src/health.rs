@@ -102,7 +102,11 @@ impl Health {
 
     /// Status of the given endpoints, in the given order.
     #[must_use]
-    pub fn snapshot<'a>(&self, names: impl Iterator<Item = &'a str>, now: Instant) -> Vec<EndpointStatus> {
+    pub fn snapshot<'a>(
+        &self,
+        names: impl Iterator<Item = &'a str>,
+        now: Instant,
+    ) -> Vec<EndpointStatus> {
         let states = self.states.lock();
         names
             .map(|name| {

@@ -30,6 +30,15 @@ pub trait Target {
     fn has_own_credentials(&self) -> bool;
 }
 
+impl<T: Target + ?Sized> Target for std::sync::Arc<T> {
+    fn name(&self) -> &str {
+        (**self).name()
+    }
+    fn has_own_credentials(&self) -> bool {
+        (**self).has_own_credentials()
+    }
+}
+
 /// Per-attempt facts passed to the upstream.
 #[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
 pub struct AttemptCtx {
@@ -44,7 +53,11 @@ pub struct AttemptCtx {
 /// before that point is an [`UpstreamError`] and may fail over.
 pub trait Upstream<T: Target + ?Sized> {
     type Response;
-    fn send(&self, target: &T, ctx: AttemptCtx) -> impl Future<Output = Result<Self::Response, UpstreamError>>;
+    fn send(
+        &self,
+        target: &T,
+        ctx: AttemptCtx,
+    ) -> impl Future<Output = Result<Self::Response, UpstreamError>>;
 }
 
 /// One attempt, for the log.
@@ -54,7 +67,7 @@ pub struct AttemptLog {
     pub status: Option<u16>,
     pub latency: Duration,
     pub error: Option<String>,
-    /// `ok`, `retry`, `next`, `cooldown`, `returned`, `skipped`, `repair`.
+    /// `ok`, `retry`, `next`, `cooldown`, `returned`, `skipped`, `repair`, `unsupported`.
     pub disposition: &'static str,
 }
 
@@ -72,7 +85,10 @@ pub struct Routed<R> {
 pub enum RouteError {
     /// The request is at fault: the upstream's answer goes back to the client unchanged.
     #[error("{}", error)]
-    Client { error: UpstreamError, attempts: Vec<AttemptLog> },
+    Client {
+        error: UpstreamError,
+        attempts: Vec<AttemptLog>,
+    },
     /// Every endpoint was tried (or is cooling down) and none could serve.
     #[error("all endpoints failed: {}", summary(attempts))]
     Exhausted {
@@ -101,9 +117,15 @@ fn summary(attempts: &[AttemptLog]) -> String {
     let mut i = 0;
     while i < attempts.len() {
         let name = &attempts[i].endpoint;
-        let n = attempts[i..].iter().take_while(|a| &a.endpoint == name).count();
+        let n = attempts[i..]
+            .iter()
+            .take_while(|a| &a.endpoint == name)
+            .count();
         let last = &attempts[i + n - 1];
-        let what = last.error.clone().unwrap_or_else(|| last.disposition.to_owned());
+        let what = last
+            .error
+            .clone()
+            .unwrap_or_else(|| last.disposition.to_owned());
         if n > 1 {
             parts.push(format!("{name}: {what} ({n} attempts)"));
         } else {
@@ -149,7 +171,10 @@ where
                 endpoint: name.to_owned(),
                 status: None,
                 latency: Duration::ZERO,
-                error: Some(format!("cooling down for {}s", (until - Instant::now()).as_secs())),
+                error: Some(format!(
+                    "cooling down for {}s",
+                    (until - Instant::now()).as_secs()
+                )),
                 disposition: "skipped",
             });
             continue;
@@ -169,7 +194,11 @@ where
                         error: None,
                         disposition: "ok",
                     });
-                    return Ok(Routed { response, index, attempts });
+                    return Ok(Routed {
+                        response,
+                        index,
+                        attempts,
+                    });
                 }
                 Err(e) => e,
             };
@@ -181,18 +210,35 @@ where
                 error: Some(err.message.clone()),
                 disposition: "",
             };
-            match classify(&err, target.has_own_credentials(), now, policy.default_cooldown) {
+            match classify(
+                &err,
+                target.has_own_credentials(),
+                now,
+                policy.default_cooldown,
+            ) {
                 Disposition::ReturnToClient => {
                     if !ctx.strip_thinking && is_thinking_signature_rejection(&err) {
                         log.disposition = "repair";
                         attempts.push(log);
-                        tracing::info!(endpoint = name, "upstream rejected a thinking signature; retrying once without thinking blocks");
+                        tracing::info!(
+                            endpoint = name,
+                            "upstream rejected a thinking signature; retrying once without thinking blocks"
+                        );
                         ctx.strip_thinking = true;
                         continue;
                     }
                     log.disposition = "returned";
                     attempts.push(log);
-                    return Err(RouteError::Client { error: err, attempts });
+                    return Err(RouteError::Client {
+                        error: err,
+                        attempts,
+                    });
+                }
+                Disposition::Skip => {
+                    all_cooling = false;
+                    log.disposition = "unsupported";
+                    attempts.push(log);
+                    break;
                 }
                 Disposition::Cooldown { until } => {
                     health.cool_down(name, until, &err.message);
@@ -223,14 +269,19 @@ where
             }
         }
     }
-    Err(RouteError::Exhausted { attempts, all_cooling_until: if all_cooling { earliest } else { None } })
+    Err(RouteError::Exhausted {
+        attempts,
+        all_cooling_until: if all_cooling { earliest } else { None },
+    })
 }
 
 /// An Anthropic 400 saying a thinking block's signature is invalid (a turn produced by another
 /// provider or key). Stripping thinking from the history and retrying once fixes it.
 fn is_thinking_signature_rejection(err: &UpstreamError) -> bool {
     match &err.kind {
-        FailureKind::Status { status: 400, body, .. } => {
+        FailureKind::Status {
+            status: 400, body, ..
+        } => {
             let text = String::from_utf8_lossy(body);
             text.contains("signature") && text.contains("thinking")
         }
