@@ -1,0 +1,77 @@
+//! The one place errors become HTTP responses, rendered in the caller's dialect.
+
+use std::time::Duration;
+
+use axum::response::{IntoResponse, Response};
+use http::{HeaderValue, StatusCode, header};
+use switchboard_protocol::Dialect;
+use switchboard_protocol::error::{ErrorKind, anthropic_body, openai_body};
+
+/// An error the gateway itself answers with.
+#[derive(Debug, thiserror::Error)]
+pub(crate) enum ApiError {
+    /// The request is malformed; says what and where.
+    #[error("{0}")]
+    BadRequest(String),
+    #[error(
+        "this gateway requires its auth token: send it as `x-api-key` or `Authorization: Bearer`"
+    )]
+    Unauthorized,
+    #[error("{0}")]
+    NotFound(String),
+    #[error("request body larger than {0} bytes")]
+    TooLarge(usize),
+    /// Every endpoint is rate-limited or cooling down: retry after the earliest cooldown end.
+    #[error("{message}")]
+    RateLimited {
+        message: String,
+        retry_after: Duration,
+    },
+    /// Every endpoint failed.
+    #[error("{0}")]
+    Overloaded(String),
+    #[error("{0}")]
+    Internal(String),
+}
+
+impl ApiError {
+    fn kind(&self) -> ErrorKind {
+        match self {
+            Self::BadRequest(_) => ErrorKind::InvalidRequest,
+            Self::Unauthorized => ErrorKind::Authentication,
+            Self::NotFound(_) => ErrorKind::NotFound,
+            Self::TooLarge(_) => ErrorKind::RequestTooLarge,
+            Self::RateLimited { .. } => ErrorKind::RateLimit,
+            Self::Overloaded(_) => ErrorKind::Overloaded,
+            Self::Internal(_) => ErrorKind::Api,
+        }
+    }
+
+    /// The HTTP status this error is answered with, for the given dialect.
+    pub(crate) fn status(&self, dialect: Dialect) -> u16 {
+        match dialect {
+            Dialect::OpenAiChat => self.kind().openai_status(),
+            _ => self.kind().status(),
+        }
+    }
+
+    /// Renders the error in the caller's dialect.
+    pub(crate) fn render(&self, dialect: Dialect) -> Response {
+        let kind = self.kind();
+        let message = self.to_string();
+        let body = match dialect {
+            Dialect::OpenAiChat => openai_body(kind, &message),
+            _ => anthropic_body(kind, &message),
+        };
+        let status =
+            StatusCode::from_u16(self.status(dialect)).unwrap_or(StatusCode::INTERNAL_SERVER_ERROR);
+        let mut resp = (status, axum::Json(body)).into_response();
+        if let Self::RateLimited { retry_after, .. } = self {
+            let secs = retry_after.as_secs() + u64::from(retry_after.subsec_nanos() > 0);
+            if let Ok(v) = HeaderValue::try_from(secs.max(1).to_string()) {
+                resp.headers_mut().insert(header::RETRY_AFTER, v);
+            }
+        }
+        resp
+    }
+}

@@ -1,0 +1,442 @@
+//! Proxy handlers: thin functions that read the request once, route it, and shape the answer.
+
+use std::net::SocketAddr;
+use std::sync::Arc;
+
+use axum::body::Body;
+use axum::extract::{ConnectInfo, Request, State};
+use axum::response::{IntoResponse, Response};
+use bytes::Bytes;
+use http::{HeaderMap, HeaderName, HeaderValue, StatusCode, header};
+use switchboard_protocol::Dialect;
+use switchboard_protocol::observe;
+use switchboard_router::{FailureKind, Policy, RouteError, Routed, route};
+use switchboard_store::LogRecord;
+use switchboard_translate::{stream_translator, translate_error, translate_response};
+use tokio::time::Instant;
+
+use crate::body::RequestHead;
+use crate::error::ApiError;
+use crate::log::RequestLog;
+use crate::state::{AppState, Endpoint, InFlight, Live};
+use crate::stream::{ProxyStream, StreamParts};
+use crate::upstream::{Committed, CommittedBody, HttpUpstream, Inbound, Op, is_hop_by_hop};
+
+/// Largest request body accepted (Anthropic's own limit is 32 MB).
+pub(crate) const MAX_REQUEST_BODY: usize = 64 * 1024 * 1024;
+
+pub(crate) async fn create_message(State(state): State<AppState>, req: Request) -> Response {
+    handle(state, Dialect::Anthropic, Op::Messages, req).await
+}
+
+pub(crate) async fn count_tokens(State(state): State<AppState>, req: Request) -> Response {
+    handle(state, Dialect::Anthropic, Op::CountTokens, req).await
+}
+
+pub(crate) async fn chat_completions(State(state): State<AppState>, req: Request) -> Response {
+    handle(state, Dialect::OpenAiChat, Op::ChatCompletions, req).await
+}
+
+/// `GET /v1/models`: forwarded to the first endpoint of the caller's dialect; when none can
+/// answer, listed from the configured model mappings.
+pub(crate) async fn list_models(State(state): State<AppState>, req: Request) -> Response {
+    let dialect = if req.headers().contains_key("anthropic-version")
+        || req.headers().contains_key("x-api-key")
+    {
+        Dialect::Anthropic
+    } else {
+        Dialect::OpenAiChat
+    };
+    let live = state.live();
+    let strip = match check_auth(&live, req.headers()) {
+        Ok(s) => s,
+        Err(e) => return e.render(dialect),
+    };
+    let targets: Vec<Arc<Endpoint>> = live
+        .endpoints
+        .iter()
+        .filter(|e| e.kind() == dialect)
+        .cloned()
+        .collect();
+    if !targets.is_empty() {
+        let inbound = Inbound {
+            dialect,
+            op: Op::Models,
+            body: Bytes::new(),
+            head: RequestHead::parse(b"{}").unwrap_or_else(|_| unreachable_head()),
+            headers: req.headers().clone(),
+            query: req.uri().query().map(str::to_owned),
+            strip,
+        };
+        let upstream = HttpUpstream {
+            http: &state.0.http,
+            live: &live,
+            inbound: &inbound,
+        };
+        let policy = Policy {
+            max_retries: 0,
+            failure_cooldown: std::time::Duration::ZERO,
+            ..live.policy
+        };
+        if let Ok(Routed { response, .. }) =
+            route(&targets, state.health(), &policy, &upstream).await
+            && let CommittedBody::Full(body) = response.body
+        {
+            return full_response(response.status, &response.headers, body, None);
+        }
+    }
+    synthesized_models(&live, dialect)
+}
+
+fn unreachable_head() -> RequestHead {
+    // `{}` always parses; this keeps the handler free of unwrap.
+    RequestHead::parse(br#"{"model":null}"#).unwrap_or_else(|_| unreachable_head())
+}
+
+fn synthesized_models(live: &Live, dialect: Dialect) -> Response {
+    let mut ids: Vec<String> = Vec::new();
+    let maps = live
+        .endpoints
+        .iter()
+        .map(|e| &e.cfg.models)
+        .chain(std::iter::once(&live.config.models));
+    for map in maps {
+        for rule in &map.rules {
+            for id in [&rule.target, &rule.pattern] {
+                let is_pattern =
+                    id.contains(['*', '?']) || switchboard_config::ROLES.contains(&id.as_str());
+                if !is_pattern && !ids.contains(id) {
+                    ids.push(id.clone());
+                }
+            }
+        }
+    }
+    let created = live.loaded_at.to_rfc3339();
+    let body = match dialect {
+        Dialect::OpenAiChat => serde_json::json!({
+            "object": "list",
+            "data": ids.iter().map(|id| serde_json::json!({"id": id, "object": "model", "created": live.loaded_at.timestamp(), "owned_by": "switchboard"})).collect::<Vec<_>>(),
+        }),
+        _ => serde_json::json!({
+            "data": ids.iter().map(|id| serde_json::json!({"type": "model", "id": id, "display_name": id, "created_at": created})).collect::<Vec<_>>(),
+            "has_more": false,
+            "first_id": ids.first(),
+            "last_id": ids.last(),
+        }),
+    };
+    (StatusCode::OK, axum::Json(body)).into_response()
+}
+
+/// Checks the gateway token; returns the headers that carried it (never forwarded).
+fn check_auth(live: &Live, headers: &HeaderMap) -> Result<Vec<HeaderName>, ApiError> {
+    let Some(token) = &live.config.server.auth_token else {
+        return Ok(Vec::new());
+    };
+    let token = token.expose().as_bytes();
+    let mut carried = Vec::new();
+    if headers
+        .get("x-api-key")
+        .is_some_and(|v| constant_time_eq(v.as_bytes(), token))
+    {
+        carried.push(HeaderName::from_static("x-api-key"));
+    }
+    let bearer = headers
+        .get(header::AUTHORIZATION)
+        .and_then(|v| v.as_bytes().strip_prefix(b"Bearer "));
+    if bearer.is_some_and(|v| constant_time_eq(v, token)) {
+        carried.push(header::AUTHORIZATION);
+    }
+    if carried.is_empty() {
+        Err(ApiError::Unauthorized)
+    } else {
+        Ok(carried)
+    }
+}
+
+fn constant_time_eq(a: &[u8], b: &[u8]) -> bool {
+    a.len() == b.len() && a.iter().zip(b).fold(0u8, |acc, (x, y)| acc | (x ^ y)) == 0
+}
+
+async fn handle(state: AppState, dialect: Dialect, op: Op, req: Request) -> Response {
+    let in_flight = InFlight::new(&state);
+    let live = state.live();
+    let (parts, body) = req.into_parts();
+    let mut rec = LogRecord::new(parts.method.as_str(), parts.uri.path(), dialect.as_str());
+    rec.client_addr = parts
+        .extensions
+        .get::<ConnectInfo<SocketAddr>>()
+        .map(|c| c.0.to_string());
+    rec.user_agent = header_str(&parts.headers, header::USER_AGENT.as_str());
+    rec.session_id = header_str(&parts.headers, "x-claude-code-session-id");
+    let mut log = RequestLog::new(rec, state.log().clone());
+    let fail = |log: &mut RequestLog, e: ApiError| {
+        log.finish(e.status(dialect), "rejected", Some(e.to_string()));
+        e.render(dialect)
+    };
+
+    let strip = match check_auth(&live, &parts.headers) {
+        Ok(s) => s,
+        Err(e) => return fail(&mut log, e),
+    };
+    let body = match axum::body::to_bytes(body, MAX_REQUEST_BODY).await {
+        Ok(b) => b,
+        Err(_) => return fail(&mut log, ApiError::TooLarge(MAX_REQUEST_BODY)),
+    };
+    let head = match RequestHead::parse(&body) {
+        Ok(h) => h,
+        Err(e) => return fail(&mut log, ApiError::BadRequest(e.to_string())),
+    };
+    if head.model.is_none() && op != Op::Models {
+        return fail(&mut log, ApiError::BadRequest("`model` is required".into()));
+    }
+    if let Some(r) = log.record() {
+        r.requested_model.clone_from(&head.model);
+        r.stream = head.stream;
+        r.request_bytes = body.len() as u64;
+    }
+
+    let mut policy = live.policy;
+    let targets: Vec<Arc<Endpoint>> = match op {
+        Op::CountTokens => {
+            // Claude Code sends many of these: one try each, and never a cooldown on their account.
+            policy.max_retries = 0;
+            policy.failure_cooldown = std::time::Duration::ZERO;
+            live.endpoints
+                .iter()
+                .filter(|e| e.cfg.count_tokens && e.kind() == Dialect::Anthropic)
+                .cloned()
+                .collect()
+        }
+        _ => live.endpoints.clone(),
+    };
+    if targets.is_empty() {
+        let e = match op {
+            Op::CountTokens => ApiError::NotFound("no endpoint serves count_tokens".into()),
+            _ => ApiError::Overloaded("no endpoints are enabled".into()),
+        };
+        return fail(&mut log, e);
+    }
+
+    let inbound = Inbound {
+        dialect,
+        op,
+        body,
+        head,
+        headers: parts.headers,
+        query: parts.uri.query().map(str::to_owned),
+        strip,
+    };
+    let upstream = HttpUpstream {
+        http: &state.0.http,
+        live: &live,
+        inbound: &inbound,
+    };
+    let requested = inbound.head.model.as_deref();
+    match route(&targets, state.health(), &policy, &upstream).await {
+        Ok(routed) => {
+            log.attempts(&live, requested, &routed.attempts);
+            respond(&state, &live, routed.response, log, dialect, in_flight)
+        }
+        Err(RouteError::Client { error, attempts }) => {
+            log.attempts(&live, requested, &attempts);
+            let FailureKind::Status {
+                status,
+                content_type,
+                body,
+                ..
+            } = error.kind
+            else {
+                return fail(&mut log, ApiError::Internal(error.message));
+            };
+            let kind = live
+                .endpoints
+                .iter()
+                .find(|e| e.cfg.name == error.endpoint)
+                .map_or(dialect, |e| e.kind());
+            log.finish(status, "client_error", Some(error.message));
+            if kind == dialect {
+                let mut resp = Response::new(Body::from(body));
+                *resp.status_mut() =
+                    StatusCode::from_u16(status).unwrap_or(StatusCode::BAD_GATEWAY);
+                let ct = content_type.and_then(|c| HeaderValue::try_from(c).ok());
+                resp.headers_mut().insert(
+                    header::CONTENT_TYPE,
+                    ct.unwrap_or(HeaderValue::from_static("application/json")),
+                );
+                resp
+            } else {
+                let (status, body) = translate_error(kind, dialect, status, &body);
+                json_response(status, body)
+            }
+        }
+        Err(RouteError::Exhausted {
+            attempts,
+            all_cooling_until,
+        }) => {
+            log.attempts(&live, requested, &attempts);
+            let detail = RouteError::Exhausted {
+                attempts: attempts.clone(),
+                all_cooling_until,
+            }
+            .to_string();
+            let e = if attempts.iter().all(|a| a.disposition == "unsupported") {
+                let reasons: Vec<_> = attempts.iter().filter_map(|a| a.error.clone()).collect();
+                ApiError::BadRequest(reasons.join("; "))
+            } else if let Some(until) = all_cooling_until {
+                ApiError::RateLimited {
+                    message: detail,
+                    retry_after: until.saturating_duration_since(Instant::now()),
+                }
+            } else {
+                ApiError::Overloaded(detail)
+            };
+            fail(&mut log, e)
+        }
+        Err(RouteError::NoEndpoints) => fail(
+            &mut log,
+            ApiError::Overloaded("no endpoints are enabled".into()),
+        ),
+    }
+}
+
+fn header_str(headers: &HeaderMap, name: &str) -> Option<String> {
+    headers
+        .get(name)
+        .and_then(|v| v.to_str().ok())
+        .map(str::to_owned)
+}
+
+fn respond(
+    state: &AppState,
+    live: &Live,
+    c: Committed,
+    mut log: RequestLog,
+    dialect: Dialect,
+    in_flight: InFlight,
+) -> Response {
+    let endpoint = c.endpoint.cfg.name.clone();
+    if let Some(r) = log.record() {
+        r.endpoint = Some(endpoint.clone());
+        r.routed_model.clone_from(&c.routed_model);
+        r.request_bytes = r.request_bytes.max(c.request_bytes as u64);
+    }
+    match c.body {
+        CommittedBody::Full(body) => {
+            let translated = match &c.translation {
+                Some((up, ctx)) => match translate_response(*up, dialect, &body, ctx) {
+                    Ok((out, summary)) => Some((Bytes::from(out), summary)),
+                    Err(e) => {
+                        state.health().record_failure(&endpoint, &e.to_string());
+                        let err = ApiError::Internal(format!(
+                            "{endpoint} answered with a response that could not be translated: {e}"
+                        ));
+                        log.finish(err.status(dialect), "upstream_error", Some(err.to_string()));
+                        return err.render(dialect);
+                    }
+                },
+                None => None,
+            };
+            let (body, summary) = match translated {
+                Some(t) => t,
+                None => {
+                    let s = match dialect {
+                        Dialect::OpenAiChat => observe::openai_response(&body),
+                        _ => observe::anthropic_response(&body),
+                    };
+                    (body, s)
+                }
+            };
+            state.health().record_success(&endpoint, Instant::now());
+            log.summary(&summary);
+            if let Some(r) = log.record() {
+                r.response_bytes = body.len() as u64;
+            }
+            log.first_byte();
+            log.finish(c.status.as_u16(), "ok", None);
+            drop(in_flight);
+            let headers = if c.translation.is_some() {
+                HeaderMap::new()
+            } else {
+                c.headers
+            };
+            full_response(c.status, &headers, body, Some(&endpoint))
+        }
+        CommittedBody::Stream { first, rest } => {
+            let translator = match c.translation {
+                Some((up, ctx)) => stream_translator(up, dialect, ctx),
+                None => None,
+            };
+            let translated = translator.is_some();
+            let routing = &live.config.routing;
+            let stream = ProxyStream::new(StreamParts {
+                rest,
+                first,
+                client: dialect,
+                translator,
+                state: state.clone(),
+                endpoint: endpoint.clone(),
+                keepalive: routing.keepalive_interval,
+                idle_timeout: routing.idle_timeout,
+                log,
+                in_flight,
+            });
+            let mut resp = Response::new(stream.into_body());
+            *resp.status_mut() = c.status;
+            let h = resp.headers_mut();
+            if !translated {
+                copy_response_headers(&c.headers, h);
+            }
+            h.insert(
+                header::CONTENT_TYPE,
+                HeaderValue::from_static("text/event-stream; charset=utf-8"),
+            );
+            h.insert(header::CACHE_CONTROL, HeaderValue::from_static("no-cache"));
+            h.insert("x-accel-buffering", HeaderValue::from_static("no"));
+            if let Ok(v) = HeaderValue::try_from(endpoint) {
+                h.insert("x-switchboard-endpoint", v);
+            }
+            resp
+        }
+    }
+}
+
+fn copy_response_headers(from: &HeaderMap, to: &mut HeaderMap) {
+    for (name, value) in from {
+        if is_hop_by_hop(name) || name == header::CONTENT_ENCODING {
+            continue;
+        }
+        to.append(name.clone(), value.clone());
+    }
+}
+
+fn full_response(
+    status: StatusCode,
+    headers: &HeaderMap,
+    body: Bytes,
+    endpoint: Option<&str>,
+) -> Response {
+    let mut resp = Response::new(Body::from(body));
+    *resp.status_mut() = status;
+    let h = resp.headers_mut();
+    copy_response_headers(headers, h);
+    if !h.contains_key(header::CONTENT_TYPE) {
+        h.insert(
+            header::CONTENT_TYPE,
+            HeaderValue::from_static("application/json"),
+        );
+    }
+    if let Some(v) = endpoint.and_then(|e| HeaderValue::try_from(e).ok()) {
+        h.insert("x-switchboard-endpoint", v);
+    }
+    resp
+}
+
+fn json_response(status: u16, body: Vec<u8>) -> Response {
+    let mut resp = Response::new(Body::from(body));
+    *resp.status_mut() = StatusCode::from_u16(status).unwrap_or(StatusCode::BAD_GATEWAY);
+    resp.headers_mut().insert(
+        header::CONTENT_TYPE,
+        HeaderValue::from_static("application/json"),
+    );
+    resp
+}

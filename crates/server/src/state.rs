@@ -1,0 +1,237 @@
+//! Shared state: a cheap handle (`AppState`) over what lives for the whole process (HTTP client,
+//! health, log queue) and the reloadable part (`Live`), swapped atomically on reload.
+
+use std::path::PathBuf;
+use std::sync::Arc;
+use std::sync::atomic::{AtomicU64, Ordering};
+
+use arc_swap::ArcSwap;
+use parking_lot::Mutex;
+use switchboard_config::{AuthStyle, Config, ConfigSource, EndpointConfig};
+use switchboard_protocol::Dialect;
+use switchboard_router::{Health, Policy, Target};
+use switchboard_store::LogSender;
+use tokio::time::Instant;
+
+/// An endpoint ready to receive requests: its config plus the URLs derived from it.
+#[derive(Debug)]
+pub struct Endpoint {
+    pub cfg: EndpointConfig,
+    base: String,
+}
+
+impl Endpoint {
+    #[must_use]
+    pub fn new(cfg: EndpointConfig) -> Self {
+        let base = cfg.base_url.as_str().trim_end_matches('/').to_owned();
+        Self { cfg, base }
+    }
+
+    /// `base_url` + `path` (path starts with `/`).
+    #[must_use]
+    pub fn url(&self, path: &str) -> String {
+        format!("{}{}", self.base, path)
+    }
+
+    #[must_use]
+    pub fn kind(&self) -> Dialect {
+        self.cfg.kind
+    }
+}
+
+impl Target for Endpoint {
+    fn name(&self) -> &str {
+        &self.cfg.name
+    }
+
+    fn has_own_credentials(&self) -> bool {
+        self.cfg.api_key.is_some()
+    }
+}
+
+/// Everything a config reload replaces.
+#[derive(Debug)]
+pub struct Live {
+    pub config: Config,
+    /// Enabled endpoints, in priority order.
+    pub endpoints: Vec<Arc<Endpoint>>,
+    pub policy: Policy,
+    pub loaded_at: chrono::DateTime<chrono::Utc>,
+}
+
+impl Live {
+    #[must_use]
+    pub fn new(config: Config) -> Self {
+        let endpoints = config
+            .endpoints
+            .iter()
+            .filter(|e| e.enabled)
+            .cloned()
+            .map(|e| Arc::new(Endpoint::new(e)))
+            .collect();
+        let r = &config.routing;
+        let policy = Policy {
+            max_retries: r.max_retries,
+            backoff_initial: r.backoff_initial,
+            backoff_max: r.backoff_max,
+            default_cooldown: r.cooldown,
+            failure_cooldown: r.failure_cooldown,
+        };
+        Self {
+            config,
+            endpoints,
+            policy,
+            loaded_at: chrono::Utc::now(),
+        }
+    }
+
+    /// The model to send to `ep` for a requested model: the endpoint's own mapping, else the
+    /// global mapping, else unchanged.
+    #[must_use]
+    pub fn map_model<'a>(&'a self, ep: &'a Endpoint, requested: &'a str) -> &'a str {
+        ep.cfg
+            .models
+            .resolve(requested)
+            .or_else(|| self.config.models.resolve(requested))
+            .unwrap_or(requested)
+    }
+}
+
+/// Result of the last reload attempt, for `/status`.
+#[derive(Debug, Clone, Default, serde::Serialize)]
+pub struct ReloadStatus {
+    pub reloads: u64,
+    pub last_error: Option<String>,
+    pub last_error_at: Option<chrono::DateTime<chrono::Utc>>,
+}
+
+/// Process-wide state. Cloning is cheap.
+#[derive(Clone)]
+pub struct AppState(pub(crate) Arc<Inner>);
+
+pub(crate) struct Inner {
+    live: ArcSwap<Live>,
+    pub(crate) health: Health,
+    pub(crate) http: reqwest::Client,
+    pub(crate) log: LogSender,
+    pub(crate) data_dir: PathBuf,
+    pub(crate) started: Instant,
+    pub(crate) started_at: chrono::DateTime<chrono::Utc>,
+    pub(crate) reload: Mutex<ReloadStatus>,
+    pub(crate) in_flight: AtomicU64,
+    pub(crate) served: AtomicU64,
+}
+
+impl AppState {
+    /// Builds the state.
+    ///
+    /// # Errors
+    /// The HTTP client could not be built (TLS roots unavailable).
+    pub fn new(config: Config, log: LogSender, data_dir: PathBuf) -> Result<Self, reqwest::Error> {
+        let http = reqwest::Client::builder()
+            .tcp_nodelay(true)
+            .connect_timeout(config.routing.connect_timeout)
+            .pool_idle_timeout(std::time::Duration::from_secs(90))
+            .pool_max_idle_per_host(256)
+            .http2_keep_alive_interval(std::time::Duration::from_secs(30))
+            // Responses are observed (usage, stop reason) and SSE must never be compressed on the
+            // way to the client, so ask upstreams for identity encoding.
+            .no_gzip()
+            .no_brotli()
+            .no_zstd()
+            .no_deflate()
+            .build()?;
+        Ok(Self(Arc::new(Inner {
+            live: ArcSwap::from_pointee(Live::new(config)),
+            health: Health::new(),
+            http,
+            log,
+            data_dir,
+            started: Instant::now(),
+            started_at: chrono::Utc::now(),
+            reload: Mutex::new(ReloadStatus::default()),
+            in_flight: AtomicU64::new(0),
+            served: AtomicU64::new(0),
+        })))
+    }
+
+    /// The configuration in force now. Each request takes one snapshot and keeps it: a reload
+    /// never changes a request half-way.
+    #[must_use]
+    pub fn live(&self) -> Arc<Live> {
+        self.0.live.load_full()
+    }
+
+    /// Replaces the configuration (in-flight requests keep their snapshot).
+    pub fn swap_config(&self, config: Config) {
+        self.0.live.store(Arc::new(Live::new(config)));
+        let mut r = self.0.reload.lock();
+        r.reloads += 1;
+        r.last_error = None;
+        r.last_error_at = None;
+    }
+
+    /// Records a failed reload: the running config stays.
+    pub fn reload_failed(&self, error: String) {
+        let mut r = self.0.reload.lock();
+        r.last_error = Some(error);
+        r.last_error_at = Some(chrono::Utc::now());
+    }
+
+    #[must_use]
+    pub fn reload_status(&self) -> ReloadStatus {
+        self.0.reload.lock().clone()
+    }
+
+    #[must_use]
+    pub fn health(&self) -> &Health {
+        &self.0.health
+    }
+
+    #[must_use]
+    pub fn log(&self) -> &LogSender {
+        &self.0.log
+    }
+
+    #[must_use]
+    pub fn config_source(&self) -> ConfigSource {
+        self.live().config.source.clone()
+    }
+
+    /// Requests being served right now.
+    #[must_use]
+    pub fn in_flight(&self) -> u64 {
+        self.0.in_flight.load(Ordering::Relaxed)
+    }
+
+    #[must_use]
+    pub fn data_dir(&self) -> &std::path::Path {
+        &self.0.data_dir
+    }
+}
+
+/// How the gateway authenticates to an endpoint with its own key.
+pub(crate) fn auth_header(style: AuthStyle) -> &'static str {
+    match style {
+        AuthStyle::XApiKey => "x-api-key",
+        AuthStyle::Bearer => "authorization",
+        AuthStyle::GoogApiKey => "x-goog-api-key",
+    }
+}
+
+/// Counts a request in flight for as long as it lives (dropped with the response body).
+pub(crate) struct InFlight(Arc<Inner>);
+
+impl InFlight {
+    pub(crate) fn new(state: &AppState) -> Self {
+        state.0.in_flight.fetch_add(1, Ordering::Relaxed);
+        Self(state.0.clone())
+    }
+}
+
+impl Drop for InFlight {
+    fn drop(&mut self) {
+        self.0.in_flight.fetch_sub(1, Ordering::Relaxed);
+        self.0.served.fetch_add(1, Ordering::Relaxed);
+    }
+}

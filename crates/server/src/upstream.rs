@@ -1,0 +1,477 @@
+//! The reqwest-backed [`Upstream`]: builds each attempt for its own endpoint (URL, credentials,
+//! mapped model, translation), sends it, and returns only once the response is committed — a
+//! success status and, for streams, the first whole SSE event in hand.
+
+use std::sync::Arc;
+use std::time::Duration;
+
+use bytes::{Bytes, BytesMut};
+use futures::StreamExt;
+use futures::stream::BoxStream;
+use http::{HeaderMap, HeaderName, HeaderValue, StatusCode, header};
+use switchboard_protocol::Dialect;
+use switchboard_protocol::error::ErrorKind;
+use switchboard_protocol::sse::{Decoder, FrameSplitter};
+use switchboard_router::{AttemptCtx, FailureKind, Upstream, UpstreamError, parse_retry_after};
+use switchboard_translate::{RequestOptions, ResponseContext, translate_request};
+
+use crate::body::{RequestHead, strip_thinking, with_include_usage};
+use crate::state::{Endpoint, Live, auth_header};
+
+/// Largest error body kept (it is returned to the client for client errors).
+const MAX_ERROR_BODY: usize = 1024 * 1024;
+/// Largest non-streaming response body accepted.
+const MAX_RESPONSE_BODY: usize = 256 * 1024 * 1024;
+/// Largest first event waited for before committing a stream anyway.
+const MAX_PEEK: usize = 1024 * 1024;
+
+/// What the client asked for.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub(crate) enum Op {
+    Messages,
+    CountTokens,
+    ChatCompletions,
+    Models,
+}
+
+/// A client request, read once and replayed for each attempt.
+pub(crate) struct Inbound {
+    pub(crate) dialect: Dialect,
+    pub(crate) op: Op,
+    pub(crate) body: Bytes,
+    pub(crate) head: RequestHead,
+    pub(crate) headers: HeaderMap,
+    pub(crate) query: Option<String>,
+    /// Headers that carried the gateway's own token: never forwarded.
+    pub(crate) strip: Vec<HeaderName>,
+}
+
+/// A committed upstream response.
+pub(crate) struct Committed {
+    pub(crate) endpoint: Arc<Endpoint>,
+    pub(crate) routed_model: Option<String>,
+    pub(crate) status: StatusCode,
+    pub(crate) headers: HeaderMap,
+    pub(crate) body: CommittedBody,
+    /// Set when the response must be translated: (upstream dialect, context).
+    pub(crate) translation: Option<(Dialect, ResponseContext)>,
+    pub(crate) request_bytes: usize,
+}
+
+pub(crate) enum CommittedBody {
+    Full(Bytes),
+    Stream {
+        first: Bytes,
+        rest: BoxStream<'static, reqwest::Result<Bytes>>,
+    },
+}
+
+pub(crate) struct HttpUpstream<'a> {
+    pub(crate) http: &'a reqwest::Client,
+    pub(crate) live: &'a Live,
+    pub(crate) inbound: &'a Inbound,
+}
+
+/// Hop-by-hop and per-connection headers, never forwarded either way.
+const HOP_BY_HOP: &[&str] = &[
+    "connection",
+    "keep-alive",
+    "proxy-authenticate",
+    "proxy-authorization",
+    "proxy-connection",
+    "te",
+    "trailer",
+    "transfer-encoding",
+    "upgrade",
+    "host",
+    "content-length",
+    "accept-encoding",
+];
+
+pub(crate) fn is_hop_by_hop(name: &HeaderName) -> bool {
+    HOP_BY_HOP.contains(&name.as_str())
+}
+
+impl Upstream<Arc<Endpoint>> for HttpUpstream<'_> {
+    type Response = Committed;
+
+    async fn send(&self, ep: &Arc<Endpoint>, ctx: AttemptCtx) -> Result<Committed, UpstreamError> {
+        let inbound = self.inbound;
+        let fail = |kind: FailureKind, message: String| UpstreamError {
+            endpoint: ep.cfg.name.clone(),
+            kind,
+            message,
+        };
+        let routed_model = inbound
+            .head
+            .model
+            .as_deref()
+            .map(|m| self.live.map_model(ep, m).to_owned());
+        let passthrough = ep.kind() == inbound.dialect || inbound.op == Op::Models;
+
+        let mut body = inbound.body.clone();
+        if ctx.strip_thinking
+            && let Some(stripped) = strip_thinking(&body)
+        {
+            body = stripped;
+        }
+        let (url, body, translation) = if passthrough {
+            let head = if ctx.strip_thinking {
+                RequestHead::parse(&body).ok()
+            } else {
+                None
+            };
+            let head = head.as_ref().unwrap_or(&inbound.head);
+            let mut body = match &routed_model {
+                Some(m) => head.with_model(&body, m),
+                None => body,
+            };
+            if inbound.dialect == Dialect::OpenAiChat && head.stream && !head.has_stream_options {
+                body = with_include_usage(&body);
+            }
+            (self.passthrough_url(ep), body, None)
+        } else {
+            if inbound.op != Op::Messages && inbound.op != Op::ChatCompletions {
+                return Err(fail(
+                    FailureKind::Unsupported,
+                    format!("{} endpoints do not serve this call", ep.kind()),
+                ));
+            }
+            let opts = RequestOptions {
+                target_model: routed_model.clone().unwrap_or_default(),
+                max_output_tokens: ep.cfg.max_output_tokens,
+                preset: ep.cfg.preset.clone(),
+            };
+            let t = translate_request(inbound.dialect, ep.kind(), &body, &opts).map_err(|e| {
+                fail(
+                    FailureKind::Unsupported,
+                    format!("cannot translate request for {}: {e}", ep.kind()),
+                )
+            })?;
+            (
+                ep.url(&t.path),
+                Bytes::from(t.body),
+                Some((ep.kind(), t.ctx)),
+            )
+        };
+        let request_bytes = body.len();
+        let headers = self.headers(ep, passthrough);
+        let method = if inbound.op == Op::Models {
+            reqwest::Method::GET
+        } else {
+            reqwest::Method::POST
+        };
+        let mut req = self.http.request(method, &url).headers(headers);
+        if inbound.op != Op::Models {
+            req = req.body(body);
+        }
+
+        let routing = &self.live.config.routing;
+        let resp = match tokio::time::timeout(routing.first_byte_timeout, req.send()).await {
+            Err(_) => {
+                return Err(fail(
+                    FailureKind::Timeout,
+                    format!(
+                        "no response within {}s",
+                        routing.first_byte_timeout.as_secs()
+                    ),
+                ));
+            }
+            Ok(Err(e)) => return Err(network_failure(&ep.cfg.name, &e)),
+            Ok(Ok(r)) => r,
+        };
+        let status = resp.status();
+        let headers = resp.headers().clone();
+        if !status.is_success() {
+            let retry_after = retry_after(&headers);
+            let body = read_capped(resp, MAX_ERROR_BODY, routing.idle_timeout)
+                .await
+                .unwrap_or_default();
+            let detail = switchboard_protocol::error::parse_any(&body)
+                .map(|(_, m)| m)
+                .unwrap_or_default();
+            let message = if detail.is_empty() {
+                format!("HTTP {}", status.as_u16())
+            } else {
+                format!("HTTP {}: {detail}", status.as_u16())
+            };
+            return Err(fail(
+                FailureKind::Status {
+                    status: status.as_u16(),
+                    retry_after,
+                    content_type: headers
+                        .get(header::CONTENT_TYPE)
+                        .and_then(|v| v.to_str().ok())
+                        .map(str::to_owned),
+                    body,
+                },
+                message,
+            ));
+        }
+
+        let is_sse = headers
+            .get(header::CONTENT_TYPE)
+            .and_then(|v| v.to_str().ok())
+            .is_some_and(|ct| ct.starts_with("text/event-stream"));
+        let body = if is_sse {
+            let mut rest = resp.bytes_stream().boxed();
+            let first = peek_first_event(&mut rest, routing.first_byte_timeout)
+                .await
+                .map_err(|(kind, msg)| fail(kind, msg))?;
+            CommittedBody::Stream { first, rest }
+        } else {
+            let body = read_capped(resp, MAX_RESPONSE_BODY, routing.idle_timeout)
+                .await
+                .map_err(|msg| fail(FailureKind::Protocol, msg))?;
+            CommittedBody::Full(body)
+        };
+        Ok(Committed {
+            endpoint: ep.clone(),
+            routed_model,
+            status,
+            headers,
+            body,
+            translation,
+            request_bytes,
+        })
+    }
+}
+
+impl HttpUpstream<'_> {
+    fn passthrough_url(&self, ep: &Endpoint) -> String {
+        let inbound = self.inbound;
+        let path = match (inbound.op, ep.kind()) {
+            (Op::Messages, _) => "/v1/messages",
+            (Op::CountTokens, _) => "/v1/messages/count_tokens",
+            (Op::ChatCompletions, _) => "/chat/completions",
+            (Op::Models, Dialect::OpenAiChat) => "/models",
+            (Op::Models, _) => "/v1/models",
+        };
+        match (&inbound.query, ep.kind()) {
+            (Some(q), Dialect::Anthropic) => ep.url(&format!("{path}?{q}")),
+            _ => ep.url(path),
+        }
+    }
+
+    /// Headers for one attempt. Passthrough keeps the client's headers (minus hop-by-hop ones and
+    /// the gateway's token); a translated request carries only what the target understands.
+    fn headers(&self, ep: &Endpoint, passthrough: bool) -> HeaderMap {
+        let inbound = self.inbound;
+        let mut out = HeaderMap::new();
+        let own_key = ep.cfg.api_key.as_ref();
+        // The client's credential, for endpoints that pass it through.
+        let client_credential = || -> Option<String> {
+            let ok = |n: &HeaderName| !inbound.strip.contains(n);
+            let xk = HeaderName::from_static("x-api-key");
+            if ok(&xk)
+                && let Some(v) = inbound.headers.get(&xk).and_then(|v| v.to_str().ok())
+            {
+                return Some(v.to_owned());
+            }
+            if ok(&header::AUTHORIZATION)
+                && let Some(v) = inbound
+                    .headers
+                    .get(header::AUTHORIZATION)
+                    .and_then(|v| v.to_str().ok())
+            {
+                return Some(v.strip_prefix("Bearer ").unwrap_or(v).to_owned());
+            }
+            inbound
+                .headers
+                .get("x-goog-api-key")
+                .and_then(|v| v.to_str().ok())
+                .map(str::to_owned)
+        };
+        if passthrough && ep.kind() == inbound.dialect {
+            for (name, value) in &inbound.headers {
+                if is_hop_by_hop(name) || inbound.strip.contains(name) {
+                    continue;
+                }
+                if own_key.is_some()
+                    && (name == header::AUTHORIZATION || name.as_str() == "x-api-key")
+                {
+                    continue;
+                }
+                out.append(name.clone(), value.clone());
+            }
+        } else {
+            out.insert(
+                header::CONTENT_TYPE,
+                HeaderValue::from_static("application/json"),
+            );
+            if let Some(ua) = inbound.headers.get(header::USER_AGENT) {
+                out.insert(header::USER_AGENT, ua.clone());
+            }
+            if ep.kind() == Dialect::Anthropic {
+                let version = inbound
+                    .headers
+                    .get("anthropic-version")
+                    .cloned()
+                    .unwrap_or(HeaderValue::from_static("2023-06-01"));
+                out.insert("anthropic-version", version);
+            }
+            let key = own_key
+                .map(|k| k.expose().to_owned())
+                .or_else(client_credential);
+            if let Some(key) = key {
+                set_credential(&mut out, ep, &key);
+            }
+        }
+        if let Some(key) = own_key {
+            set_credential(&mut out, ep, key.expose());
+        }
+        out.insert(
+            header::ACCEPT_ENCODING,
+            HeaderValue::from_static("identity"),
+        );
+        for (name, value) in &ep.cfg.headers {
+            if let (Ok(n), Ok(v)) = (
+                HeaderName::try_from(name.as_str()),
+                HeaderValue::try_from(value.as_str()),
+            ) {
+                out.insert(n, v);
+            }
+        }
+        out
+    }
+}
+
+fn set_credential(out: &mut HeaderMap, ep: &Endpoint, key: &str) {
+    let name = auth_header(ep.cfg.auth);
+    let value = if name == "authorization" {
+        format!("Bearer {key}")
+    } else {
+        key.to_owned()
+    };
+    if let Ok(mut v) = HeaderValue::try_from(value) {
+        v.set_sensitive(true);
+        out.insert(name, v);
+    }
+}
+
+fn retry_after(headers: &HeaderMap) -> Option<Duration> {
+    let now = std::time::SystemTime::now()
+        .duration_since(std::time::UNIX_EPOCH)
+        .map(|d| d.as_secs_f64())
+        .unwrap_or(0.0);
+    parse_retry_after(
+        headers
+            .iter()
+            .map(|(n, v)| (n.as_str(), v.to_str().unwrap_or(""))),
+        now,
+    )
+}
+
+fn network_failure(endpoint: &str, e: &reqwest::Error) -> UpstreamError {
+    let kind = if e.is_connect() {
+        FailureKind::Connect
+    } else if e.is_timeout() {
+        FailureKind::Timeout
+    } else {
+        FailureKind::Protocol
+    };
+    // reqwest's Display includes the URL (never a key: credentials travel in headers).
+    let mut message = e.to_string();
+    let mut src = std::error::Error::source(e);
+    while let Some(s) = src {
+        message.push_str(": ");
+        message.push_str(&s.to_string());
+        src = s.source();
+    }
+    UpstreamError {
+        endpoint: endpoint.to_owned(),
+        kind,
+        message,
+    }
+}
+
+/// Reads a whole body, failing if it exceeds `cap` or stalls longer than `idle`.
+async fn read_capped(resp: reqwest::Response, cap: usize, idle: Duration) -> Result<Bytes, String> {
+    let mut stream = resp.bytes_stream();
+    let mut buf = BytesMut::new();
+    loop {
+        match tokio::time::timeout(idle, stream.next()).await {
+            Err(_) => return Err(format!("response body stalled for {}s", idle.as_secs())),
+            Ok(None) => return Ok(buf.freeze()),
+            Ok(Some(Err(e))) => return Err(format!("response body broke: {e}")),
+            Ok(Some(Ok(chunk))) => {
+                if buf.len() + chunk.len() > cap {
+                    return Err(format!("response body larger than {cap} bytes"));
+                }
+                buf.extend_from_slice(&chunk);
+            }
+        }
+    }
+}
+
+/// Reads until the first whole SSE event has arrived. An error event before anything reached the
+/// client is a failure like any other (it may fail over).
+async fn peek_first_event(
+    rest: &mut BoxStream<'static, reqwest::Result<Bytes>>,
+    timeout: Duration,
+) -> Result<Bytes, (FailureKind, String)> {
+    let mut buf = BytesMut::new();
+    let mut splitter = FrameSplitter::default();
+    loop {
+        let chunk = match tokio::time::timeout(timeout, rest.next()).await {
+            Err(_) => {
+                return Err((
+                    FailureKind::Timeout,
+                    format!("no event within {}s", timeout.as_secs()),
+                ));
+            }
+            Ok(None) if buf.is_empty() => {
+                return Err((
+                    FailureKind::Protocol,
+                    "stream ended before its first event".into(),
+                ));
+            }
+            Ok(None) => return Ok(buf.freeze()),
+            Ok(Some(Err(e))) => {
+                return Err((
+                    FailureKind::Protocol,
+                    format!("stream broke before its first event: {e}"),
+                ));
+            }
+            Ok(Some(Ok(c))) => c,
+        };
+        buf.extend_from_slice(&chunk);
+        let frames = splitter.push(&chunk);
+        if let Some(frame) = frames.first() {
+            if let Some(err) = first_event_error(frame) {
+                return Err(err);
+            }
+            return Ok(buf.freeze());
+        }
+        if buf.len() > MAX_PEEK {
+            return Ok(buf.freeze());
+        }
+    }
+}
+
+/// An error event (`event: error`, or a data-only `{"error": …}`) as a routable failure.
+fn first_event_error(frame: &[u8]) -> Option<(FailureKind, String)> {
+    let mut d = Decoder::default();
+    let ev = d.push(frame).ok()?.into_iter().next()?;
+    let is_error = ev.event.as_deref() == Some("error")
+        || (ev.event.is_none() && ev.data.trim_start().starts_with("{\"error\""));
+    if !is_error {
+        return None;
+    }
+    let (kind, message) = switchboard_protocol::error::parse_any(ev.data.as_bytes())?;
+    let status = match kind.unwrap_or(ErrorKind::Api) {
+        ErrorKind::Overloaded => 529,
+        ErrorKind::RateLimit => 429,
+        ErrorKind::Api | ErrorKind::Timeout => 500,
+        other => other.status(),
+    };
+    Some((
+        FailureKind::Status {
+            status,
+            retry_after: None,
+            content_type: None,
+            body: Bytes::from(ev.data),
+        },
+        format!("error event before first byte: {message}"),
+    ))
+}
