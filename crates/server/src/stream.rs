@@ -66,6 +66,8 @@ pub(crate) struct ProxyStream {
     silent_since: Instant,
     log: RequestLog,
     response_bytes: u64,
+    /// The log row has been completed.
+    done: bool,
     _in_flight: InFlight,
 }
 
@@ -113,6 +115,7 @@ impl ProxyStream {
             silent_since: Instant::now(),
             log: p.log,
             response_bytes: 0,
+            done: false,
             _in_flight: p.in_flight,
         }
     }
@@ -300,12 +303,21 @@ impl ProxyStream {
         }
     }
 
-    fn complete(&mut self) {
+    /// Copies what was observed so far into the log row.
+    fn record_progress(&mut self) {
         let summary = self.summary().clone();
         self.log.summary(&summary);
         if let Some(r) = self.log.record() {
             r.response_bytes = self.response_bytes;
         }
+    }
+
+    fn complete(&mut self) {
+        if self.done {
+            return;
+        }
+        self.done = true;
+        self.record_progress();
         let health = self.state.health();
         match self.failure.take() {
             None => {
@@ -316,6 +328,16 @@ impl ProxyStream {
                 health.record_failure(&self.endpoint, &reason);
                 self.log.finish(200, "partial", Some(reason));
             }
+        }
+    }
+}
+
+impl Drop for ProxyStream {
+    /// The client went away mid-stream: keep what was observed (the row itself is completed as
+    /// `client_closed` by the log's own drop). Not counted against the endpoint.
+    fn drop(&mut self) {
+        if !self.done {
+            self.record_progress();
         }
     }
 }

@@ -1,1 +1,15 @@
-//! placeholder until this crate lands
+//! Test helpers for Switchboard's end-to-end tests: a scriptable [`MockUpstream`] with fault
+//! injection, a [`TestGateway`] that runs the real server on an ephemeral loopback port, and
+//! builders for the SSE streams and JSON bodies each dialect sends.
+//!
+//! Everything binds to 127.0.0.1 port 0; nothing here reaches the network.
+
+#![expect(clippy::expect_used, clippy::missing_panics_doc, reason = "test support: a failed setup should stop the test loudly")]
+
+pub mod clients;
+mod gateway;
+mod mock;
+pub mod sse;
+
+pub use gateway::{TestGateway, TestGatewayBuilder};
+pub use mock::{Gate, MockUpstream, Recorded, Reply, Step};
