@@ -473,8 +473,8 @@ async fn graceful_shutdown_drains_in_flight_streams_and_loses_no_rows() {
     gate.open();
     let body = reader.await.expect("reader");
     assert_eq!(text_from_events(&parse_events(&body)), "drained");
-    let store = shutdown.await.expect("shutdown");
-    assert_eq!(store.count().await.expect("count"), 6);
+    let stopped = shutdown.await.expect("shutdown");
+    assert_eq!(stopped.store.count().await.expect("count"), 6);
 }
 
 #[tokio::test]
@@ -525,4 +525,36 @@ async fn bad_input_gets_a_clear_error() {
     let resp = gw.post("/v1/messages", &json!({"messages": []})).await;
     assert_eq!(resp.status(), 400);
     assert_eq!(up.hits(), 0);
+}
+
+#[tokio::test]
+async fn openai_clients_reach_anthropic_upstreams_with_usage() {
+    let up = anthropic_mock().await;
+    let gw = TestGateway::builder().endpoint("a", "anthropic", &up.url(), "api_key = \"sk-ant-0123456789abcdef\"").start().await;
+    let resp = gw
+        .http
+        .post(format!("{}/v1/chat/completions", gw.url))
+        .bearer_auth("client")
+        .json(&json!({"model": "claude-sonnet-5-5", "stream": true, "stream_options": {"include_usage": true},
+            "messages": [{"role": "system", "content": "be brief"}, {"role": "user", "content": "hi"}]}))
+        .send()
+        .await
+        .expect("send");
+    assert_eq!(resp.status(), 200);
+    let body = text_of(resp).await;
+    let chunks: Vec<Value> = body
+        .split("\n\n")
+        .filter_map(|f| f.strip_prefix("data: "))
+        .filter(|d| *d != "[DONE]")
+        .map(|d| serde_json::from_str(d).expect("chunk json"))
+        .collect();
+    let text: String = chunks.iter().filter_map(|c| c["choices"][0]["delta"]["content"].as_str()).collect();
+    assert_eq!(text, "Hello world");
+    let usage = chunks.iter().find(|c| c["choices"].as_array().is_some_and(Vec::is_empty)).expect(&body);
+    assert_eq!(usage["usage"]["prompt_tokens"], 11);
+    assert_eq!(usage["usage"]["completion_tokens"], 5);
+    assert!(body.trim_end().ends_with("data: [DONE]"));
+    let sent = up.requests()[0].json();
+    assert!(sent["system"].to_string().contains("be brief"), "system prompt hoisted: {sent}");
+    assert_eq!(up.requests()[0].header("x-api-key"), Some("sk-ant-0123456789abcdef"));
 }

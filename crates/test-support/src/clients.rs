@@ -58,7 +58,12 @@ pub fn anthropic(req: &Recorded) -> Option<Reply> {
     let body = req.json();
     let model = body["model"].as_str().unwrap_or("mock").to_owned();
     let stream = body["stream"].as_bool().unwrap_or(false);
-    let last = body["messages"].as_array().and_then(|m| m.last()).cloned().unwrap_or(Value::Null);
+    // Claude Code puts a `role: "system"` message after the prompt: the turn is the last user one.
+    let last = body["messages"]
+        .as_array()
+        .and_then(|m| m.iter().rev().find(|m| m["role"] == "user"))
+        .cloned()
+        .unwrap_or(Value::Null);
     let result = last["content"]
         .as_array()
         .and_then(|blocks| blocks.iter().find(|b| b["type"] == "tool_result"))

@@ -105,7 +105,7 @@ impl TestGatewayBuilder {
             server: Some(server),
             _watcher: watcher,
             config_path,
-            _dir: dir,
+            dir: Some(dir),
             http: reqwest::Client::new(),
         }
     }
@@ -121,7 +121,7 @@ pub struct TestGateway {
     server: Option<JoinHandle<()>>,
     _watcher: Option<JoinHandle<()>>,
     pub config_path: PathBuf,
-    _dir: tempfile::TempDir,
+    dir: Option<tempfile::TempDir>,
     pub http: reqwest::Client,
 }
 
@@ -165,8 +165,8 @@ impl TestGateway {
         self.http.get(format!("{}/status", self.url)).send().await.expect("status").json().await.expect("status json")
     }
 
-    /// Graceful shutdown: stop accepting, drain, flush the log.
-    pub async fn shutdown(mut self) -> Arc<dyn Store> {
+    /// Graceful shutdown: stop accepting, drain, flush the log. The store stays readable.
+    pub async fn shutdown(mut self) -> Stopped {
         self.stop.cancel();
         if let Some(s) = self.server.take() {
             let _ = s.await;
@@ -174,8 +174,14 @@ impl TestGateway {
         if let Some(w) = self.writer.take() {
             w.shutdown().await;
         }
-        self.store.clone()
+        Stopped { store: self.store.clone(), _dir: self.dir.take() }
     }
+}
+
+/// A gateway that has shut down; its data directory lives as long as this.
+pub struct Stopped {
+    pub store: Arc<dyn Store>,
+    _dir: Option<tempfile::TempDir>,
 }
 
 impl Drop for TestGateway {

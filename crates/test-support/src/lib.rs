@@ -11,5 +11,5 @@ mod gateway;
 mod mock;
 pub mod sse;
 
-pub use gateway::{TestGateway, TestGatewayBuilder};
+pub use gateway::{Stopped, TestGateway, TestGatewayBuilder};
 pub use mock::{Gate, MockUpstream, Recorded, Reply, Step};

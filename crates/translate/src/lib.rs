@@ -60,6 +60,8 @@ pub struct ResponseContext {
     pub stop_sequences: Vec<String>,
     /// Whether the client asked for thinking (so reasoning is shown as thinking blocks).
     pub thinking: bool,
+    /// OpenAI clients: `stream_options.include_usage` (a final usage chunk is sent).
+    pub include_usage: bool,
 }
 
 /// The upstream request produced by [`translate_request`].
@@ -114,6 +116,7 @@ pub fn translate_request(
             let mut out = gemini::from_anthropic_request(&hub.body, opts)?;
             out.ctx.requested_model = hub.ctx.requested_model;
             out.ctx.stream = hub.ctx.stream;
+            out.ctx.include_usage = hub.ctx.include_usage;
             Ok(out)
         }
         (from, to) => Err(unsupported(from, to)),

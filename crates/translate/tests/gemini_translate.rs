@@ -18,6 +18,7 @@ fn ctx(thinking: bool) -> ResponseContext {
         requested_model: "claude-opus-5-5".into(),
         stream: true,
         thinking,
+        include_usage: false,
         ..ResponseContext::default()
     }
 }

@@ -105,6 +105,7 @@ pub(crate) fn from_anthropic_request(
             tool_names,
             stop_sequences,
             thinking,
+            include_usage: false,
         },
     })
 }

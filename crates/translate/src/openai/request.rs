@@ -143,6 +143,7 @@ pub(super) fn from_anthropic(
             tool_names: names.into_pairs(),
             stop_sequences,
             thinking: req.thinking.as_ref().is_some_and(a::Thinking::is_on),
+            include_usage: false,
         },
     })
 }

@@ -137,6 +137,7 @@ pub(super) fn to_anthropic(
         extra: serde_json::Map::new(),
     };
     let body = serde_json::to_vec(&out).map_err(|e| TranslateError::new("", e.to_string()))?;
+    let include_usage = req.stream_options.as_ref().and_then(|o| o.include_usage).unwrap_or(false);
     Ok(Translated {
         body,
         path: "/v1/messages".into(),
@@ -146,6 +147,7 @@ pub(super) fn to_anthropic(
             tool_names: Vec::new(),
             stop_sequences,
             thinking: thinking.is_some(),
+            include_usage,
         },
     })
 }

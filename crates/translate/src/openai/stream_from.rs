@@ -53,11 +53,12 @@ impl FromAnthropicStream {
     /// A translator for one response; `ctx` comes from the request's translation.
     #[must_use]
     pub fn new(ctx: ResponseContext) -> Self {
+        let include_usage = ctx.include_usage;
         Self {
             model: ctx.requested_model.clone(),
             ctx,
             summary: Summary::default(),
-            include_usage: false,
+            include_usage,
             id: String::new(),
             created: unix_now(),
             role_sent: false,
@@ -70,7 +71,7 @@ impl FromAnthropicStream {
     }
 
     /// Whether to end with a usage chunk (`choices: []`), as the client's
-    /// `stream_options.include_usage` asks. Off by default, as in OpenAI's API.
+    /// `stream_options.include_usage` asks (`ResponseContext::include_usage` sets it).
     #[must_use]
     pub fn with_include_usage(mut self, include_usage: bool) -> Self {
         self.include_usage = include_usage;

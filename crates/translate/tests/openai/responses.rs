@@ -9,6 +9,7 @@ fn ctx() -> ResponseContext {
     ResponseContext {
         requested_model: "claude-opus-5-5".into(),
         thinking: true,
+        include_usage: false,
         ..ResponseContext::default()
     }
 }

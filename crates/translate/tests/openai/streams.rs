@@ -17,6 +17,7 @@ fn ctx() -> ResponseContext {
         requested_model: "claude-opus-5-5".into(),
         stream: true,
         thinking: true,
+        include_usage: false,
         ..ResponseContext::default()
     }
 }
@@ -147,6 +148,7 @@ fn reasoning_is_dropped_when_the_client_did_not_ask_for_thinking() {
     let (out, _) = to_anthropic(
         ResponseContext {
             thinking: false,
+            include_usage: false,
             ..ctx()
         },
         &events,
