@@ -1,0 +1,81 @@
+//! Command-line arguments: clap structs only, no behaviour.
+
+use std::net::SocketAddr;
+use std::path::PathBuf;
+
+use clap::{Args, Parser, Subcommand, ValueEnum};
+
+/// Switchboard: an LLM gateway for Claude Code and other Anthropic API clients.
+///
+/// With no subcommand, runs `switchboard serve`.
+#[derive(Debug, Parser)]
+#[command(name = "switchboard", version, about, long_about = None)]
+pub(crate) struct Cli {
+    /// Log filter, e.g. `debug` or `info,switchboard_router=debug` (default: RUST_LOG, else info).
+    #[arg(long, global = true, value_name = "FILTER")]
+    pub(crate) log_level: Option<String>,
+
+    /// Log output format (logs go to stderr).
+    #[arg(long, global = true, value_enum, default_value_t = LogFormat::Human)]
+    pub(crate) log_format: LogFormat,
+
+    #[command(subcommand)]
+    pub(crate) command: Option<Command>,
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
+pub(crate) enum LogFormat {
+    Human,
+    Json,
+}
+
+#[derive(Debug, Subcommand)]
+pub(crate) enum Command {
+    /// Run the gateway (the default).
+    Serve(ServeArgs),
+    /// Work with configuration files.
+    #[command(subcommand)]
+    Config(ConfigCommand),
+    /// Ask a running gateway for its endpoints, their health and cooldowns.
+    Status(StatusArgs),
+}
+
+#[derive(Debug, Default, Args)]
+pub(crate) struct ServeArgs {
+    /// Configuration file (default: $SWITCHBOARD_HOME/config.toml if it exists, else the
+    /// built-in pass-through to https://api.anthropic.com).
+    #[arg(long, env = "SWITCHBOARD_CONFIG", value_name = "FILE")]
+    pub(crate) config: Option<PathBuf>,
+
+    /// Listen address, overriding `server.listen` (port 0 picks a free port).
+    #[arg(long, value_name = "ADDR")]
+    pub(crate) listen: Option<SocketAddr>,
+}
+
+#[derive(Debug, Subcommand)]
+pub(crate) enum ConfigCommand {
+    /// Validate a configuration file and print every error, or a summary when it is valid.
+    Check(CheckArgs),
+}
+
+#[derive(Debug, Args)]
+pub(crate) struct CheckArgs {
+    /// The file to check (default: as `serve` resolves it).
+    #[arg(env = "SWITCHBOARD_CONFIG", value_name = "FILE")]
+    pub(crate) file: Option<PathBuf>,
+}
+
+#[derive(Debug, Args)]
+pub(crate) struct StatusArgs {
+    /// Gateway URL (default: http:// + the configured listen address).
+    #[arg(long, value_name = "URL")]
+    pub(crate) url: Option<String>,
+
+    /// Print the raw `/status` JSON.
+    #[arg(long)]
+    pub(crate) json: bool,
+
+    /// Configuration file used to find the gateway and its token (resolved as for `serve`).
+    #[arg(long, env = "SWITCHBOARD_CONFIG", value_name = "FILE")]
+    pub(crate) config: Option<PathBuf>,
+}

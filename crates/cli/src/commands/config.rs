@@ -1,0 +1,101 @@
+//! `switchboard config check [FILE]`: compile the configuration and print every error, or a
+//! short summary of what would run.
+
+use std::fmt::Write as _;
+use std::process::ExitCode;
+
+use switchboard_config::{Config, ConfigSource, env_from_process, render_errors};
+
+use crate::args::CheckArgs;
+use crate::commands::{config_path, credentials, data_dir, load_config, print_out, table};
+
+pub(crate) fn check(args: CheckArgs) -> anyhow::Result<ExitCode> {
+    // No data directory (no HOME) only means there is no default file to look for.
+    let dir = data_dir().ok();
+    let path = config_path(args.file, dir.as_deref());
+    let env = env_from_process();
+    match load_config(path.as_deref(), &env) {
+        Ok(config) => {
+            print_out(&summary(&config))?;
+            Ok(ExitCode::SUCCESS)
+        }
+        Err(errors) => {
+            let n = errors.len();
+            eprint!("{}", render_errors(&errors));
+            eprintln!(
+                "{n} error{} in {}",
+                if n == 1 { "" } else { "s" },
+                path.as_deref().map_or_else(
+                    || "the configuration".to_owned(),
+                    |p| p.display().to_string()
+                )
+            );
+            Ok(ExitCode::FAILURE)
+        }
+    }
+}
+
+/// What `config check` prints for a valid configuration.
+fn summary(config: &Config) -> String {
+    let mut out = String::new();
+    let _ = match &config.source {
+        ConfigSource::File(p) => writeln!(out, "{}: OK", p.display()),
+        ConfigSource::Default => writeln!(
+            out,
+            "no configuration file: the built-in default is used (pass-through to https://api.anthropic.com)"
+        ),
+    };
+    let _ = writeln!(out, "  listen     {}", config.server.listen);
+    let _ = writeln!(
+        out,
+        "  auth       {}",
+        config.server.auth_token.as_ref().map_or_else(
+            || "none (no gateway token required)".to_owned(),
+            |t| format!("clients must present the gateway token ({})", t.masked())
+        )
+    );
+    let _ = writeln!(out, "  endpoints  (in priority order)");
+    let mut rows = vec![vec![
+        "#".to_owned(),
+        "NAME".to_owned(),
+        "KIND".to_owned(),
+        "BASE URL".to_owned(),
+        "PRESET".to_owned(),
+        "CREDENTIALS".to_owned(),
+    ]];
+    for (i, e) in config.endpoints.iter().enumerate() {
+        let name = if e.enabled {
+            e.name.clone()
+        } else {
+            format!("{} (disabled)", e.name)
+        };
+        rows.push(vec![
+            format!("{}.", i + 1),
+            name,
+            e.kind.to_string(),
+            e.base_url.to_string(),
+            e.preset.clone().unwrap_or_else(|| "-".to_owned()),
+            credentials(e),
+        ]);
+    }
+    out.push_str(&table(&rows, "    "));
+    out
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn summary_of_the_default_config() {
+        let text = summary(&switchboard_config::default_config());
+        assert!(text.starts_with("no configuration file"), "{text}");
+        assert!(text.contains("listen     127.0.0.1:8787"), "{text}");
+        assert!(
+            text.contains(
+                "1.  anthropic  anthropic  https://api.anthropic.com/  -       pass-through"
+            ),
+            "{text}"
+        );
+    }
+}

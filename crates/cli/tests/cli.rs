@@ -1,0 +1,574 @@
+//! Runs the built `switchboard` binary: `config check`, `serve` (banner, `/health`, `/status`,
+//! graceful SIGTERM with the request log flushed), and `status`. Every wait is bounded; every
+//! port is chosen by the OS.
+
+use std::io::{BufRead as _, BufReader, Read as _, Write as _};
+use std::net::{SocketAddr, TcpListener, TcpStream};
+use std::path::{Path, PathBuf};
+use std::process::{Child, Command, ExitStatus, Output, Stdio};
+use std::sync::mpsc;
+use std::time::Duration;
+
+// Real time (no runtime here); tokio's Instant only satisfies the workspace's disallowed-types.
+use tokio::time::Instant;
+
+const WAIT: Duration = Duration::from_secs(30);
+const POLL: Duration = Duration::from_millis(20);
+
+/// The binary with a clean environment pointing at `home`.
+fn switchboard(home: &Path) -> Command {
+    let mut cmd = Command::new(env!("CARGO_BIN_EXE_switchboard"));
+    cmd.env("SWITCHBOARD_HOME", home)
+        .env("HOME", home)
+        .env_remove("SWITCHBOARD_CONFIG")
+        .env_remove("SWITCHBOARD_TOKEN")
+        .env_remove("RUST_LOG")
+        .stdin(Stdio::null());
+    cmd
+}
+
+/// Runs `cmd` to completion, killing it if it outlives [`WAIT`].
+fn run(mut cmd: Command) -> Output {
+    let child = cmd
+        .stdout(Stdio::piped())
+        .stderr(Stdio::piped())
+        .spawn()
+        .expect("spawn switchboard");
+    let pid = child.id();
+    let (tx, rx) = mpsc::channel();
+    std::thread::spawn(move || {
+        let _ = tx.send(child.wait_with_output());
+    });
+    let out = rx.recv_timeout(WAIT);
+    if out.is_err() {
+        let _ = Command::new("kill")
+            .arg("-KILL")
+            .arg(pid.to_string())
+            .status();
+    }
+    out.expect("switchboard finishes within WAIT")
+        .expect("wait for switchboard")
+}
+
+fn text(bytes: &[u8]) -> String {
+    String::from_utf8_lossy(bytes).into_owned()
+}
+
+fn write_file(dir: &Path, name: &str, contents: &str) -> PathBuf {
+    let path = dir.join(name);
+    std::fs::write(&path, contents).expect("write config");
+    path
+}
+
+/// A port nothing listens on (bound, then released).
+fn closed_port() -> u16 {
+    let l = TcpListener::bind("127.0.0.1:0").expect("bind");
+    l.local_addr().expect("addr").port()
+}
+
+/// A running `switchboard serve`, with its stderr collected line by line.
+struct Gateway {
+    child: Child,
+    lines: mpsc::Receiver<String>,
+    stderr: String,
+}
+
+impl Gateway {
+    fn start(mut cmd: Command) -> Self {
+        let mut child = cmd
+            .stdout(Stdio::null())
+            .stderr(Stdio::piped())
+            .spawn()
+            .expect("spawn switchboard serve");
+        let stderr = child.stderr.take().expect("piped stderr");
+        let (tx, lines) = mpsc::channel();
+        std::thread::spawn(move || {
+            for line in BufReader::new(stderr).lines() {
+                let Ok(line) = line else { break };
+                if tx.send(line).is_err() {
+                    break;
+                }
+            }
+        });
+        Self {
+            child,
+            lines,
+            stderr: String::new(),
+        }
+    }
+
+    /// Waits for a stderr line matching `pred` and returns it.
+    fn wait_for_line(&mut self, what: &str, pred: impl Fn(&str) -> bool) -> String {
+        let deadline = Instant::now() + WAIT;
+        loop {
+            let left = deadline.saturating_duration_since(Instant::now());
+            let line = self.lines.recv_timeout(left);
+            assert!(
+                line.is_ok(),
+                "no {what} on stderr within {WAIT:?}; got:\n{}",
+                self.stderr
+            );
+            let line = line.expect("checked");
+            self.stderr.push_str(&line);
+            self.stderr.push('\n');
+            if pred(&line) {
+                return line;
+            }
+        }
+    }
+
+    /// Waits for the banner and returns the address from its `export` line.
+    fn wait_for_banner(&mut self) -> SocketAddr {
+        let line = self.wait_for_line("export ANTHROPIC_BASE_URL line", |l| {
+            l.contains("export ANTHROPIC_BASE_URL=")
+        });
+        let url = line
+            .trim()
+            .trim_start_matches("export ANTHROPIC_BASE_URL=http://");
+        url.parse().expect("the export line names host:port")
+    }
+
+    fn terminate(&mut self) -> ExitStatus {
+        let status = Command::new("kill")
+            .arg("-TERM")
+            .arg(self.child.id().to_string())
+            .status()
+            .expect("run kill");
+        assert!(status.success(), "kill -TERM failed");
+        self.wait_exit()
+    }
+
+    fn wait_exit(&mut self) -> ExitStatus {
+        let deadline = Instant::now() + WAIT;
+        loop {
+            if let Some(status) = self.child.try_wait().expect("try_wait") {
+                while let Ok(line) = self.lines.recv_timeout(Duration::from_secs(2)) {
+                    self.stderr.push_str(&line);
+                    self.stderr.push('\n');
+                }
+                return status;
+            }
+            assert!(
+                Instant::now() < deadline,
+                "switchboard did not exit within {WAIT:?}; stderr:\n{}",
+                self.stderr
+            );
+            std::thread::sleep(POLL);
+        }
+    }
+}
+
+impl Drop for Gateway {
+    fn drop(&mut self) {
+        let _ = self.child.kill();
+        let _ = self.child.wait();
+    }
+}
+
+/// A minimal HTTP/1.1 exchange over a raw socket: `(status, body)`.
+fn http(addr: SocketAddr, method: &str, path: &str, headers: &str, body: &str) -> (u16, String) {
+    let mut stream = TcpStream::connect_timeout(&addr, Duration::from_secs(5)).expect("connect");
+    stream
+        .set_read_timeout(Some(WAIT))
+        .expect("set read timeout");
+    let request = format!(
+        "{method} {path} HTTP/1.1\r\nHost: {addr}\r\nConnection: close\r\ncontent-type: application/json\r\nanthropic-version: 2023-06-01\r\n{headers}content-length: {}\r\n\r\n{body}",
+        body.len()
+    );
+    stream.write_all(request.as_bytes()).expect("send request");
+    let mut response = String::new();
+    stream.read_to_string(&mut response).expect("read response");
+    let status = response
+        .split(' ')
+        .nth(1)
+        .and_then(|s| s.parse().ok())
+        .expect("an HTTP status line");
+    let body = response
+        .split_once("\r\n\r\n")
+        .map(|(_, b)| b.to_owned())
+        .unwrap_or_default();
+    (status, body)
+}
+
+#[test]
+fn config_check_prints_every_error_with_its_line_and_exits_1() {
+    let dir = tempfile::tempdir().expect("tempdir");
+    let path = write_file(
+        dir.path(),
+        "bad.toml",
+        r#"[server]
+listen = "not an address"
+shutdown_grace = "forever"
+
+[[endpoints]]
+name = "primary"
+kind = "anthropic"
+base_url = "https://api.anthropic.com"
+api_key = "${SB_CLI_TEST_MISSING_KEY}"
+"#,
+    );
+    let mut cmd = switchboard(dir.path());
+    cmd.args(["config", "check"]).arg(&path);
+    let out = run(cmd);
+    let stderr = text(&out.stderr);
+    assert_eq!(out.status.code(), Some(1), "stderr:\n{stderr}");
+    let file = path.display().to_string();
+    for (line, needle) in [
+        (2, "server.listen"),
+        (3, "server.shutdown_grace"),
+        (9, "SB_CLI_TEST_MISSING_KEY"),
+    ] {
+        assert!(
+            stderr
+                .lines()
+                .any(|l| l.starts_with(&format!("{file}:{line}:")) && l.contains(needle)),
+            "no error at line {line} naming {needle}; stderr:\n{stderr}"
+        );
+    }
+    assert!(stderr.contains("3 errors"), "stderr:\n{stderr}");
+}
+
+#[test]
+fn config_check_summarises_a_good_file_and_exits_0() {
+    let dir = tempfile::tempdir().expect("tempdir");
+    let path = write_file(
+        dir.path(),
+        "good.toml",
+        r#"[server]
+listen = "127.0.0.1:9999"
+
+[[endpoints]]
+name = "primary"
+kind = "anthropic"
+base_url = "https://api.anthropic.com"
+api_key = "${SB_CLI_TEST_KEY}"
+
+[[endpoints]]
+name = "fallback"
+kind = "anthropic"
+base_url = "https://gateway.example.com"
+"#,
+    );
+    let mut cmd = switchboard(dir.path());
+    cmd.args(["config", "check"])
+        .arg(&path)
+        .env("SB_CLI_TEST_KEY", "sk-ant-api03-abcdefghijklmnop-XYZW");
+    let out = run(cmd);
+    let stdout = text(&out.stdout);
+    assert_eq!(
+        out.status.code(),
+        Some(0),
+        "stdout:\n{stdout}\nstderr:\n{}",
+        text(&out.stderr)
+    );
+    assert!(stdout.contains(": OK"), "{stdout}");
+    assert!(stdout.contains("127.0.0.1:9999"), "{stdout}");
+    let primary = stdout.find("primary").expect("primary listed");
+    let fallback = stdout.find("fallback").expect("fallback listed");
+    assert!(primary < fallback, "endpoints out of order:\n{stdout}");
+    assert!(
+        !stdout.contains("abcdefghijklmnop"),
+        "key not masked:\n{stdout}"
+    );
+}
+
+#[test]
+fn config_check_finds_the_file_in_switchboard_home_or_falls_back_to_default() {
+    let dir = tempfile::tempdir().expect("tempdir");
+    let out = run({
+        let mut c = switchboard(dir.path());
+        c.args(["config", "check"]);
+        c
+    });
+    assert_eq!(out.status.code(), Some(0));
+    assert!(text(&out.stdout).contains("built-in default"));
+
+    write_file(dir.path(), "config.toml", "[server]\nlisten = 7\n");
+    let out = run({
+        let mut c = switchboard(dir.path());
+        c.args(["config", "check"]);
+        c
+    });
+    assert_eq!(out.status.code(), Some(1));
+    assert!(
+        text(&out.stderr).contains("config.toml:2:"),
+        "{}",
+        text(&out.stderr)
+    );
+}
+
+#[test]
+fn serve_refuses_to_start_on_config_errors_with_exit_2() {
+    let dir = tempfile::tempdir().expect("tempdir");
+    let path = write_file(dir.path(), "bad.toml", "[server]\nlisten = \"nope\"\n");
+    let mut cmd = switchboard(dir.path());
+    cmd.args(["serve", "--listen", "127.0.0.1:0"])
+        .env("SWITCHBOARD_CONFIG", &path);
+    let out = run(cmd);
+    let stderr = text(&out.stderr);
+    assert_eq!(out.status.code(), Some(2), "stderr:\n{stderr}");
+    assert!(stderr.contains("bad.toml:2:"), "stderr:\n{stderr}");
+    assert!(
+        !stderr.contains("ANTHROPIC_BASE_URL"),
+        "started anyway:\n{stderr}"
+    );
+}
+
+#[test]
+fn serve_explains_a_port_in_use() {
+    let dir = tempfile::tempdir().expect("tempdir");
+    let taken = TcpListener::bind("127.0.0.1:0").expect("bind");
+    let addr = taken.local_addr().expect("addr");
+    let mut cmd = switchboard(dir.path());
+    cmd.args(["serve", "--listen", &addr.to_string()]);
+    let out = run(cmd);
+    let stderr = text(&out.stderr);
+    assert_eq!(out.status.code(), Some(1), "stderr:\n{stderr}");
+    assert!(
+        stderr.contains(&format!(
+            "{addr} is already in use — is another switchboard running? use --listen"
+        )),
+        "stderr:\n{stderr}"
+    );
+}
+
+#[test]
+fn status_reports_an_unreachable_gateway_with_exit_1() {
+    let dir = tempfile::tempdir().expect("tempdir");
+    let mut cmd = switchboard(dir.path());
+    cmd.args([
+        "status",
+        "--url",
+        &format!("http://127.0.0.1:{}", closed_port()),
+    ]);
+    let out = run(cmd);
+    let stderr = text(&out.stderr);
+    assert_eq!(out.status.code(), Some(1), "stderr:\n{stderr}");
+    assert!(stderr.contains("not reachable"), "stderr:\n{stderr}");
+}
+
+#[test]
+fn serve_with_no_config_prints_the_banner_answers_and_stops_on_sigterm() {
+    let dir = tempfile::tempdir().expect("tempdir");
+    let mut cmd = switchboard(dir.path());
+    cmd.args(["serve", "--listen", "127.0.0.1:0"]);
+    let mut gw = Gateway::start(cmd);
+    let addr = gw.wait_for_banner();
+    assert_ne!(addr.port(), 0, "the banner must show the bound port");
+    assert!(
+        gw.stderr
+            .contains("built-in default: pass-through to https://api.anthropic.com"),
+        "{}",
+        gw.stderr
+    );
+    let claude = gw.wait_for_line("`claude` line", |l| l == "  claude");
+    assert_eq!(claude, "  claude");
+    assert!(!gw.stderr.contains("ANTHROPIC_AUTH_TOKEN"), "{}", gw.stderr);
+
+    let (status, body) = http(addr, "GET", "/health", "", "");
+    assert_eq!(status, 200, "{body}");
+    let (status, body) = http(addr, "GET", "/status", "", "");
+    assert_eq!(status, 200, "{body}");
+    let doc: serde_json::Value = serde_json::from_str(&body).expect("status is JSON");
+    assert_eq!(doc["endpoints"][0]["name"], "anthropic");
+    assert_eq!(doc["listen"], addr.to_string());
+
+    let status = gw.terminate();
+    assert_eq!(status.code(), Some(0), "stderr:\n{}", gw.stderr);
+    assert!(
+        dir.path().join("switchboard.db").is_file(),
+        "no SQLite file in SWITCHBOARD_HOME"
+    );
+}
+
+#[test]
+fn bare_switchboard_serves_the_home_config_logs_requests_and_flushes_them_on_sigterm() {
+    let dir = tempfile::tempdir().expect("tempdir");
+    let dead = closed_port();
+    let path = write_file(
+        dir.path(),
+        "config.toml",
+        &format!(
+            r#"[server]
+listen = "127.0.0.1:0"
+auth_token = "${{SB_CLI_TEST_TOKEN}}"
+
+[[endpoints]]
+name = "primary"
+kind = "anthropic"
+base_url = "http://127.0.0.1:{dead}"
+api_key = "${{SB_CLI_TEST_KEY}}"
+
+[[endpoints]]
+name = "secondary"
+kind = "anthropic"
+base_url = "http://127.0.0.1:{dead}/second"
+
+[routing]
+max_retries = 0
+"#
+        ),
+    );
+    let token = "gw-test-token-0123456789abcdef";
+    // `switchboard` alone means `serve`, and finds `config.toml` in SWITCHBOARD_HOME.
+    let mut cmd = switchboard(dir.path());
+    cmd.env("SB_CLI_TEST_TOKEN", token)
+        .env("SB_CLI_TEST_KEY", "sk-ant-api03-abcdefghijklmnop-XYZW");
+    let mut gw = Gateway::start(cmd);
+    let addr = gw.wait_for_banner();
+    assert_ne!(addr.port(), 0, "the banner must show the bound port");
+    gw.wait_for_line("`claude` line", |l| l == "  claude");
+    let banner = gw.stderr.clone();
+    assert!(banner.contains(&path.display().to_string()), "{banner}");
+    assert!(
+        banner.contains("export ANTHROPIC_AUTH_TOKEN=\"$SB_CLI_TEST_TOKEN\""),
+        "{banner}"
+    );
+    assert!(!banner.contains(token), "token leaked:\n{banner}");
+    assert!(
+        !banner.contains("abcdefghijklmnop"),
+        "key leaked:\n{banner}"
+    );
+    let primary = banner.find("primary").expect("primary in banner");
+    let secondary = banner.find("secondary").expect("secondary in banner");
+    assert!(primary < secondary, "{banner}");
+
+    // Without the gateway token: refused, and logged.
+    let request = r#"{"model":"claude-sonnet-4-5","max_tokens":16,"messages":[{"role":"user","content":"hi"}]}"#;
+    let (status, body) = http(
+        addr,
+        "POST",
+        "/v1/messages",
+        "x-api-key: sk-wrong\r\n",
+        request,
+    );
+    assert_eq!(status, 401, "the gateway token is required: {body}");
+    // With it: both endpoints refuse connections, so the client gets an error, and a log row.
+    let (status, body) = http(
+        addr,
+        "POST",
+        "/v1/messages",
+        &format!("authorization: Bearer {token}\r\n"),
+        request,
+    );
+    assert!(status >= 500, "both endpoints are down: {status} {body}");
+
+    let mut status_cmd = switchboard(dir.path());
+    status_cmd
+        .args(["status", "--url", &format!("http://{addr}")])
+        .env("SB_CLI_TEST_TOKEN", token)
+        .env("SB_CLI_TEST_KEY", "sk-ant-api03-abcdefghijklmnop-XYZW")
+        .env("SWITCHBOARD_CONFIG", &path);
+    let out = run(status_cmd);
+    let stdout = text(&out.stdout);
+    assert_eq!(out.status.code(), Some(0), "{}", text(&out.stderr));
+    assert!(stdout.contains("ENDPOINT"), "{stdout}");
+    let table_primary = stdout
+        .lines()
+        .find(|l| l.starts_with("primary"))
+        .unwrap_or_else(|| panic!("no primary row:\n{stdout}"));
+    assert!(table_primary.contains("anthropic"), "{stdout}");
+    assert!(stdout.contains("secondary"), "{stdout}");
+    assert!(stdout.contains(&path.display().to_string()), "{stdout}");
+
+    let mut json_cmd = switchboard(dir.path());
+    json_cmd.args(["status", "--json", "--url", &format!("http://{addr}")]);
+    let out = run(json_cmd);
+    let doc: serde_json::Value =
+        serde_json::from_slice(&out.stdout).expect("status --json prints JSON");
+    assert_eq!(doc["endpoints"][1]["name"], "secondary");
+
+    let status = gw.terminate();
+    assert_eq!(status.code(), Some(0), "stderr:\n{}", gw.stderr);
+
+    let db = dir.path().join("switchboard.db");
+    assert!(db.is_file(), "no SQLite file");
+    let rows = tokio::runtime::Runtime::new()
+        .expect("runtime")
+        .block_on(async {
+            let store = switchboard_store::SqliteStore::open(&db)
+                .await
+                .expect("open the log");
+            switchboard_store::Store::count(&store)
+                .await
+                .expect("count")
+        });
+    assert_eq!(rows, 2, "both requests' rows were written before exit");
+}
+
+#[test]
+fn a_request_cut_off_by_the_shutdown_deadline_still_leaves_its_log_row() {
+    let dir = tempfile::tempdir().expect("tempdir");
+    // Connections queue in the backlog and are never answered.
+    let silent = TcpListener::bind("127.0.0.1:0").expect("bind");
+    let silent_addr = silent.local_addr().expect("addr");
+    write_file(
+        dir.path(),
+        "config.toml",
+        &format!(
+            r#"[server]
+listen = "127.0.0.1:0"
+shutdown_grace = "300ms"
+
+[[endpoints]]
+name = "silent"
+kind = "anthropic"
+base_url = "http://{silent_addr}"
+
+[routing]
+max_retries = 0
+"#
+        ),
+    );
+    let mut gw = Gateway::start(switchboard(dir.path()));
+    let addr = gw.wait_for_banner();
+
+    let client = std::thread::spawn(move || {
+        let mut stream = TcpStream::connect(addr).expect("connect");
+        stream.set_read_timeout(Some(WAIT)).expect("timeout");
+        let body = r#"{"model":"m","max_tokens":1,"messages":[{"role":"user","content":"x"}]}"#;
+        let request = format!(
+            "POST /v1/messages HTTP/1.1\r\nHost: {addr}\r\ncontent-type: application/json\r\nx-api-key: k\r\ncontent-length: {}\r\n\r\n{body}",
+            body.len()
+        );
+        stream.write_all(request.as_bytes()).expect("send");
+        let mut rest = Vec::new();
+        let _ = stream.read_to_end(&mut rest);
+    });
+    let deadline = Instant::now() + WAIT;
+    loop {
+        let (_, body) = http(addr, "GET", "/status", "", "");
+        let doc: serde_json::Value = serde_json::from_str(&body).expect("status JSON");
+        if doc["in_flight"] == 1 {
+            break;
+        }
+        assert!(
+            Instant::now() < deadline,
+            "the request never started: {doc}"
+        );
+        std::thread::sleep(POLL);
+    }
+
+    let status = gw.terminate();
+    assert_eq!(status.code(), Some(0), "stderr:\n{}", gw.stderr);
+    client.join().expect("client thread");
+    assert!(
+        gw.stderr.contains("shutdown deadline reached"),
+        "{}",
+        gw.stderr
+    );
+
+    let db = dir.path().join("switchboard.db");
+    let rows = tokio::runtime::Runtime::new()
+        .expect("runtime")
+        .block_on(async {
+            let store = switchboard_store::SqliteStore::open(&db)
+                .await
+                .expect("open the log");
+            switchboard_store::Store::count(&store)
+                .await
+                .expect("count")
+        });
+    assert_eq!(rows, 1, "the cut-off request's row was written before exit");
+    drop(silent);
+}
