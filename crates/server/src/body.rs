@@ -101,6 +101,28 @@ pub(crate) fn with_include_usage(body: &Bytes) -> Bytes {
 /// upstream that rejects a signature it didn't issue). This path re-serialises the body; it runs
 /// only after such a rejection.
 pub(crate) fn strip_thinking(body: &[u8]) -> Option<Bytes> {
+    strip_thinking_where(body, |_| true)
+}
+
+/// Removes only the thinking blocks whose signature this gateway made (reasoning relayed from an
+/// OpenAI-compatible or Gemini endpoint earlier in the conversation): Anthropic would reject them.
+/// The body is scanned for the signature markers first; it is re-serialised only when one is
+/// present, so ordinary requests pass untouched.
+pub(crate) fn strip_gateway_thinking(body: &[u8]) -> Option<Bytes> {
+    let marked = switchboard_translate::GATEWAY_SIGNATURE_PREFIXES
+        .iter()
+        .any(|p| memchr::memmem::find(body, format!("\"{p}").as_bytes()).is_some());
+    if !marked {
+        return None;
+    }
+    strip_thinking_where(body, |b| {
+        b.get("signature")
+            .and_then(|s| s.as_str())
+            .is_some_and(switchboard_translate::is_gateway_signature)
+    })
+}
+
+fn strip_thinking_where(body: &[u8], strip: impl Fn(&serde_json::Value) -> bool) -> Option<Bytes> {
     let mut v: serde_json::Value = serde_json::from_slice(body).ok()?;
     let messages = v.get_mut("messages")?.as_array_mut()?;
     let mut removed = 0;
@@ -111,10 +133,11 @@ pub(crate) fn strip_thinking(body: &[u8]) -> Option<Bytes> {
         if let Some(blocks) = m.get_mut("content").and_then(|c| c.as_array_mut()) {
             let before = blocks.len();
             blocks.retain(|b| {
-                !matches!(
+                let thinking = matches!(
                     b.get("type").and_then(|t| t.as_str()),
                     Some("thinking" | "redacted_thinking")
-                )
+                );
+                !(thinking && strip(b))
             });
             removed += before - blocks.len();
             if blocks.is_empty() {
@@ -155,6 +178,19 @@ mod tests {
             RequestHead::parse(br#"{"model": 3}"#),
             Err(BodyError::ModelNotString)
         ));
+    }
+
+    #[test]
+    fn strips_only_gateway_made_thinking() {
+        let body = br#"{"messages":[{"role":"assistant","content":[{"type":"thinking","thinking":"a","signature":"sb1:abc"},{"type":"thinking","thinking":"b","signature":"EqQBreal"},{"type":"text","text":"t"}]}]}"#;
+        let out = strip_gateway_thinking(body).expect("stripped");
+        let v: serde_json::Value = serde_json::from_slice(&out).expect("json");
+        assert_eq!(
+            v["messages"][0]["content"].as_array().map(Vec::len),
+            Some(2)
+        );
+        assert_eq!(v["messages"][0]["content"][0]["signature"], "EqQBreal");
+        assert!(strip_gateway_thinking(br#"{"messages":[{"role":"assistant","content":[{"type":"thinking","signature":"EqQB"}]}]}"#).is_none());
     }
 
     #[test]

@@ -209,6 +209,9 @@ async fn handle(state: AppState, dialect: Dialect, op: Op, req: Request) -> Resp
         }
         _ => live.endpoints.clone(),
     };
+    if targets.is_empty() && op == Op::CountTokens {
+        return estimated_count(&body, &mut log);
+    }
     if targets.is_empty() {
         let e = match op {
             Op::CountTokens => ApiError::NotFound("no endpoint serves count_tokens".into()),
@@ -232,7 +235,11 @@ async fn handle(state: AppState, dialect: Dialect, op: Op, req: Request) -> Resp
         inbound: &inbound,
     };
     let requested = inbound.head.model.as_deref();
-    match route(&targets, state.health(), &policy, &upstream).await {
+    let routed = route(&targets, state.health(), &policy, &upstream).await;
+    if op == Op::CountTokens && count_fallback(&routed) {
+        return estimated_count(&inbound.body, &mut log);
+    }
+    match routed {
         Ok(routed) => {
             log.attempts(&live, requested, &routed.attempts);
             respond(&state, &live, routed.response, log, dialect, in_flight)
@@ -439,4 +446,41 @@ fn json_response(status: u16, body: Vec<u8>) -> Response {
         HeaderValue::from_static("application/json"),
     );
     resp
+}
+
+/// Whether a failed `count_tokens` should be answered from the local estimate: no endpoint could
+/// serve it, or the one that answered doesn't implement it (404).
+fn count_fallback<R>(routed: &Result<R, RouteError>) -> bool {
+    match routed {
+        Ok(_) => false,
+        Err(RouteError::Client { error, .. }) => error.status() == Some(404),
+        Err(_) => true,
+    }
+}
+
+/// `count_tokens` answered locally (see `switchboard_translate::estimate_input_tokens`), marked
+/// with `x-switchboard-estimate: true`.
+fn estimated_count(body: &Bytes, log: &mut RequestLog) -> Response {
+    match switchboard_translate::estimate_input_tokens(body) {
+        Ok(n) => {
+            log.finish(200, "estimated", None);
+            let mut resp = (
+                StatusCode::OK,
+                axum::Json(serde_json::json!({"input_tokens": n})),
+            )
+                .into_response();
+            resp.headers_mut()
+                .insert("x-switchboard-estimate", HeaderValue::from_static("true"));
+            resp
+        }
+        Err(e) => {
+            let err = ApiError::BadRequest(e.to_string());
+            log.finish(
+                err.status(Dialect::Anthropic),
+                "rejected",
+                Some(err.to_string()),
+            );
+            err.render(Dialect::Anthropic)
+        }
+    }
 }

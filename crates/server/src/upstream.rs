@@ -15,7 +15,7 @@ use switchboard_protocol::sse::{Decoder, FrameSplitter};
 use switchboard_router::{AttemptCtx, FailureKind, Upstream, UpstreamError, parse_retry_after};
 use switchboard_translate::{RequestOptions, ResponseContext, translate_request};
 
-use crate::body::{RequestHead, strip_thinking, with_include_usage};
+use crate::body::{RequestHead, strip_gateway_thinking, strip_thinking, with_include_usage};
 use crate::state::{Endpoint, Live, auth_header};
 
 /// Largest error body kept (it is returned to the client for client errors).
@@ -110,13 +110,21 @@ impl Upstream<Arc<Endpoint>> for HttpUpstream<'_> {
         let passthrough = ep.kind() == inbound.dialect || inbound.op == Op::Models;
 
         let mut body = inbound.body.clone();
-        if ctx.strip_thinking
-            && let Some(stripped) = strip_thinking(&body)
-        {
-            body = stripped;
+        let stripped = if ctx.strip_thinking {
+            strip_thinking(&body)
+        } else if ep.kind() == Dialect::Anthropic && inbound.dialect == Dialect::Anthropic {
+            // Thinking relayed from another provider earlier in the conversation carries a
+            // signature Anthropic would reject: drop those blocks before they cost a 400.
+            strip_gateway_thinking(&body)
+        } else {
+            None
+        };
+        let reparse = stripped.is_some();
+        if let Some(s) = stripped {
+            body = s;
         }
         let (url, body, translation) = if passthrough {
-            let head = if ctx.strip_thinking {
+            let head = if reparse {
                 RequestHead::parse(&body).ok()
             } else {
                 None

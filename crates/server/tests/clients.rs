@@ -25,12 +25,20 @@ fn installed(rel: &str) -> Option<PathBuf> {
         "{} is missing: run scripts/setup-test-deps.sh",
         p.display()
     );
-    eprintln!("SKIPPED: {} is not installed (run scripts/setup-test-deps.sh)", p.display());
+    eprintln!(
+        "SKIPPED: {} is not installed (run scripts/setup-test-deps.sh)",
+        p.display()
+    );
     None
 }
 
 async fn mock(kind: &str) -> MockUpstream {
-    let m = MockUpstream::start(Reply::error(404, "not_found_error", "no such route on the mock")).await;
+    let m = MockUpstream::start(Reply::error(
+        404,
+        "not_found_error",
+        "no such route on the mock",
+    ))
+    .await;
     match kind {
         "anthropic" => m.respond_with(clients::anthropic),
         "openai" => m.respond_with(clients::openai),
@@ -44,35 +52,62 @@ async fn gateway(kind: &str, up: &MockUpstream) -> TestGateway {
         "openai" => format!("{}/v1", up.url()),
         _ => up.url(),
     };
-    let key = if kind == "anthropic" { "" } else { "api_key = \"sk-endpoint-0123456789abcdef\"" };
-    TestGateway::builder().endpoint("primary", kind, &base, key).start().await
+    let key = if kind == "anthropic" {
+        ""
+    } else {
+        "api_key = \"sk-endpoint-0123456789abcdef\""
+    };
+    TestGateway::builder()
+        .endpoint("primary", kind, &base, key)
+        .start()
+        .await
 }
 
 /// Runs a client program with the gateway URL; returns (success, stdout, stderr).
 async fn run(program: &PathBuf, args: &[&str], envs: &[(&str, &str)]) -> (bool, String, String) {
     let mut cmd = tokio::process::Command::new(program);
-    cmd.args(args).envs(envs.iter().copied()).kill_on_drop(true).stdin(std::process::Stdio::null());
+    cmd.args(args)
+        .envs(envs.iter().copied())
+        .kill_on_drop(true)
+        .stdin(std::process::Stdio::null());
     let out = tokio::time::timeout(Duration::from_secs(180), cmd.output())
         .await
         .expect("client finished within 180 s")
         .expect("client started");
-    (out.status.success(), String::from_utf8_lossy(&out.stdout).into_owned(), String::from_utf8_lossy(&out.stderr).into_owned())
+    (
+        out.status.success(),
+        String::from_utf8_lossy(&out.stdout).into_owned(),
+        String::from_utf8_lossy(&out.stderr).into_owned(),
+    )
 }
 
 async fn python_script(script: &str, upstream_kind: &str, auth: &str) {
-    let Some(python) = installed(".venv/bin/python") else { return };
+    let Some(python) = installed(".venv/bin/python") else {
+        return;
+    };
     let up = mock(upstream_kind).await;
     let gw = gateway(upstream_kind, &up).await;
     let path = root().join("tests/clients").join(script);
     let path = path.to_string_lossy().into_owned();
-    let (ok, stdout, stderr) = run(&python, &[&path], &[("SWITCHBOARD_URL", &gw.url), ("SWITCHBOARD_AUTH", auth)]).await;
-    assert!(ok, "{script} via {upstream_kind} failed:\nstdout: {stdout}\nstderr: {stderr}");
+    let (ok, stdout, stderr) = run(
+        &python,
+        &[&path],
+        &[("SWITCHBOARD_URL", &gw.url), ("SWITCHBOARD_AUTH", auth)],
+    )
+    .await;
+    assert!(
+        ok,
+        "{script} via {upstream_kind} failed:\nstdout: {stdout}\nstderr: {stderr}"
+    );
     let result: serde_json::Value = serde_json::from_str(stdout.trim()).expect("one JSON line");
     assert_eq!(result["ok"], true, "{stdout}");
     assert!(up.hits() > 0);
     let rows = gw.wait_for_logs(up.hits()).await;
     assert!(rows.iter().all(|r| r.outcome == "ok"), "{rows:#?}");
-    assert!(rows.iter().all(|r| r.input_tokens > 0), "usage must reach the log: {rows:#?}");
+    assert!(
+        rows.iter().all(|r| r.input_tokens > 0),
+        "usage must reach the log: {rows:#?}"
+    );
 }
 
 #[tokio::test]
@@ -121,7 +156,9 @@ async fn openai_sdk_against_openai_upstream() {
 }
 
 async fn claude(upstream_kind: &str, scenario: &str, expect: &str) {
-    let Some(claude) = installed(".tools/npm/bin/claude") else { return };
+    let Some(claude) = installed(".tools/npm/bin/claude") else {
+        return;
+    };
     let up = mock(upstream_kind).await;
     let gw = gateway(upstream_kind, &up).await;
     let script = root().join("tests/clients/claude_cli.sh");
@@ -129,14 +166,26 @@ async fn claude(upstream_kind: &str, scenario: &str, expect: &str) {
     let (ok, stdout, stderr) = run(
         &script,
         &[],
-        &[("SWITCHBOARD_URL", &gw.url), ("CLAUDE_SCENARIO", scenario), ("CLAUDE_EXPECT", expect), ("CLAUDE_BIN", &claude_bin)],
+        &[
+            ("SWITCHBOARD_URL", &gw.url),
+            ("CLAUDE_SCENARIO", scenario),
+            ("CLAUDE_EXPECT", expect),
+            ("CLAUDE_BIN", &claude_bin),
+        ],
     )
     .await;
-    assert!(ok, "claude -p ({scenario}) via {upstream_kind} failed:\nstdout: {stdout}\nstderr: {stderr}");
-    let result: serde_json::Value = serde_json::from_str(stdout.trim()).expect("claude --output-format json");
+    assert!(
+        ok,
+        "claude -p ({scenario}) via {upstream_kind} failed:\nstdout: {stdout}\nstderr: {stderr}"
+    );
+    let result: serde_json::Value =
+        serde_json::from_str(stdout.trim()).expect("claude --output-format json");
     assert_eq!(result["is_error"], false, "{stdout}");
     let rows = gw.wait_for_logs(up.hits()).await;
-    assert!(rows.iter().all(|r| r.outcome == "ok" && r.stream), "{rows:#?}");
+    assert!(
+        rows.iter().all(|r| r.outcome == "ok" && r.stream),
+        "{rows:#?}"
+    );
     if scenario == "tool" {
         assert_eq!(up.hits(), 2, "a tool turn is two model calls");
     }

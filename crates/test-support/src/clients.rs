@@ -41,10 +41,16 @@ fn decide(last_turn_result: Option<String>, prompt: &str, tool_names: &[String])
         return Answer::Text(format!("The tool said: {}", result.trim()));
     }
     if tool_names.iter().any(|t| t == "Bash") && prompt.contains("sb-tool-ok") {
-        return Answer::Tool { name: "Bash", input: json!({"command": "echo sb-tool-ok", "description": "Print the marker"}) };
+        return Answer::Tool {
+            name: "Bash",
+            input: json!({"command": "echo sb-tool-ok", "description": "Print the marker"}),
+        };
     }
     if prompt.contains("TOOL:") && tool_names.iter().any(|t| t == "get_weather") {
-        return Answer::Tool { name: "get_weather", input: json!({"location": "Paris"}) };
+        return Answer::Tool {
+            name: "get_weather",
+            input: json!({"location": "Paris"}),
+        };
     }
     Answer::Text("Hello from the mock upstream.".into())
 }
@@ -68,7 +74,14 @@ pub fn anthropic(req: &Recorded) -> Option<Reply> {
         .as_array()
         .and_then(|blocks| blocks.iter().find(|b| b["type"] == "tool_result"))
         .map(|b| all_text(&b["content"]));
-    let tools: Vec<String> = body["tools"].as_array().map(|t| t.iter().filter_map(|x| x["name"].as_str().map(str::to_owned)).collect()).unwrap_or_default();
+    let tools: Vec<String> = body["tools"]
+        .as_array()
+        .map(|t| {
+            t.iter()
+                .filter_map(|x| x["name"].as_str().map(str::to_owned))
+                .collect()
+        })
+        .unwrap_or_default();
     let prompt = all_text(&last["content"]);
     Some(match (decide(result, &prompt, &tools), stream) {
         (Answer::Text(t), true) => Reply::sse(sse::anthropic_text(&model, &[&t], 25, 8)),
@@ -97,9 +110,20 @@ pub fn openai(req: &Recorded) -> Option<Reply> {
     let messages = body["messages"].as_array().cloned().unwrap_or_default();
     let last = messages.last().cloned().unwrap_or(Value::Null);
     let result = (last["role"] == "tool").then(|| all_text(&last["content"]));
-    let prompt = messages.iter().rev().find(|m| m["role"] == "user").map(|m| all_text(&m["content"])).unwrap_or_default();
-    let tools: Vec<String> =
-        body["tools"].as_array().map(|t| t.iter().filter_map(|x| x["function"]["name"].as_str().map(str::to_owned)).collect()).unwrap_or_default();
+    let prompt = messages
+        .iter()
+        .rev()
+        .find(|m| m["role"] == "user")
+        .map(|m| all_text(&m["content"]))
+        .unwrap_or_default();
+    let tools: Vec<String> = body["tools"]
+        .as_array()
+        .map(|t| {
+            t.iter()
+                .filter_map(|x| x["function"]["name"].as_str().map(str::to_owned))
+                .collect()
+        })
+        .unwrap_or_default();
     Some(match (decide(result, &prompt, &tools), stream) {
         (Answer::Text(t), true) => Reply::sse(sse::openai_text(&model, &[&t], 25, 8, 0)),
         (Answer::Text(t), false) => Reply::json(200, sse::openai_completion(&model, &t, 25, 8)),
@@ -131,20 +155,34 @@ pub fn gemini(req: &Recorded) -> Option<Reply> {
     let contents = body["contents"].as_array().cloned().unwrap_or_default();
     let last = contents.last().cloned().unwrap_or(Value::Null);
     let parts = last["parts"].as_array().cloned().unwrap_or_default();
-    let result = parts.iter().find(|p| p.get("functionResponse").is_some()).map(|p| all_text(&p["functionResponse"]["response"]));
+    let result = parts
+        .iter()
+        .find(|p| p.get("functionResponse").is_some())
+        .map(|p| all_text(&p["functionResponse"]["response"]));
     let prompt = all_text(&last);
     let tools: Vec<String> = body["tools"]
         .as_array()
         .into_iter()
         .flatten()
-        .flat_map(|t| t["functionDeclarations"].as_array().cloned().unwrap_or_default())
+        .flat_map(|t| {
+            t["functionDeclarations"]
+                .as_array()
+                .cloned()
+                .unwrap_or_default()
+        })
         .filter_map(|f| f["name"].as_str().map(str::to_owned))
         .collect();
     let usage = json!({"promptTokenCount": 25, "candidatesTokenCount": 8, "totalTokenCount": 33});
     let candidate = |parts: Value| json!({"candidates": [{"content": {"role": "model", "parts": parts}, "finishReason": "STOP", "index": 0}], "usageMetadata": usage});
     let body = match decide(result, &prompt, &tools) {
         Answer::Text(t) => candidate(json!([{"text": t}])),
-        Answer::Tool { name, input } => candidate(json!([{"functionCall": {"name": name, "args": input}, "thoughtSignature": "c2lnbmF0dXJl"}])),
+        Answer::Tool { name, input } => candidate(
+            json!([{"functionCall": {"name": name, "args": input}, "thoughtSignature": "c2lnbmF0dXJl"}]),
+        ),
     };
-    Some(if stream { Reply::sse(vec![format!("data: {body}\r\n\r\n")]) } else { Reply::json(200, body.to_string()) })
+    Some(if stream {
+        Reply::sse(vec![format!("data: {body}\r\n\r\n")])
+    } else {
+        Reply::json(200, body.to_string())
+    })
 }

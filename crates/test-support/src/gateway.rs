@@ -38,7 +38,10 @@ impl Default for TestGatewayBuilder {
 impl TestGatewayBuilder {
     /// Adds an endpoint; `extra` is more TOML lines for it (e.g. `api_key = "k"`).
     pub fn endpoint(mut self, name: &str, kind: &str, base_url: &str, extra: &str) -> Self {
-        let _ = write!(self.endpoints, "[[endpoints]]\nname = \"{name}\"\nkind = \"{kind}\"\nbase_url = \"{base_url}\"\n{extra}\n\n");
+        let _ = write!(
+            self.endpoints,
+            "[[endpoints]]\nname = \"{name}\"\nkind = \"{kind}\"\nbase_url = \"{base_url}\"\n{extra}\n\n"
+        );
         self
     }
 
@@ -68,7 +71,10 @@ impl TestGatewayBuilder {
     }
 
     fn toml(&self) -> String {
-        format!("[server]\nlisten = \"127.0.0.1:0\"\n{}\n[routing]\n{}\n{}\n{}", self.server, self.routing, self.endpoints, self.extra)
+        format!(
+            "[server]\nlisten = \"127.0.0.1:0\"\n{}\n[routing]\n{}\n{}\n{}",
+            self.server, self.routing, self.endpoints, self.extra
+        )
     }
 
     /// Starts the gateway.
@@ -76,25 +82,53 @@ impl TestGatewayBuilder {
         let dir = tempfile::tempdir().expect("temp dir");
         let config_path = dir.path().join("switchboard.toml");
         std::fs::write(&config_path, self.toml()).expect("write config");
-        let env: Arc<dyn Fn(&str) -> Option<String> + Send + Sync> = Arc::new(|k: &str| std::env::var(k).ok());
-        let config = switchboard_config::load_file(&config_path, &|k| env(k))
-            .unwrap_or_else(|e| panic!("test config does not compile:\n{}", switchboard_config::render_errors(&e)));
-        let store = switchboard_store::open(None, dir.path()).await.expect("open store");
-        let (log, writer) = spawn_writer(store.clone(), 10_000, WriterOptions { flush_interval: Duration::from_millis(10), ..WriterOptions::default() });
+        let env: switchboard_server::reload::EnvFn = Arc::new(|k: &str| std::env::var(k).ok());
+        let config = switchboard_config::load_file(&config_path, &|k| env(k)).unwrap_or_else(|e| {
+            panic!(
+                "test config does not compile:\n{}",
+                switchboard_config::render_errors(&e)
+            )
+        });
+        let store = switchboard_store::open(None, dir.path())
+            .await
+            .expect("open store");
+        let (log, writer) = spawn_writer(
+            store.clone(),
+            10_000,
+            WriterOptions {
+                flush_interval: Duration::from_millis(10),
+                ..WriterOptions::default()
+            },
+        );
         let state = AppState::new(config, log, dir.path().to_path_buf()).expect("state");
-        let listener = TcpListener::bind("127.0.0.1:0").await.expect("bind gateway");
+        let listener = TcpListener::bind("127.0.0.1:0")
+            .await
+            .expect("bind gateway");
         let addr = listener.local_addr().expect("gateway address");
         let stop = CancellationToken::new();
         let watcher = if self.watch {
-            Some(switchboard_server::reload::spawn_watcher(state.clone(), config_path.clone(), env, stop.clone()).expect("watcher"))
+            Some(
+                switchboard_server::reload::spawn_watcher(
+                    state.clone(),
+                    config_path.clone(),
+                    env,
+                    stop.clone(),
+                )
+                .expect("watcher"),
+            )
         } else {
             None
         };
         let (st, stop2) = (state.clone(), stop.clone());
         let server = tokio::spawn(async move {
-            switchboard_server::serve(listener, st, async move { stop2.cancelled().await }, Duration::from_secs(5))
-                .await
-                .expect("serve");
+            switchboard_server::serve(
+                listener,
+                st,
+                async move { stop2.cancelled().await },
+                Duration::from_secs(5),
+            )
+            .await
+            .expect("serve");
         });
         TestGateway {
             url: format!("http://{addr}"),
@@ -146,11 +180,22 @@ impl TestGateway {
     pub async fn wait_for_logs(&self, n: usize) -> Vec<LogRecord> {
         let deadline = tokio::time::Instant::now() + Duration::from_secs(10);
         loop {
-            let page = self.store.list(&Query { limit: Some(1000), ..Query::default() }).await.expect("list");
+            let page = self
+                .store
+                .list(&Query {
+                    limit: Some(1000),
+                    ..Query::default()
+                })
+                .await
+                .expect("list");
             if page.records.len() >= n {
                 return page.records;
             }
-            assert!(tokio::time::Instant::now() < deadline, "timed out waiting for {n} log rows (have {})", page.records.len());
+            assert!(
+                tokio::time::Instant::now() < deadline,
+                "timed out waiting for {n} log rows (have {})",
+                page.records.len()
+            );
             tokio::time::sleep(Duration::from_millis(10)).await;
         }
     }
@@ -162,7 +207,14 @@ impl TestGateway {
 
     /// Current `/status` document.
     pub async fn status(&self) -> serde_json::Value {
-        self.http.get(format!("{}/status", self.url)).send().await.expect("status").json().await.expect("status json")
+        self.http
+            .get(format!("{}/status", self.url))
+            .send()
+            .await
+            .expect("status")
+            .json()
+            .await
+            .expect("status json")
     }
 
     /// Graceful shutdown: stop accepting, drain, flush the log. The store stays readable.
@@ -174,7 +226,10 @@ impl TestGateway {
         if let Some(w) = self.writer.take() {
             w.shutdown().await;
         }
-        Stopped { store: self.store.clone(), _dir: self.dir.take() }
+        Stopped {
+            store: self.store.clone(),
+            _dir: self.dir.take(),
+        }
     }
 }
 

@@ -4,7 +4,12 @@
 //!
 //! Everything binds to 127.0.0.1 port 0; nothing here reaches the network.
 
-#![expect(clippy::expect_used, clippy::missing_panics_doc, reason = "test support: a failed setup should stop the test loudly")]
+#![expect(
+    clippy::expect_used,
+    clippy::panic,
+    clippy::missing_panics_doc,
+    reason = "test support: a failed setup should stop the test loudly"
+)]
 
 pub mod clients;
 mod gateway;

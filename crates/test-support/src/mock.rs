@@ -64,9 +64,17 @@ impl Gate {
 #[derive(Clone, Debug)]
 pub enum Reply {
     /// A complete response.
-    Json { status: u16, headers: Vec<(String, String)>, body: String },
+    Json {
+        status: u16,
+        headers: Vec<(String, String)>,
+        body: String,
+    },
     /// A streamed response (`text/event-stream` unless headers say otherwise).
-    Stream { status: u16, headers: Vec<(String, String)>, steps: Vec<Step> },
+    Stream {
+        status: u16,
+        headers: Vec<(String, String)>,
+        steps: Vec<Step>,
+    },
     /// Close the connection without answering.
     ResetBeforeHeaders,
     /// Never answer (until the client gives up).
@@ -76,32 +84,53 @@ pub enum Reply {
 impl Reply {
     #[must_use]
     pub fn json(status: u16, body: impl Into<String>) -> Self {
-        Self::Json { status, headers: Vec::new(), body: body.into() }
+        Self::Json {
+            status,
+            headers: Vec::new(),
+            body: body.into(),
+        }
     }
 
     /// An Anthropic-shaped error.
     #[must_use]
     pub fn error(status: u16, kind: &str, message: &str) -> Self {
-        Self::json(status, serde_json::json!({"type": "error", "error": {"type": kind, "message": message}}).to_string())
+        Self::json(
+            status,
+            serde_json::json!({"type": "error", "error": {"type": kind, "message": message}})
+                .to_string(),
+        )
     }
 
     /// A stream of whole SSE frames, each sent as its own chunk.
     #[must_use]
     pub fn sse(frames: Vec<String>) -> Self {
-        Self::Stream { status: 200, headers: Vec::new(), steps: frames.into_iter().map(|f| Step::Bytes(Bytes::from(f))).collect() }
+        Self::Stream {
+            status: 200,
+            headers: Vec::new(),
+            steps: frames
+                .into_iter()
+                .map(|f| Step::Bytes(Bytes::from(f)))
+                .collect(),
+        }
     }
 
     /// A stream built from explicit steps.
     #[must_use]
     pub fn steps(steps: Vec<Step>) -> Self {
-        Self::Stream { status: 200, headers: Vec::new(), steps }
+        Self::Stream {
+            status: 200,
+            headers: Vec::new(),
+            steps,
+        }
     }
 
     /// Adds a response header.
     #[must_use]
     pub fn header(mut self, name: &str, value: &str) -> Self {
         match &mut self {
-            Self::Json { headers, .. } | Self::Stream { headers, .. } => headers.push((name.into(), value.into())),
+            Self::Json { headers, .. } | Self::Stream { headers, .. } => {
+                headers.push((name.into(), value.into()))
+            }
             Self::ResetBeforeHeaders | Self::Stall => {}
         }
         self
@@ -159,7 +188,9 @@ impl Drop for MockUpstream {
 impl MockUpstream {
     /// Starts a mock whose default reply is `default`.
     pub async fn start(default: Reply) -> Self {
-        let listener = TcpListener::bind("127.0.0.1:0").await.expect("bind mock upstream");
+        let listener = TcpListener::bind("127.0.0.1:0")
+            .await
+            .expect("bind mock upstream");
         let addr = listener.local_addr().expect("mock address");
         let state = Arc::new(State {
             script: Mutex::new(VecDeque::new()),
@@ -183,7 +214,8 @@ impl MockUpstream {
                 let stop3 = stop2.clone();
                 tokio::spawn(async move {
                     let svc = service_fn(move |req| handle(st.clone(), req));
-                    let conn = hyper::server::conn::http1::Builder::new().serve_connection(TokioIo::new(tcp), svc);
+                    let conn = hyper::server::conn::http1::Builder::new()
+                        .serve_connection(TokioIo::new(tcp), svc);
                     tokio::select! {
                         _ = conn => {}
                         () = stop3.cancelled() => {}
@@ -244,7 +276,10 @@ impl MockUpstream {
     pub async fn wait_until(&self, what: &str, cond: impl Fn(&Self) -> bool) {
         let deadline = tokio::time::Instant::now() + Duration::from_secs(10);
         while !cond(self) {
-            assert!(tokio::time::Instant::now() < deadline, "timed out waiting for: {what}");
+            assert!(
+                tokio::time::Instant::now() < deadline,
+                "timed out waiting for: {what}"
+            );
             tokio::time::sleep(Duration::from_millis(5)).await;
         }
     }
@@ -252,12 +287,22 @@ impl MockUpstream {
 
 type Body = http_body_util::combinators::BoxBody<Bytes, std::io::Error>;
 
-async fn handle(state: Arc<State>, req: Request<Incoming>) -> Result<Response<Body>, std::io::Error> {
+async fn handle(
+    state: Arc<State>,
+    req: Request<Incoming>,
+) -> Result<Response<Body>, std::io::Error> {
     let (parts, body) = req.into_parts();
-    let body = body.collect().await.map(http_body_util::Collected::to_bytes).unwrap_or_default();
+    let body = body
+        .collect()
+        .await
+        .map(http_body_util::Collected::to_bytes)
+        .unwrap_or_default();
     let rec = Recorded {
         method: parts.method.to_string(),
-        uri: parts.uri.path_and_query().map_or_else(|| parts.uri.path().to_owned(), |p| p.as_str().to_owned()),
+        uri: parts
+            .uri
+            .path_and_query()
+            .map_or_else(|| parts.uri.path().to_owned(), |p| p.as_str().to_owned()),
         headers: parts.headers,
         body,
     };
@@ -273,40 +318,75 @@ async fn handle(state: Arc<State>, req: Request<Incoming>) -> Result<Response<Bo
             std::future::pending::<()>().await;
             Err(std::io::Error::other("unreachable"))
         }
-        Reply::Json { status, headers, body } => {
-            let mut resp = Response::new(http_body_util::Full::new(Bytes::from(body)).map_err(|e: Infallible| match e {}).boxed());
+        Reply::Json {
+            status,
+            headers,
+            body,
+        } => {
+            let mut resp = Response::new(
+                http_body_util::Full::new(Bytes::from(body))
+                    .map_err(|e: Infallible| match e {})
+                    .boxed(),
+            );
             *resp.status_mut() = StatusCode::from_u16(status).expect("status");
-            resp.headers_mut().insert("content-type", http::HeaderValue::from_static("application/json"));
+            resp.headers_mut().insert(
+                "content-type",
+                http::HeaderValue::from_static("application/json"),
+            );
             for (n, v) in headers {
-                resp.headers_mut().insert(http::HeaderName::try_from(n).expect("name"), v.parse().expect("value"));
+                resp.headers_mut().insert(
+                    http::HeaderName::try_from(n).expect("name"),
+                    v.parse().expect("value"),
+                );
             }
             Ok(resp)
         }
-        Reply::Stream { status, headers, steps } => {
-            let guard = StreamGuard { state: state.clone(), done: false };
-            let stream = futures::stream::unfold((steps.into_iter(), guard), |(mut steps, mut guard)| async move {
-                loop {
-                    match steps.next() {
-                        None => {
-                            guard.done = true;
-                            guard.state.completed.fetch_add(1, Ordering::SeqCst);
-                            return None;
-                        }
-                        Some(Step::Bytes(b)) => return Some((Ok(Frame::data(b)), (steps, guard))),
-                        Some(Step::Delay(d)) => tokio::time::sleep(d).await,
-                        Some(Step::Wait(g)) => g.pass().await,
-                        Some(Step::Reset) => {
-                            guard.done = true;
-                            return Some((Err(std::io::Error::other("scripted reset")), (steps, guard)));
+        Reply::Stream {
+            status,
+            headers,
+            steps,
+        } => {
+            let guard = StreamGuard {
+                state: state.clone(),
+                done: false,
+            };
+            let stream = futures::stream::unfold(
+                (steps.into_iter(), guard),
+                |(mut steps, mut guard)| async move {
+                    loop {
+                        match steps.next() {
+                            None => {
+                                guard.done = true;
+                                guard.state.completed.fetch_add(1, Ordering::SeqCst);
+                                return None;
+                            }
+                            Some(Step::Bytes(b)) => {
+                                return Some((Ok(Frame::data(b)), (steps, guard)));
+                            }
+                            Some(Step::Delay(d)) => tokio::time::sleep(d).await,
+                            Some(Step::Wait(g)) => g.pass().await,
+                            Some(Step::Reset) => {
+                                guard.done = true;
+                                return Some((
+                                    Err(std::io::Error::other("scripted reset")),
+                                    (steps, guard),
+                                ));
+                            }
                         }
                     }
-                }
-            });
+                },
+            );
             let mut resp = Response::new(BodyExt::boxed(StreamBody::new(stream)));
             *resp.status_mut() = StatusCode::from_u16(status).expect("status");
-            resp.headers_mut().insert("content-type", http::HeaderValue::from_static("text/event-stream"));
+            resp.headers_mut().insert(
+                "content-type",
+                http::HeaderValue::from_static("text/event-stream"),
+            );
             for (n, v) in headers {
-                resp.headers_mut().insert(http::HeaderName::try_from(n).expect("name"), v.parse().expect("value"));
+                resp.headers_mut().insert(
+                    http::HeaderName::try_from(n).expect("name"),
+                    v.parse().expect("value"),
+                );
             }
             Ok(resp)
         }

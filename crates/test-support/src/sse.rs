@@ -9,7 +9,12 @@ fn frame(event: &str, data: &serde_json::Value) -> String {
 /// An Anthropic text stream: `message_start`, one text block with one delta per piece,
 /// `message_delta` with the usage, `message_stop`.
 #[must_use]
-pub fn anthropic_text(model: &str, pieces: &[&str], input_tokens: u64, output_tokens: u64) -> Vec<String> {
+pub fn anthropic_text(
+    model: &str,
+    pieces: &[&str],
+    input_tokens: u64,
+    output_tokens: u64,
+) -> Vec<String> {
     anthropic_text_with_cache(model, pieces, input_tokens, output_tokens, 0, 0)
 }
 
@@ -33,7 +38,10 @@ pub fn anthropic_text_with_cache(
     for p in pieces {
         out.push(frame("content_block_delta", &json!({"type": "content_block_delta", "index": 0, "delta": {"type": "text_delta", "text": p}})));
     }
-    out.push(frame("content_block_stop", &json!({"type": "content_block_stop", "index": 0})));
+    out.push(frame(
+        "content_block_stop",
+        &json!({"type": "content_block_stop", "index": 0}),
+    ));
     out.push(frame(
         "message_delta",
         &json!({"type": "message_delta", "delta": {"stop_reason": "end_turn", "stop_sequence": null}, "usage": {"output_tokens": output_tokens}}),
@@ -46,12 +54,27 @@ pub fn anthropic_text_with_cache(
 #[must_use]
 pub fn anthropic_tool_use(model: &str, id: &str, name: &str, input_json: &str) -> Vec<String> {
     vec![
-        frame("message_start", &json!({"type": "message_start", "message": {"id": "msg_mock", "type": "message", "role": "assistant", "model": model, "content": [], "stop_reason": null, "stop_sequence": null,
-            "usage": {"input_tokens": 20, "cache_creation_input_tokens": 0, "cache_read_input_tokens": 0, "output_tokens": 1}}})),
-        frame("content_block_start", &json!({"type": "content_block_start", "index": 0, "content_block": {"type": "tool_use", "id": id, "name": name, "input": {}}})),
-        frame("content_block_delta", &json!({"type": "content_block_delta", "index": 0, "delta": {"type": "input_json_delta", "partial_json": input_json}})),
-        frame("content_block_stop", &json!({"type": "content_block_stop", "index": 0})),
-        frame("message_delta", &json!({"type": "message_delta", "delta": {"stop_reason": "tool_use", "stop_sequence": null}, "usage": {"output_tokens": 9}})),
+        frame(
+            "message_start",
+            &json!({"type": "message_start", "message": {"id": "msg_mock", "type": "message", "role": "assistant", "model": model, "content": [], "stop_reason": null, "stop_sequence": null,
+            "usage": {"input_tokens": 20, "cache_creation_input_tokens": 0, "cache_read_input_tokens": 0, "output_tokens": 1}}}),
+        ),
+        frame(
+            "content_block_start",
+            &json!({"type": "content_block_start", "index": 0, "content_block": {"type": "tool_use", "id": id, "name": name, "input": {}}}),
+        ),
+        frame(
+            "content_block_delta",
+            &json!({"type": "content_block_delta", "index": 0, "delta": {"type": "input_json_delta", "partial_json": input_json}}),
+        ),
+        frame(
+            "content_block_stop",
+            &json!({"type": "content_block_stop", "index": 0}),
+        ),
+        frame(
+            "message_delta",
+            &json!({"type": "message_delta", "delta": {"stop_reason": "tool_use", "stop_sequence": null}, "usage": {"output_tokens": 9}}),
+        ),
         frame("message_stop", &json!({"type": "message_stop"})),
     ]
 }
@@ -71,10 +94,18 @@ fn data(v: &serde_json::Value) -> String {
 
 /// An OpenAI chat stream: one content delta per piece, `finish_reason: stop`, a usage chunk, `[DONE]`.
 #[must_use]
-pub fn openai_text(model: &str, pieces: &[&str], prompt_tokens: u64, completion_tokens: u64, cached: u64) -> Vec<String> {
+pub fn openai_text(
+    model: &str,
+    pieces: &[&str],
+    prompt_tokens: u64,
+    completion_tokens: u64,
+    cached: u64,
+) -> Vec<String> {
     let chunk = |delta: serde_json::Value, finish: Option<&str>| {
-        data(&json!({"id": "chatcmpl-mock", "object": "chat.completion.chunk", "created": 1, "model": model,
-            "choices": [{"index": 0, "delta": delta, "finish_reason": finish}]}))
+        data(
+            &json!({"id": "chatcmpl-mock", "object": "chat.completion.chunk", "created": 1, "model": model,
+            "choices": [{"index": 0, "delta": delta, "finish_reason": finish}]}),
+        )
     };
     let mut out = vec![chunk(json!({"role": "assistant", "content": ""}), None)];
     for p in pieces {
@@ -92,15 +123,20 @@ pub fn openai_text(model: &str, pieces: &[&str], prompt_tokens: u64, completion_
 #[must_use]
 pub fn openai_tool_call(model: &str, id: &str, name: &str, fragments: &[&str]) -> Vec<String> {
     let chunk = |delta: serde_json::Value, finish: Option<&str>| {
-        data(&json!({"id": "chatcmpl-mock", "object": "chat.completion.chunk", "created": 1, "model": model,
-            "choices": [{"index": 0, "delta": delta, "finish_reason": finish}]}))
+        data(
+            &json!({"id": "chatcmpl-mock", "object": "chat.completion.chunk", "created": 1, "model": model,
+            "choices": [{"index": 0, "delta": delta, "finish_reason": finish}]}),
+        )
     };
     let mut out = vec![chunk(
         json!({"role": "assistant", "content": null, "tool_calls": [{"index": 0, "id": id, "type": "function", "function": {"name": name, "arguments": ""}}]}),
         None,
     )];
     for f in fragments {
-        out.push(chunk(json!({"tool_calls": [{"index": 0, "function": {"arguments": f}}]}), None));
+        out.push(chunk(
+            json!({"tool_calls": [{"index": 0, "function": {"arguments": f}}]}),
+            None,
+        ));
     }
     out.push(chunk(json!({}), Some("tool_calls")));
     out.push(data(&json!({"id": "chatcmpl-mock", "object": "chat.completion.chunk", "created": 1, "model": model, "choices": [],
@@ -111,7 +147,12 @@ pub fn openai_tool_call(model: &str, id: &str, name: &str, fragments: &[&str]) -
 
 /// A non-streaming OpenAI chat completion.
 #[must_use]
-pub fn openai_completion(model: &str, text: &str, prompt_tokens: u64, completion_tokens: u64) -> String {
+pub fn openai_completion(
+    model: &str,
+    text: &str,
+    prompt_tokens: u64,
+    completion_tokens: u64,
+) -> String {
     json!({"id": "chatcmpl-mock", "object": "chat.completion", "created": 1, "model": model,
         "choices": [{"index": 0, "message": {"role": "assistant", "content": text}, "finish_reason": "stop"}],
         "usage": {"prompt_tokens": prompt_tokens, "completion_tokens": completion_tokens, "total_tokens": prompt_tokens + completion_tokens}})

@@ -87,8 +87,11 @@ pub trait StreamTranslator: Send {
 }
 
 mod common;
+mod count;
 pub mod gemini;
 pub mod openai;
+
+pub use count::estimate_input_tokens;
 mod tools;
 
 fn unsupported(from: Dialect, to: Dialect) -> TranslateError {
@@ -196,6 +199,19 @@ impl<A: StreamTranslator, B: StreamTranslator> StreamTranslator for Chain<A, B> 
     fn summary(&self) -> &Summary {
         self.first.summary()
     }
+}
+
+/// Prefixes of the thinking signatures this gateway makes (for reasoning from OpenAI-compatible
+/// and Gemini upstreams). Anthropic rejects them, so they are stripped before a request reaches
+/// an Anthropic endpoint.
+pub const GATEWAY_SIGNATURE_PREFIXES: &[&str] = &["sb1:", "gemini."];
+
+/// Whether a thinking signature was made by this gateway rather than by Anthropic.
+#[must_use]
+pub fn is_gateway_signature(signature: &str) -> bool {
+    GATEWAY_SIGNATURE_PREFIXES
+        .iter()
+        .any(|p| signature.starts_with(p))
 }
 
 /// Translate an upstream error (`from` dialect, HTTP `status`) into the client's error status and

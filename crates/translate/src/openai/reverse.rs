@@ -137,7 +137,11 @@ pub(super) fn to_anthropic(
         extra: serde_json::Map::new(),
     };
     let body = serde_json::to_vec(&out).map_err(|e| TranslateError::new("", e.to_string()))?;
-    let include_usage = req.stream_options.as_ref().and_then(|o| o.include_usage).unwrap_or(false);
+    let include_usage = req
+        .stream_options
+        .as_ref()
+        .and_then(|o| o.include_usage)
+        .unwrap_or(false);
     Ok(Translated {
         body,
         path: "/v1/messages".into(),
