@@ -34,11 +34,16 @@ pub(crate) fn usage_from_openai(u: &openai::Usage) -> Usage {
 /// Anthropic usage → OpenAI's definition (`prompt_tokens` includes the cached buckets).
 #[must_use]
 pub(crate) fn usage_to_openai(u: &Usage) -> openai::Usage {
-    let prompt = u.input_tokens + u.cache_read_input_tokens + u.cache_creation_input_tokens;
+    // Counts come from the upstream: saturate rather than overflow (a panic in debug builds,
+    // a wrapped total in release).
+    let prompt = u
+        .input_tokens
+        .saturating_add(u.cache_read_input_tokens)
+        .saturating_add(u.cache_creation_input_tokens);
     openai::Usage {
         prompt_tokens: prompt,
         completion_tokens: u.output_tokens,
-        total_tokens: prompt + u.output_tokens,
+        total_tokens: prompt.saturating_add(u.output_tokens),
         prompt_tokens_details: Some(openai::PromptTokensDetails {
             cached_tokens: Some(u.cache_read_input_tokens),
             cache_write_tokens: None,
@@ -131,6 +136,30 @@ pub(crate) fn unix_now() -> u64 {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    /// Found by `fuzz/` (translate_response): upstream counts near `u64::MAX` overflowed the
+    /// OpenAI totals (a panic with overflow checks on).
+    #[test]
+    fn huge_upstream_counts_saturate() {
+        let body = br#"{"candidates":[{"content":{"parts":[{"text":"x"}],"role":"model"}}],"usageMetadata":{"promptTokenCount":1,"candidatesTokenCount":18446744073709551615}}"#;
+        let ctx = crate::ResponseContext::default();
+        let (out, _) = crate::translate_response(
+            switchboard_protocol::Dialect::Gemini,
+            switchboard_protocol::Dialect::OpenAiChat,
+            body,
+            &ctx,
+        )
+        .expect("translates");
+        let v: serde_json::Value = serde_json::from_slice(&out).expect("json");
+        assert_eq!(v["usage"]["total_tokens"], u64::MAX);
+        let u = Usage {
+            input_tokens: u64::MAX,
+            output_tokens: 1,
+            cache_creation_input_tokens: 1,
+            cache_read_input_tokens: 1,
+        };
+        assert_eq!(usage_to_openai(&u).total_tokens, u64::MAX);
+    }
 
     #[test]
     fn cached_tokens_leave_input() {
