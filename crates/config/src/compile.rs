@@ -9,13 +9,23 @@ use toml_edit::Table;
 use crate::endpoint::{default_endpoint, endpoints};
 use crate::error::suggest;
 use crate::model::{
-    Config, ConfigSource, DEFAULT_LISTEN, DEFAULT_LOG_QUEUE, DEFAULT_SHUTDOWN_GRACE, ModelMap,
-    ModelRule, ROLES, RoutingConfig, ServerConfig, StorageConfig,
+    AuditConfig, Config, ConfigSource, DEFAULT_LISTEN, DEFAULT_LOG_QUEUE, DEFAULT_SHUTDOWN_GRACE,
+    LogFileConfig, ModelMap, ModelRule, ROLES, RoutingConfig, ServerConfig, StorageConfig,
 };
+use crate::observe;
 use crate::reader::{Cx, Section, SectionData, string_map};
 use crate::secret::SecretString;
 
-const TOP_KEYS: &[&str] = &["server", "endpoints", "models", "routing", "storage"];
+const TOP_KEYS: &[&str] = &[
+    "server",
+    "endpoints",
+    "models",
+    "routing",
+    "storage",
+    "pricing",
+    "audit",
+    "log_file",
+];
 const SERVER_KEYS: &[&str] = &["listen", "auth_token", "shutdown_grace"];
 const ROUTING_KEYS: &[&str] = &[
     "max_retries",
@@ -28,7 +38,7 @@ const ROUTING_KEYS: &[&str] = &[
     "keepalive_interval",
 ];
 const BACKOFF_KEYS: &[&str] = &["initial", "max"];
-const STORAGE_KEYS: &[&str] = &["url", "log_queue"];
+const STORAGE_KEYS: &[&str] = &["url", "log_queue", "retention"];
 
 /// Compiles the whole document; `cx` collects the errors.
 pub(crate) fn compile_root(cx: &mut Cx<'_>, root: &Table, source: ConfigSource) -> Config {
@@ -58,6 +68,25 @@ pub(crate) fn compile_root(cx: &mut Cx<'_>, root: &Table, source: ConfigSource) 
             let s = s.open(cx, STORAGE_KEYS);
             storage(cx, s)
         });
+    let pricing = root
+        .table(cx, "pricing")
+        .map(|s| {
+            let s = s.open(cx, observe::PRICING_KEYS);
+            observe::pricing(cx, s)
+        })
+        .unwrap_or_default();
+    let audit = root
+        .table(cx, "audit")
+        .map_or_else(AuditConfig::default, |s| {
+            let s = s.open(cx, observe::AUDIT_KEYS);
+            observe::audit(cx, s)
+        });
+    let log_file = root
+        .table(cx, "log_file")
+        .map_or_else(LogFileConfig::default, |s| {
+            let s = s.open(cx, observe::LOG_FILE_KEYS);
+            observe::log_file(cx, s)
+        });
     Config {
         source,
         server,
@@ -65,6 +94,9 @@ pub(crate) fn compile_root(cx: &mut Cx<'_>, root: &Table, source: ConfigSource) 
         models,
         routing,
         storage,
+        pricing,
+        audit,
+        log_file,
     }
 }
 
@@ -188,6 +220,14 @@ fn storage(cx: &mut Cx<'_>, s: Section<'_>) -> StorageConfig {
     if let Some(n) = s.integer(cx, "log_queue", 1, 10_000_000) {
         out.log_queue = usize::try_from(n).unwrap_or(DEFAULT_LOG_QUEUE);
     }
+    if let Some(d) = s.duration(cx, "retention") {
+        if d.is_zero() {
+            let message = "must be longer than zero (remove the key to keep requests forever)";
+            cx.error(s.value_span("retention"), s.field("retention"), message);
+        } else {
+            out.retention = Some(d);
+        }
+    }
     out
 }
 
@@ -237,11 +277,14 @@ mod tests {
     fn configuration_doc_lists_every_key() {
         let path = concat!(env!("CARGO_MANIFEST_DIR"), "/../../docs/configuration.md");
         let doc = std::fs::read_to_string(path).expect("docs/configuration.md");
-        let sections: [(&str, &[&str]); 4] = [
+        let sections: [(&str, &[&str]); 7] = [
             ("[server]", SERVER_KEYS),
             ("[[endpoints]]", crate::endpoint::ENDPOINT_KEYS),
             ("[routing]", ROUTING_KEYS),
             ("[storage]", STORAGE_KEYS),
+            ("[pricing]", observe::PRICE_KEYS),
+            ("[audit]", observe::AUDIT_KEYS),
+            ("[log_file]", observe::LOG_FILE_KEYS),
         ];
         for (section, keys) in sections {
             assert!(doc.contains(&format!("## `{section}`")), "{section}");

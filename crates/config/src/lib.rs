@@ -18,6 +18,7 @@ mod endpoint;
 mod env;
 mod error;
 mod model;
+mod observe;
 mod preset;
 mod reader;
 mod secret;
@@ -68,6 +69,17 @@ pub fn compile_str(
         ConfigSource::Default => None,
     };
     let locator = Locator::new(text);
+    // Syntax is checked with `toml` first: `toml_edit` 0.23's error recovery panics on some
+    // invalid documents ("all items have spans", found by fuzz/ — e.g. "={ []\0\nt ."), and
+    // both parsers report the same message and span for the errors they share.
+    if let Err(e) = toml::from_str::<toml::Table>(text) {
+        let diag = error::Diag {
+            span: e.span(),
+            field: String::new(),
+            message: format!("TOML syntax error: {}", e.message().trim_end()),
+        };
+        return Err(vec![locator.error(file.as_ref(), diag)]);
+    }
     let doc = match toml_edit::Document::parse(text) {
         Ok(doc) => doc,
         Err(e) => {
@@ -104,10 +116,28 @@ pub fn default_config() -> Config {
         models: ModelMap::default(),
         routing: RoutingConfig::default(),
         storage: StorageConfig::default(),
+        pricing: Vec::new(),
+        audit: AuditConfig::default(),
+        log_file: LogFileConfig::default(),
     }
 }
 
 /// Looks variables up in the process environment (unset or non-UTF-8 counts as missing).
 pub fn env_from_process() -> impl Fn(&str) -> Option<String> {
     |name| std::env::var(name).ok()
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// Found by `fuzz/` (target `config`): `toml_edit` 0.23.10 panicked with "all items have
+    /// spans" on this document instead of reporting a syntax error.
+    #[test]
+    fn toml_edit_recovery_panic_is_a_syntax_error() {
+        let errs = compile_str("={ []\0\nt .", ConfigSource::Default, &|_| None)
+            .expect_err("invalid TOML");
+        assert_eq!(errs.len(), 1);
+        assert!(errs[0].message.starts_with("TOML syntax error"), "{errs:?}");
+    }
 }

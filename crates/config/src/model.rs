@@ -48,6 +48,10 @@ pub struct Config {
     pub models: ModelMap,
     pub routing: RoutingConfig,
     pub storage: StorageConfig,
+    /// `[pricing.models."…"]`: prices that replace or extend the built-in table, in file order.
+    pub pricing: Vec<PriceOverride>,
+    pub audit: AuditConfig,
+    pub log_file: LogFileConfig,
 }
 
 #[derive(Debug, Clone)]
@@ -246,6 +250,8 @@ pub struct StorageConfig {
     pub url: Option<String>,
     /// Capacity of the in-memory log queue; a full queue drops records (counted), never blocks.
     pub log_queue: usize,
+    /// Requests older than this are deleted by the hourly maintenance job; `None` keeps them.
+    pub retention: Option<Duration>,
 }
 
 impl Default for StorageConfig {
@@ -253,8 +259,64 @@ impl Default for StorageConfig {
         Self {
             url: None,
             log_queue: DEFAULT_LOG_QUEUE,
+            retention: None,
         }
     }
+}
+
+/// The price of one model (or glob of models) in USD per million tokens, from
+/// `[pricing.models."…"]`.
+#[derive(Debug, Clone, PartialEq)]
+pub struct PriceOverride {
+    /// An exact model id or a glob (`*`, `?`), matched case-insensitively.
+    pub pattern: String,
+    pub input: f64,
+    pub output: f64,
+    /// 5-minute cache writes; defaults to `input`.
+    pub cache_write: f64,
+    /// 1-hour cache writes; defaults to `cache_write`.
+    pub cache_write_1h: f64,
+    /// Cache reads; defaults to `input`.
+    pub cache_read: f64,
+}
+
+/// Default `audit.retention`: 14 days.
+pub const DEFAULT_AUDIT_RETENTION: Duration = Duration::from_secs(14 * 24 * 3600);
+/// Default `audit.max_bytes`: 1 GiB of compressed audit data.
+pub const DEFAULT_AUDIT_MAX_BYTES: u64 = 1 << 30;
+/// Default `audit.max_request_bytes`: 8 MiB captured per request.
+pub const DEFAULT_AUDIT_MAX_REQUEST_BYTES: u64 = 8 << 20;
+
+/// `[audit]`: capture of request and response bodies.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct AuditConfig {
+    pub enabled: bool,
+    /// Audit data older than this is deleted by the hourly maintenance job.
+    pub retention: Duration,
+    /// Cap on stored (compressed) audit data; the oldest is deleted first.
+    pub max_bytes: u64,
+    /// Cap on the bytes captured for one request (bodies and chunks); the rest is cut and marked.
+    pub max_request_bytes: u64,
+}
+
+impl Default for AuditConfig {
+    fn default() -> Self {
+        Self {
+            enabled: true,
+            retention: DEFAULT_AUDIT_RETENTION,
+            max_bytes: DEFAULT_AUDIT_MAX_BYTES,
+            max_request_bytes: DEFAULT_AUDIT_MAX_REQUEST_BYTES,
+        }
+    }
+}
+
+/// `[log_file]`: a daily-rotating plain-text request log.
+#[derive(Debug, Clone, PartialEq, Eq, Default)]
+pub struct LogFileConfig {
+    pub enabled: bool,
+    /// Directory of the files; `None` is `<data_dir>/logs`, a relative path is under the data
+    /// directory.
+    pub dir: Option<PathBuf>,
 }
 
 #[cfg(test)]

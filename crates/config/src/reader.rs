@@ -186,6 +186,55 @@ impl<'t> Section<'t> {
         }
     }
 
+    /// A number (integer or float) in `min..=max`.
+    pub(crate) fn number(&self, cx: &mut Cx<'_>, key: &str, min: f64, max: f64) -> Option<f64> {
+        let item = self.get(key)?;
+        let value = item
+            .as_float()
+            .or_else(|| item.as_integer().map(|i| i as f64));
+        let Some(value) = value else {
+            self.wrong_type(cx, key, "a number", item);
+            return None;
+        };
+        if value.is_finite() && (min..=max).contains(&value) {
+            Some(value)
+        } else {
+            let message = format!("{value} is out of range: expected {min} to {max}");
+            cx.error(self.value_span(key), self.field(key), message);
+            None
+        }
+    }
+
+    /// A size in bytes: an integer, or a string with a unit (`"512KiB"`, `"8 MiB"`, `"1GB"`).
+    pub(crate) fn byte_size(&self, cx: &mut Cx<'_>, key: &str) -> Option<u64> {
+        let item = self.get(key)?;
+        if let Some(n) = item.as_integer() {
+            return match u64::try_from(n) {
+                Ok(n) => Some(n),
+                Err(_) => {
+                    cx.error(
+                        self.value_span(key),
+                        self.field(key),
+                        "must not be negative",
+                    );
+                    None
+                }
+            };
+        }
+        let text = self.string(cx, key)?;
+        match parse_byte_size(&text.value) {
+            Some(n) => Some(n),
+            None => {
+                let message = format!(
+                    "invalid size `{}`: write a number of bytes or a size with a unit, like \"512MiB\" or \"1GB\"",
+                    text.value
+                );
+                cx.error(text.span, self.field(key), message);
+                None
+            }
+        }
+    }
+
     /// A duration written as a string: `"500ms"`, `"30s"`, `"10m"`, `"1h 30m"`.
     pub(crate) fn duration(&self, cx: &mut Cx<'_>, key: &str) -> Option<Duration> {
         if self
@@ -322,4 +371,26 @@ pub(crate) fn unknown_value(
         ),
     };
     cx.error(v.span.clone(), s.field(key), message);
+}
+
+/// `"1GiB"` → 1073741824. Units: B, KB/MB/GB/TB (powers of 1000), KiB/MiB/GiB/TiB (powers of
+/// 1024), case-insensitive; a space before the unit is allowed.
+pub(crate) fn parse_byte_size(text: &str) -> Option<u64> {
+    let t = text.trim();
+    let split = t.find(|c: char| !c.is_ascii_digit()).unwrap_or(t.len());
+    let (number, unit) = t.split_at(split);
+    let number: u64 = number.parse().ok()?;
+    let factor: u64 = match unit.trim().to_ascii_lowercase().as_str() {
+        "" | "b" => 1,
+        "kb" => 1_000,
+        "mb" => 1_000_000,
+        "gb" => 1_000_000_000,
+        "tb" => 1_000_000_000_000,
+        "kib" => 1 << 10,
+        "mib" => 1 << 20,
+        "gib" => 1 << 30,
+        "tib" => 1 << 40,
+        _ => return None,
+    };
+    number.checked_mul(factor)
 }

@@ -548,3 +548,108 @@ fn providers_doc_table_matches_the_code() {
         "docs/providers.md must contain this table:\n\n{table}"
     );
 }
+
+// ---- observability: pricing, audit, log file -------------------------------------------------
+
+#[test]
+fn pricing_overrides_fill_cache_prices_from_input() {
+    let c = compiled(
+        r#"
+[pricing.models."my-model"]
+input = 1
+output = 2.5
+
+[pricing.models."acme-*"]
+input = 0.5
+output = 1.5
+cache_write = 0.625
+cache_read = 0.05
+"#,
+    );
+    assert_eq!(c.pricing.len(), 2);
+    let m = &c.pricing[0];
+    assert_eq!(m.pattern, "my-model");
+    assert_eq!((m.input, m.output), (1.0, 2.5));
+    assert_eq!(
+        (m.cache_write, m.cache_write_1h, m.cache_read),
+        (1.0, 1.0, 1.0)
+    );
+    let g = &c.pricing[1];
+    assert_eq!(
+        (g.cache_write, g.cache_write_1h, g.cache_read),
+        (0.625, 0.625, 0.05)
+    );
+}
+
+#[test]
+fn pricing_mistakes_are_reported() {
+    let text = errors(
+        r#"
+[pricing.models."a"]
+output = 2.0
+cache_reed = 1.0
+
+[pricing.models."b"]
+input = -1
+output = "cheap"
+"#,
+    );
+    assert!(
+        text.contains(r#"pricing.models.a.input: missing required key `input`"#),
+        "{text}"
+    );
+    assert!(text.contains("did you mean `cache_read`?"), "{text}");
+    assert!(
+        text.contains("pricing.models.b.input: -1 is out of range"),
+        "{text}"
+    );
+    assert!(
+        text.contains("pricing.models.b.output: expected a number"),
+        "{text}"
+    );
+}
+
+#[test]
+fn audit_and_log_file_defaults_and_values() {
+    let d = default_config();
+    assert!(d.audit.enabled);
+    assert_eq!(d.audit.retention, Duration::from_secs(14 * 86_400));
+    assert_eq!(d.audit.max_bytes, 1 << 30);
+    assert_eq!(d.audit.max_request_bytes, 8 << 20);
+    assert!(!d.log_file.enabled);
+    assert_eq!(d.storage.retention, None);
+
+    let c = compiled(
+        r#"
+[storage]
+retention = "90d"
+
+[audit]
+enabled = false
+retention = "7d"
+max_bytes = "500MB"
+max_request_bytes = 65536
+
+[log_file]
+enabled = true
+dir = "/var/log/switchboard"
+"#,
+    );
+    assert_eq!(c.storage.retention, Some(Duration::from_secs(90 * 86_400)));
+    assert!(!c.audit.enabled);
+    assert_eq!(c.audit.retention, Duration::from_secs(7 * 86_400));
+    assert_eq!(c.audit.max_bytes, 500_000_000);
+    assert_eq!(c.audit.max_request_bytes, 65_536);
+    assert!(c.log_file.enabled);
+    assert_eq!(c.log_file.dir, Some(PathBuf::from("/var/log/switchboard")));
+
+    let text = errors("[audit]\nmax_bytes = \"lots\"\nretention = \"0s\"\n");
+    assert!(
+        text.contains("audit.max_bytes: invalid size `lots`"),
+        "{text}"
+    );
+    assert!(
+        text.contains("audit.retention: must be longer than zero"),
+        "{text}"
+    );
+}

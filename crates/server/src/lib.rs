@@ -11,9 +11,15 @@
 //!   drops the upstream request and completes the log row.
 
 mod admin;
+pub mod api;
+mod audit;
 mod body;
 mod error;
 mod log;
+mod logfile;
+pub mod maintenance;
+mod metrics;
+mod pricing;
 mod proxy;
 pub mod reload;
 mod state;
@@ -42,6 +48,8 @@ pub fn app(state: AppState) -> Router {
         .route("/api/event_logging/batch", post(admin::event_logging))
         .route("/health", get(admin::health))
         .route("/status", get(admin::status))
+        .route("/metrics", get(metrics::metrics))
+        .merge(api::router(state.clone()))
         .with_state(state)
 }
 
@@ -61,6 +69,11 @@ pub async fn serve(
         shutdown.await;
         let _ = tx.send(());
     };
+    // TCP_NODELAY on the client leg: axum::serve doesn't set it, and Nagle + delayed ACK held
+    // every SSE event after the first ~40 ms (measured by bench/).
+    let listener = axum::serve::ListenerExt::tap_io(listener, |tcp| {
+        let _ = tcp.set_nodelay(true);
+    });
     let server = axum::serve(
         listener,
         app(state).into_make_service_with_connect_info::<SocketAddr>(),

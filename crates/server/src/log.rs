@@ -5,6 +5,7 @@ use switchboard_protocol::Usage;
 use switchboard_protocol::observe::Summary;
 use switchboard_router::AttemptLog;
 use switchboard_store::{AttemptRecord, LogRecord, LogSender};
+use tokio::sync::broadcast;
 use tokio::time::Instant;
 
 use crate::state::Live;
@@ -13,6 +14,18 @@ pub(crate) struct RequestLog {
     rec: Option<LogRecord>,
     started: Instant,
     sender: LogSender,
+    /// The live feed (`/api/live`); see [`RequestLog::with_events`].
+    events: Option<broadcast::Sender<std::sync::Arc<LogRecord>>>,
+    /// Cost, metrics, log file and audit; see [`RequestLog::observed`].
+    obs: Option<Observe>,
+}
+
+/// What completing a row also feeds: the price table and config of the request's snapshot,
+/// the metrics and log file of the process, and the request's audit capture (when enabled).
+struct Observe {
+    state: crate::state::AppState,
+    live: std::sync::Arc<Live>,
+    audit: Option<std::sync::Arc<crate::audit::Capture>>,
 }
 
 fn millis(d: std::time::Duration) -> u64 {
@@ -25,6 +38,57 @@ impl RequestLog {
             rec: Some(rec),
             started: Instant::now(),
             sender,
+            events: None,
+            obs: None,
+        }
+    }
+
+    /// Also prices the row, counts it in the metrics, writes its log file line and, when audit
+    /// is on, captures the request's bodies (see `crate::audit`).
+    pub(crate) fn observed(
+        mut self,
+        state: &crate::state::AppState,
+        live: &std::sync::Arc<Live>,
+    ) -> Self {
+        let audit = &live.config.audit;
+        self.obs = Some(Observe {
+            state: state.clone(),
+            live: live.clone(),
+            audit: audit.enabled.then(|| {
+                std::sync::Arc::new(crate::audit::Capture::new(
+                    self.started,
+                    audit.max_request_bytes,
+                ))
+            }),
+        });
+        self
+    }
+
+    /// The request's audit capture, when audit is on.
+    pub(crate) fn audit(&self) -> Option<&std::sync::Arc<crate::audit::Capture>> {
+        self.obs.as_ref().and_then(|o| o.audit.as_ref())
+    }
+
+    /// Also publishes the record to the live feed: once when a stream's first byte goes out
+    /// (outcome `in_progress`) and once when it completes. Publishing never blocks, and with
+    /// no subscriber it does not even clone the record.
+    pub(crate) fn with_events(
+        mut self,
+        events: broadcast::Sender<std::sync::Arc<LogRecord>>,
+    ) -> Self {
+        self.events = Some(events);
+        self
+    }
+
+    fn publish(&self, r: &LogRecord, in_progress: bool) {
+        if let Some(tx) = self.events.as_ref().filter(|tx| tx.receiver_count() > 0) {
+            let mut r = r.clone();
+            if in_progress {
+                r.outcome = "in_progress".to_owned();
+                r.latency_ms = millis(self.started.elapsed());
+            }
+            // Err only means every subscriber has gone: nothing to do.
+            let _ = tx.send(std::sync::Arc::new(r));
         }
     }
 
@@ -39,6 +103,9 @@ impl RequestLog {
             && r.ttfb_ms.is_none()
         {
             r.ttfb_ms = Some(elapsed);
+            if let Some(r) = self.rec.as_ref().filter(|r| r.stream) {
+                self.publish(r, true);
+            }
         }
     }
 
@@ -91,8 +158,28 @@ impl RequestLog {
                 r.error = error;
             }
             r.latency_ms = latency;
-            self.sender.send(r);
+            let audit = self.obs.as_ref().and_then(|o| o.complete(&mut r));
+            self.publish(&r, false);
+            self.sender.send_with_audit(r, audit);
         }
+    }
+}
+
+impl Observe {
+    /// Prices `r`, counts it, logs its line, and hands back its audit data.
+    fn complete(&self, r: &mut LogRecord) -> Option<switchboard_store::AuditBundle> {
+        if r.cost_usd.is_none() {
+            r.cost_usd = crate::pricing::cost(&self.live.pricing, r);
+        }
+        self.state.0.metrics.observe(r);
+        let lf = &self.live.config.log_file;
+        self.state.log_file_line(lf.enabled, lf.dir.as_deref(), r);
+        let entries = self.audit.as_ref()?.take_entries();
+        (!entries.is_empty()).then(|| switchboard_store::AuditBundle {
+            request_id: r.id,
+            created_at: r.started_at,
+            entries,
+        })
     }
 }
 

@@ -11,10 +11,11 @@ use http::{HeaderMap, HeaderName, HeaderValue, StatusCode, header};
 use switchboard_protocol::Dialect;
 use switchboard_protocol::observe;
 use switchboard_router::{FailureKind, Policy, RouteError, Routed, route};
-use switchboard_store::LogRecord;
+use switchboard_store::{AuditKind, LogRecord};
 use switchboard_translate::{stream_translator, translate_error, translate_response};
 use tokio::time::Instant;
 
+use crate::audit;
 use crate::body::RequestHead;
 use crate::error::ApiError;
 use crate::log::RequestLog;
@@ -72,6 +73,7 @@ pub(crate) async fn list_models(State(state): State<AppState>, req: Request) -> 
             http: &state.0.http,
             live: &live,
             inbound: &inbound,
+            audit: None,
         };
         let policy = Policy {
             max_retries: 0,
@@ -128,7 +130,7 @@ fn synthesized_models(live: &Live, dialect: Dialect) -> Response {
 }
 
 /// Checks the gateway token; returns the headers that carried it (never forwarded).
-fn check_auth(live: &Live, headers: &HeaderMap) -> Result<Vec<HeaderName>, ApiError> {
+pub(crate) fn check_auth(live: &Live, headers: &HeaderMap) -> Result<Vec<HeaderName>, ApiError> {
     let Some(token) = &live.config.server.auth_token else {
         return Ok(Vec::new());
     };
@@ -168,10 +170,19 @@ async fn handle(state: AppState, dialect: Dialect, op: Op, req: Request) -> Resp
         .map(|c| c.0.to_string());
     rec.user_agent = header_str(&parts.headers, header::USER_AGENT.as_str());
     rec.session_id = header_str(&parts.headers, "x-claude-code-session-id");
-    let mut log = RequestLog::new(rec, state.log().clone());
+    let mut log = RequestLog::new(rec, state.log().clone())
+        .with_events(state.request_events().clone())
+        .observed(&state, &live);
     let fail = |log: &mut RequestLog, e: ApiError| {
+        let resp = e.render(dialect);
+        audit::client_response(
+            log.audit().map(AsRef::as_ref),
+            &resp,
+            None,
+            Some(e.to_string()),
+        );
         log.finish(e.status(dialect), "rejected", Some(e.to_string()));
-        e.render(dialect)
+        resp
     };
 
     let strip = match check_auth(&live, &parts.headers) {
@@ -182,6 +193,12 @@ async fn handle(state: AppState, dialect: Dialect, op: Op, req: Request) -> Resp
         Ok(b) => b,
         Err(_) => return fail(&mut log, ApiError::TooLarge(MAX_REQUEST_BODY)),
     };
+    if let Some(a) = log.audit() {
+        let mut e = audit::entry(AuditKind::ClientRequest, None, None, None, &parts.headers);
+        e.method = Some(parts.method.to_string());
+        e.url = Some(audit::masked_url(&parts.uri.to_string()));
+        a.push(e, Some(&body));
+    }
     let head = match RequestHead::parse(&body) {
         Ok(h) => h,
         Err(e) => return fail(&mut log, ApiError::BadRequest(e.to_string())),
@@ -233,6 +250,7 @@ async fn handle(state: AppState, dialect: Dialect, op: Op, req: Request) -> Resp
         http: &state.0.http,
         live: &live,
         inbound: &inbound,
+        audit: log.audit().cloned(),
     };
     let requested = inbound.head.model.as_deref();
     let routed = route(&targets, state.health(), &policy, &upstream).await;
@@ -260,6 +278,18 @@ async fn handle(state: AppState, dialect: Dialect, op: Op, req: Request) -> Resp
                 .iter()
                 .find(|e| e.cfg.name == error.endpoint)
                 .map_or(dialect, |e| e.kind());
+            if let Some(a) = log.audit() {
+                let mut e = audit::entry(
+                    AuditKind::ClientResponse,
+                    None,
+                    None,
+                    Some(status),
+                    &HeaderMap::new(),
+                );
+                e.note = (kind != dialect)
+                    .then(|| format!("the {kind} endpoint's error, translated for the client"));
+                a.push(e, Some(&body));
+            }
             log.finish(status, "client_error", Some(error.message));
             if kind == dialect {
                 let mut resp = Response::new(Body::from(body));
@@ -337,8 +367,11 @@ fn respond(
                         let err = ApiError::Internal(format!(
                             "{endpoint} answered with a response that could not be translated: {e}"
                         ));
+                        let resp = err.render(dialect);
+                        let note = Some(err.to_string());
+                        audit::client_response(log.audit().map(AsRef::as_ref), &resp, None, note);
                         log.finish(err.status(dialect), "upstream_error", Some(err.to_string()));
-                        return err.render(dialect);
+                        return resp;
                     }
                 },
                 None => None,
@@ -359,14 +392,16 @@ fn respond(
                 r.response_bytes = body.len() as u64;
             }
             log.first_byte();
-            log.finish(c.status.as_u16(), "ok", None);
-            drop(in_flight);
             let headers = if c.translation.is_some() {
                 HeaderMap::new()
             } else {
                 c.headers
             };
-            full_response(c.status, &headers, body, Some(&endpoint))
+            let resp = full_response(c.status, &headers, body.clone(), Some(&endpoint));
+            audit::client_response(log.audit().map(AsRef::as_ref), &resp, Some(&body), None);
+            log.finish(c.status.as_u16(), "ok", None);
+            drop(in_flight);
+            resp
         }
         CommittedBody::Stream { first, rest } => {
             let translator = match c.translation {
@@ -375,6 +410,7 @@ fn respond(
             };
             let translated = translator.is_some();
             let routing = &live.config.routing;
+            let capture = log.audit().cloned();
             let stream = ProxyStream::new(StreamParts {
                 rest,
                 first,
@@ -402,6 +438,8 @@ fn respond(
             if let Ok(v) = HeaderValue::try_from(endpoint) {
                 h.insert("x-switchboard-endpoint", v);
             }
+            // Before the first chunk: the stream appends its chunks to this entry.
+            audit::client_response(capture.as_deref(), &resp, None, None);
             resp
         }
     }

@@ -10,7 +10,8 @@ use parking_lot::Mutex;
 use switchboard_config::{AuthStyle, Config, ConfigSource, EndpointConfig};
 use switchboard_protocol::Dialect;
 use switchboard_router::{Health, Policy, Target};
-use switchboard_store::LogSender;
+use switchboard_store::{LogRecord, LogSender, Store};
+use tokio::sync::broadcast;
 use tokio::time::Instant;
 
 /// An endpoint ready to receive requests: its config plus the URLs derived from it.
@@ -57,6 +58,8 @@ pub struct Live {
     pub endpoints: Vec<Arc<Endpoint>>,
     pub policy: Policy,
     pub loaded_at: chrono::DateTime<chrono::Utc>,
+    /// The built-in price table with the config's `[pricing]` overrides.
+    pub pricing: switchboard_pricing::Pricing,
 }
 
 impl Live {
@@ -77,10 +80,12 @@ impl Live {
             default_cooldown: r.cooldown,
             failure_cooldown: r.failure_cooldown,
         };
+        let pricing = crate::pricing::table(&config.pricing);
         Self {
             config,
             endpoints,
             policy,
+            pricing,
             loaded_at: chrono::Utc::now(),
         }
     }
@@ -120,7 +125,19 @@ pub(crate) struct Inner {
     pub(crate) reload: Mutex<ReloadStatus>,
     pub(crate) in_flight: AtomicU64,
     pub(crate) served: AtomicU64,
+    /// The log store the query API reads; set by [`AppState::with_store`].
+    pub(crate) store: parking_lot::RwLock<Option<Arc<dyn Store>>>,
+    /// New and updated request records, for the live feed (`/api/live`). Bounded: a subscriber
+    /// that falls behind loses the oldest events and is told how many.
+    pub(crate) events: broadcast::Sender<Arc<LogRecord>>,
+    /// Prometheus counters, updated as log rows complete.
+    pub(crate) metrics: crate::metrics::Metrics,
+    /// The request log file's queue.
+    pub(crate) log_file: crate::logfile::LogFile,
 }
+
+/// Capacity of [`AppState::request_events`].
+const EVENTS_CAPACITY: usize = 1024;
 
 impl AppState {
     /// Builds the state.
@@ -152,7 +169,33 @@ impl AppState {
             reload: Mutex::new(ReloadStatus::default()),
             in_flight: AtomicU64::new(0),
             served: AtomicU64::new(0),
+            store: parking_lot::RwLock::new(None),
+            events: broadcast::channel(EVENTS_CAPACITY).0,
+            metrics: crate::metrics::Metrics::default(),
+            log_file: crate::logfile::LogFile::default(),
         })))
+    }
+
+    /// Gives the query API (`/api/…`) read access to the log store. Without one, those routes
+    /// answer 503.
+    #[must_use]
+    pub fn with_store(self, store: Arc<dyn Store>) -> Self {
+        *self.0.store.write() = Some(store);
+        self
+    }
+
+    /// The log store, when one was given.
+    #[must_use]
+    pub fn store(&self) -> Option<Arc<dyn Store>> {
+        self.0.store.read().clone()
+    }
+
+    /// The live feed of request records: the proxy publishes each request when it completes (and
+    /// streams once when their first byte goes out). Sending never blocks; with no subscriber it
+    /// costs nothing.
+    #[must_use]
+    pub fn request_events(&self) -> &broadcast::Sender<Arc<LogRecord>> {
+        &self.0.events
     }
 
     /// The configuration in force now. Each request takes one snapshot and keeps it: a reload

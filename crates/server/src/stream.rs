@@ -17,6 +17,7 @@ use switchboard_protocol::Dialect;
 use switchboard_protocol::error::{ErrorKind, anthropic_body, openai_body};
 use switchboard_protocol::observe::{AnthropicStreamObserver, OpenAiStreamObserver, Summary};
 use switchboard_protocol::sse::{self, Decoder, Event, FrameSplitter};
+use switchboard_store::AuditKind;
 use switchboard_translate::StreamTranslator;
 use tokio::time::Instant;
 
@@ -136,6 +137,9 @@ impl ProxyStream {
                 if self.response_bytes == 0 {
                     self.log.first_byte();
                 }
+                if let Some(a) = self.log.audit() {
+                    a.chunk(AuditKind::ClientResponse, &b);
+                }
                 self.response_bytes += b.len() as u64;
                 return Some(b);
             }
@@ -164,6 +168,9 @@ impl ProxyStream {
                 }
                 Ok(Some(Ok(chunk))) => {
                     self.silent_since = Instant::now();
+                    if let Some(a) = self.log.audit() {
+                        a.chunk(AuditKind::UpstreamResponse, &chunk);
+                    }
                     self.process(&chunk);
                 }
                 Ok(Some(Err(e))) => self.fail(format!("upstream connection broke: {e}")),

@@ -13,8 +13,10 @@ use switchboard_protocol::Dialect;
 use switchboard_protocol::error::ErrorKind;
 use switchboard_protocol::sse::{Decoder, FrameSplitter};
 use switchboard_router::{AttemptCtx, FailureKind, Upstream, UpstreamError, parse_retry_after};
+use switchboard_store::AuditKind;
 use switchboard_translate::{RequestOptions, ResponseContext, translate_request};
 
+use crate::audit;
 use crate::body::{RequestHead, strip_gateway_thinking, strip_thinking, with_include_usage};
 use crate::state::{Endpoint, Live, auth_header};
 
@@ -70,6 +72,8 @@ pub(crate) struct HttpUpstream<'a> {
     pub(crate) http: &'a reqwest::Client,
     pub(crate) live: &'a Live,
     pub(crate) inbound: &'a Inbound,
+    /// The request's audit capture, when audit is on: each attempt records what it sent and got.
+    pub(crate) audit: Option<Arc<audit::Capture>>,
 }
 
 /// Hop-by-hop and per-connection headers, never forwarded either way.
@@ -169,6 +173,25 @@ impl Upstream<Arc<Endpoint>> for HttpUpstream<'_> {
         } else {
             reqwest::Method::POST
         };
+        // Audit: what this attempt sends, then what it gets (or why it got nothing).
+        let attempt = self.audit.as_deref().map(|a| {
+            let n = a.next_attempt();
+            let name = Some(ep.cfg.name.as_str());
+            let mut e = audit::entry(AuditKind::UpstreamRequest, Some(n), name, None, &headers);
+            e.method = Some(method.to_string());
+            e.url = Some(audit::masked_url(&url));
+            a.push(e, (inbound.op != Op::Models).then_some(&body));
+            (a, n)
+        });
+        let answered =
+            |status: Option<u16>, h: &HeaderMap, body: Option<&Bytes>, note: Option<&str>| {
+                if let Some((a, n)) = attempt {
+                    let name = Some(ep.cfg.name.as_str());
+                    let mut e = audit::entry(AuditKind::UpstreamResponse, Some(n), name, status, h);
+                    e.note = note.map(str::to_owned);
+                    a.push(e, body);
+                }
+            };
         let mut req = self.http.request(method, &url).headers(headers);
         if inbound.op != Op::Models {
             req = req.body(body);
@@ -177,15 +200,21 @@ impl Upstream<Arc<Endpoint>> for HttpUpstream<'_> {
         let routing = &self.live.config.routing;
         let resp = match tokio::time::timeout(routing.first_byte_timeout, req.send()).await {
             Err(_) => {
-                return Err(fail(
+                let err = fail(
                     FailureKind::Timeout,
                     format!(
                         "no response within {}s",
                         routing.first_byte_timeout.as_secs()
                     ),
-                ));
+                );
+                answered(None, &HeaderMap::new(), None, Some(&err.message));
+                return Err(err);
             }
-            Ok(Err(e)) => return Err(network_failure(&ep.cfg.name, &e)),
+            Ok(Err(e)) => {
+                let err = network_failure(&ep.cfg.name, &e);
+                answered(None, &HeaderMap::new(), None, Some(&err.message));
+                return Err(err);
+            }
             Ok(Ok(r)) => r,
         };
         let status = resp.status();
@@ -195,6 +224,7 @@ impl Upstream<Arc<Endpoint>> for HttpUpstream<'_> {
             let body = read_capped(resp, MAX_ERROR_BODY, routing.idle_timeout)
                 .await
                 .unwrap_or_default();
+            answered(Some(status.as_u16()), &headers, Some(&body), None);
             let detail = switchboard_protocol::error::parse_any(&body)
                 .map(|(_, m)| m)
                 .unwrap_or_default();
@@ -225,12 +255,24 @@ impl Upstream<Arc<Endpoint>> for HttpUpstream<'_> {
             let mut rest = resp.bytes_stream().boxed();
             let first = peek_first_event(&mut rest, routing.first_byte_timeout)
                 .await
-                .map_err(|(kind, msg)| fail(kind, msg))?;
+                .map_err(|(kind, msg)| {
+                    answered(Some(status.as_u16()), &headers, None, Some(&msg));
+                    fail(kind, msg)
+                })?;
+            answered(Some(status.as_u16()), &headers, None, None);
+            if let Some((a, _)) = attempt {
+                // The rest of the stream is appended by the response stream as it arrives.
+                a.chunk(AuditKind::UpstreamResponse, &first);
+            }
             CommittedBody::Stream { first, rest }
         } else {
             let body = read_capped(resp, MAX_RESPONSE_BODY, routing.idle_timeout)
                 .await
-                .map_err(|msg| fail(FailureKind::Protocol, msg))?;
+                .map_err(|msg| {
+                    answered(Some(status.as_u16()), &headers, None, Some(&msg));
+                    fail(FailureKind::Protocol, msg)
+                })?;
+            answered(Some(status.as_u16()), &headers, Some(&body), None);
             CommittedBody::Full(body)
         };
         Ok(Committed {

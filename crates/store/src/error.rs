@@ -22,6 +22,9 @@ pub enum StoreError {
         path: std::path::PathBuf,
         source: std::io::Error,
     },
+    /// Audit data could not be compressed or decoded.
+    #[error("audit data error: {0}")]
+    Audit(String),
     /// A pagination cursor that this store did not hand out.
     #[error("invalid pagination cursor {0:?}")]
     InvalidCursor(String),

@@ -11,7 +11,11 @@
 //!   [`BreakdownRow`]s.
 //! - [`open`]: picks a backend from the configured URL.
 //! - Schema: `migrations/{sqlite,postgres}/`, applied by [`Store::migrate`].
+//! - Audit data ([`AuditBundle`]: bodies, headers, stream chunks) rides the same queue
+//!   ([`LogSender::send_with_audit`]), is compressed by the writer and lands in its own table.
 
+mod audit;
+mod audit_sql;
 mod error;
 mod postgres;
 mod query;
@@ -26,6 +30,7 @@ use std::sync::Arc;
 use chrono::{DateTime, Utc};
 use uuid::Uuid;
 
+pub use audit::{AuditBundle, AuditEntry, AuditKind};
 pub use error::StoreError;
 pub use postgres::PostgresStore;
 pub use query::{
@@ -34,7 +39,9 @@ pub use query::{
 };
 pub use record::{AttemptRecord, LogRecord};
 pub use sqlite::SqliteStore;
-pub use writer::{LogSender, WriterHandle, WriterOptions, WriterStats, spawn_writer};
+pub use writer::{
+    LogSender, MAX_QUEUED_AUDIT_BYTES, WriterHandle, WriterOptions, WriterStats, spawn_writer,
+};
 
 /// File name of the default SQLite database inside the data directory.
 pub const SQLITE_FILE_NAME: &str = "switchboard.db";
@@ -80,6 +87,37 @@ pub trait Store: Send + Sync + 'static {
 
     /// Deletes requests (and their attempts) started before `before`; returns how many.
     async fn delete_older_than(&self, before: DateTime<Utc>) -> Result<u64, StoreError>;
+
+    /// Stores audit data (compressed), replacing what each request already had. Backends
+    /// without an audit table (test doubles) accept and drop it.
+    async fn insert_audit(&self, bundles: &[AuditBundle]) -> Result<(), StoreError> {
+        let _ = bundles;
+        Ok(())
+    }
+
+    /// The audit entries of one request, in capture order; empty when there are none.
+    async fn get_audit(&self, request_id: Uuid) -> Result<Vec<AuditEntry>, StoreError> {
+        let _ = request_id;
+        Ok(Vec::new())
+    }
+
+    /// Deletes audit data captured before `before`; returns how many entries.
+    async fn delete_audit_older_than(&self, before: DateTime<Utc>) -> Result<u64, StoreError> {
+        let _ = before;
+        Ok(0)
+    }
+
+    /// Bytes of stored (compressed) audit data.
+    async fn audit_size(&self) -> Result<u64, StoreError> {
+        Ok(0)
+    }
+
+    /// Deletes the oldest requests' audit data until at most `max_bytes` remain; returns the
+    /// bytes freed.
+    async fn trim_audit(&self, max_bytes: u64) -> Result<u64, StoreError> {
+        let _ = max_bytes;
+        Ok(0)
+    }
 }
 
 /// Opens and migrates the log store named by `url`:

@@ -297,6 +297,26 @@ impl Store for PostgresStore {
             .await?;
         Ok(done.rows_affected())
     }
+
+    async fn insert_audit(&self, bundles: &[crate::AuditBundle]) -> Result<(), StoreError> {
+        self.audit_insert(bundles).await
+    }
+
+    async fn get_audit(&self, request_id: Uuid) -> Result<Vec<crate::AuditEntry>, StoreError> {
+        self.audit_get(request_id).await
+    }
+
+    async fn delete_audit_older_than(&self, before: DateTime<Utc>) -> Result<u64, StoreError> {
+        self.audit_delete_older_than(before).await
+    }
+
+    async fn audit_size(&self) -> Result<u64, StoreError> {
+        self.audit_stored_bytes().await
+    }
+
+    async fn trim_audit(&self, max_bytes: u64) -> Result<u64, StoreError> {
+        self.audit_trim(max_bytes).await
+    }
 }
 
 fn percentiles(values: Option<Vec<Option<i64>>>) -> Percentiles {

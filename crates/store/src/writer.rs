@@ -16,7 +16,18 @@ use tokio::time::Instant;
 use tokio_util::sync::CancellationToken;
 use tokio_util::task::TaskTracker;
 
-use crate::{LogRecord, Store};
+use crate::{AuditBundle, LogRecord, Store};
+
+/// Most audit data (bytes of bodies and headers) held in the queue at once. Beyond it, records
+/// are still queued but without their audit data, which is counted as dropped: a slow database
+/// must not make the gateway hold gigabytes of bodies.
+pub const MAX_QUEUED_AUDIT_BYTES: u64 = 256 << 20;
+
+/// One queue entry: a record and, optionally, its audit data.
+struct Queued {
+    record: LogRecord,
+    audit: Option<AuditBundle>,
+}
 
 /// How the writer batches and retries.
 #[derive(Debug, Clone)]
@@ -57,6 +68,16 @@ pub struct WriterStats {
     pub lost: u64,
     /// The most recent store error, retried or not.
     pub last_error: Option<String>,
+    /// Requests whose audit data was written.
+    #[serde(default)]
+    pub audit_written: u64,
+    /// Requests whose audit data was refused: the queue held too much audit data, or the record
+    /// itself was dropped.
+    #[serde(default)]
+    pub audit_dropped: u64,
+    /// Requests whose audit data was lost to a failed write.
+    #[serde(default)]
+    pub audit_lost: u64,
 }
 
 #[derive(Debug, Default)]
@@ -67,12 +88,16 @@ struct Counters {
     failed_batches: AtomicU64,
     lost: AtomicU64,
     last_error: Mutex<Option<String>>,
+    audit_queued_bytes: AtomicU64,
+    audit_written: AtomicU64,
+    audit_dropped: AtomicU64,
+    audit_lost: AtomicU64,
 }
 
 /// The proxy's end of the log queue. Cheap to clone.
 #[derive(Debug, Clone)]
 pub struct LogSender {
-    tx: mpsc::Sender<LogRecord>,
+    tx: mpsc::Sender<Queued>,
     counters: Arc<Counters>,
 }
 
@@ -81,11 +106,37 @@ impl LogSender {
     /// database is slower than the traffic) or the writer has stopped, the record is dropped
     /// and counted in [`WriterStats::dropped`].
     pub fn send(&self, record: LogRecord) {
+        self.send_with_audit(record, None);
+    }
+
+    /// Queues `record` with its audit data, which is written after the record. Never blocks:
+    /// beyond [`MAX_QUEUED_AUDIT_BYTES`] of queued audit data the record goes without it
+    /// (counted in [`WriterStats::audit_dropped`]).
+    pub fn send_with_audit(&self, record: LogRecord, audit: Option<AuditBundle>) {
+        let c = &self.counters;
+        let mut audit_bytes = 0;
+        let audit = audit.filter(|a| {
+            let size = a.size() as u64;
+            let queued = c.audit_queued_bytes.fetch_add(size, Ordering::Relaxed);
+            if queued + size > MAX_QUEUED_AUDIT_BYTES {
+                c.audit_queued_bytes.fetch_sub(size, Ordering::Relaxed);
+                c.audit_dropped.fetch_add(1, Ordering::Relaxed);
+                false
+            } else {
+                audit_bytes = size;
+                true
+            }
+        });
         // Count before the send so the writer can never observe a write it hasn't been told of.
-        self.counters.accepted.fetch_add(1, Ordering::Relaxed);
-        if self.tx.try_send(record).is_err() {
-            self.counters.accepted.fetch_sub(1, Ordering::Relaxed);
-            self.counters.dropped.fetch_add(1, Ordering::Relaxed);
+        c.accepted.fetch_add(1, Ordering::Relaxed);
+        if self.tx.try_send(Queued { record, audit }).is_err() {
+            c.accepted.fetch_sub(1, Ordering::Relaxed);
+            c.dropped.fetch_add(1, Ordering::Relaxed);
+            if audit_bytes > 0 {
+                c.audit_queued_bytes
+                    .fetch_sub(audit_bytes, Ordering::Relaxed);
+                c.audit_dropped.fetch_add(1, Ordering::Relaxed);
+            }
         }
     }
 
@@ -106,6 +157,9 @@ impl LogSender {
             failed_batches: c.failed_batches.load(Ordering::Relaxed),
             lost,
             last_error: c.last_error.lock().clone(),
+            audit_written: c.audit_written.load(Ordering::Relaxed),
+            audit_dropped: c.audit_dropped.load(Ordering::Relaxed),
+            audit_lost: c.audit_lost.load(Ordering::Relaxed),
         }
     }
 }
@@ -155,7 +209,7 @@ pub fn spawn_writer(
 
 struct Writer {
     store: Arc<dyn Store>,
-    rx: mpsc::Receiver<LogRecord>,
+    rx: mpsc::Receiver<Queued>,
     opts: WriterOptions,
     counters: Arc<Counters>,
 }
@@ -195,11 +249,54 @@ impl Writer {
         self.flush(&mut batch).await;
     }
 
-    /// Writes `batch`, retrying with exponential backoff, and empties it either way.
-    async fn flush(&self, batch: &mut Vec<LogRecord>) {
-        if batch.is_empty() {
+    /// Writes `batch` (records, then their audit data), retrying with exponential backoff, and
+    /// empties it either way.
+    async fn flush(&self, queued: &mut Vec<Queued>) {
+        if queued.is_empty() {
             return;
         }
+        let mut batch = Vec::with_capacity(queued.len());
+        let mut audits = Vec::new();
+        for q in queued.drain(..) {
+            batch.push(q.record);
+            audits.extend(q.audit);
+        }
+        let audit_bytes: u64 = audits.iter().map(|a| a.size() as u64).sum();
+        let written = self.write_records(&mut batch).await;
+        let c = &self.counters;
+        if !audits.is_empty() {
+            let n = audits.len() as u64;
+            if written && self.write_audit(&audits).await {
+                c.audit_written.fetch_add(n, Ordering::Relaxed);
+            } else {
+                c.audit_lost.fetch_add(n, Ordering::Relaxed);
+            }
+            c.audit_queued_bytes
+                .fetch_sub(audit_bytes, Ordering::Relaxed);
+        }
+    }
+
+    /// Writes the audit data of written records, with the same retries; whether it got in.
+    async fn write_audit(&self, audits: &[AuditBundle]) -> bool {
+        let mut backoff = self.opts.retry_backoff;
+        for attempt in 0..=self.opts.max_retries {
+            match self.store.insert_audit(audits).await {
+                Ok(()) => return true,
+                Err(error) => {
+                    tracing::warn!(%error, attempt, requests = audits.len(), "audit write failed");
+                    *self.counters.last_error.lock() = Some(error.to_string());
+                    if attempt < self.opts.max_retries {
+                        tokio::time::sleep(backoff).await;
+                        backoff = backoff.saturating_mul(2);
+                    }
+                }
+            }
+        }
+        false
+    }
+
+    /// Writes `batch` with retries and empties it; whether it got in.
+    async fn write_records(&self, batch: &mut Vec<LogRecord>) -> bool {
         let mut backoff = self.opts.retry_backoff;
         for attempt in 0..=self.opts.max_retries {
             match self.store.insert_batch(batch).await {
@@ -208,7 +305,7 @@ impl Writer {
                         .written
                         .fetch_add(batch.len() as u64, Ordering::Relaxed);
                     batch.clear();
-                    return;
+                    return true;
                 }
                 Err(error) => {
                     tracing::warn!(%error, attempt, records = batch.len(), "log batch write failed");
@@ -229,5 +326,6 @@ impl Writer {
             .lost
             .fetch_add(batch.len() as u64, Ordering::Relaxed);
         batch.clear();
+        false
     }
 }

@@ -100,7 +100,9 @@ impl TestGatewayBuilder {
                 ..WriterOptions::default()
             },
         );
-        let state = AppState::new(config, log, dir.path().to_path_buf()).expect("state");
+        let state = AppState::new(config, log, dir.path().to_path_buf())
+            .expect("state")
+            .with_store(store.clone());
         let listener = TcpListener::bind("127.0.0.1:0")
             .await
             .expect("bind gateway");

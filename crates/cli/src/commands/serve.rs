@@ -83,10 +83,21 @@ pub(crate) fn run(args: ServeArgs) -> anyhow::Result<ExitCode> {
         })?;
     let (log, writer) = {
         let _rt = log_rt.enter();
-        switchboard_store::spawn_writer(store, config.storage.log_queue, WriterOptions::default())
+        switchboard_store::spawn_writer(
+            store.clone(),
+            config.storage.log_queue,
+            WriterOptions::default(),
+        )
     };
     let state = AppState::new(config.clone(), log.clone(), data_dir.clone())
-        .context("cannot build the HTTP client")?;
+        .context("cannot build the HTTP client")?
+        .with_store(store.clone());
+    // Retention, the audit size cap and the optional request log file run beside the writer.
+    let stop_jobs = CancellationToken::new();
+    let jobs = {
+        let _rt = log_rt.enter();
+        switchboard_server::maintenance::spawn(state.clone(), store, stop_jobs.clone())
+    };
 
     let token_var = config
         .server
@@ -104,6 +115,8 @@ pub(crate) fn run(args: ServeArgs) -> anyhow::Result<ExitCode> {
 
     // Requests still running past the grace period end here, logging as they drop.
     server_rt.shutdown_timeout(Duration::from_secs(1));
+    stop_jobs.cancel();
+    let _ = log_rt.block_on(jobs);
     log_rt.block_on(writer.shutdown());
     let stats = log.stats();
     tracing::info!(

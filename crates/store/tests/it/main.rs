@@ -1,6 +1,7 @@
 //! The store's one integration-test binary: the shared behaviour suite against SQLite and
 //! PostgreSQL, the writer against scripted stores, and an ignored million-row benchmark.
 
+mod audit;
 mod bench;
 mod suite;
 mod support;

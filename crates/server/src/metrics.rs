@@ -1,0 +1,364 @@
+//! Prometheus metrics, `GET /metrics` in the text exposition format (version 0.0.4), written by
+//! hand.
+//!
+//! Counters and histograms are updated once per request, when its log row completes
+//! (`RequestLog::finish`), under one short lock; gauges (in flight, endpoint health, log queue)
+//! are read when scraped. Label values are endpoint and model names from the config and the
+//! requests, so their number is bounded by what the gateway routes to.
+
+use std::collections::{BTreeMap, HashMap};
+use std::fmt::Write as _;
+use std::sync::atomic::{AtomicU64, Ordering};
+
+use axum::extract::State;
+use axum::response::{IntoResponse, Response};
+use http::{HeaderValue, header};
+use parking_lot::Mutex;
+use switchboard_store::LogRecord;
+use tokio::time::Instant;
+
+use crate::state::AppState;
+
+/// Histogram bucket bounds, seconds: from a fast cache hit to a long thinking stream.
+const BUCKETS: [f64; 14] = [
+    0.05, 0.1, 0.25, 0.5, 1.0, 2.5, 5.0, 10.0, 20.0, 30.0, 60.0, 120.0, 300.0, 600.0,
+];
+
+#[derive(Default, Clone)]
+struct Histogram {
+    counts: [u64; BUCKETS.len()],
+    sum: f64,
+    count: u64,
+}
+
+impl Histogram {
+    fn observe(&mut self, seconds: f64) {
+        for (slot, bound) in self.counts.iter_mut().zip(BUCKETS) {
+            if seconds <= bound {
+                *slot += 1;
+            }
+        }
+        self.sum += seconds;
+        self.count += 1;
+    }
+}
+
+/// `(endpoint, model)`.
+type Key = (String, String);
+
+#[derive(Default)]
+struct Registry {
+    /// `(endpoint, model, status class, outcome)`.
+    requests: HashMap<(String, String, &'static str, String), u64>,
+    /// input, output, cache_creation, cache_read.
+    tokens: HashMap<Key, [u64; 4]>,
+    cost: HashMap<Key, f64>,
+    unpriced: HashMap<Key, u64>,
+    latency: HashMap<String, Histogram>,
+    ttfb: HashMap<String, Histogram>,
+    /// `(endpoint, disposition)`.
+    attempts: HashMap<(String, String), u64>,
+}
+
+/// The gateway's metrics registry.
+#[derive(Default)]
+pub(crate) struct Metrics {
+    registry: Mutex<Registry>,
+    /// Lines the log file writer could not keep up with.
+    pub(crate) log_file_dropped: AtomicU64,
+    /// Stored audit bytes, as of the last maintenance run.
+    pub(crate) audit_stored_bytes: AtomicU64,
+}
+
+fn status_class(status: u16) -> &'static str {
+    match status {
+        100..=199 => "1xx",
+        200..=299 => "2xx",
+        300..=399 => "3xx",
+        400..=499 => "4xx",
+        500..=599 => "5xx",
+        _ => "none",
+    }
+}
+
+/// Milliseconds of one request fit an f64 exactly.
+fn seconds(ms: u64) -> f64 {
+    ms as f64 / 1000.0
+}
+
+impl Metrics {
+    /// Counts one completed request.
+    pub(crate) fn observe(&self, r: &LogRecord) {
+        let endpoint = r.endpoint.clone().unwrap_or_default();
+        let model = r
+            .routed_model
+            .clone()
+            .or_else(|| r.requested_model.clone())
+            .unwrap_or_default();
+        let key = (endpoint.clone(), model.clone());
+        let mut reg = self.registry.lock();
+        *reg.requests
+            .entry((
+                endpoint.clone(),
+                model,
+                status_class(r.status),
+                r.outcome.clone(),
+            ))
+            .or_default() += 1;
+        let t = reg.tokens.entry(key.clone()).or_default();
+        t[0] += r.input_tokens;
+        t[1] += r.output_tokens;
+        t[2] += r.cache_creation_input_tokens;
+        t[3] += r.cache_read_input_tokens;
+        match r.cost_usd {
+            Some(c) => *reg.cost.entry(key).or_default() += c,
+            None => *reg.unpriced.entry(key).or_default() += 1,
+        }
+        reg.latency
+            .entry(endpoint.clone())
+            .or_default()
+            .observe(seconds(r.latency_ms));
+        if let Some(ttfb) = r.ttfb_ms {
+            reg.ttfb.entry(endpoint).or_default().observe(seconds(ttfb));
+        }
+        for a in &r.attempts {
+            *reg.attempts
+                .entry((a.endpoint.clone(), a.disposition.clone()))
+                .or_default() += 1;
+        }
+    }
+}
+
+/// `GET /metrics`.
+pub(crate) async fn metrics(State(state): State<AppState>) -> Response {
+    let mut resp = render(&state).into_response();
+    resp.headers_mut().insert(
+        header::CONTENT_TYPE,
+        HeaderValue::from_static("text/plain; version=0.0.4; charset=utf-8"),
+    );
+    resp
+}
+
+/// A label value with `\`, `"` and newlines escaped.
+fn esc(v: &str) -> String {
+    v.replace('\\', "\\\\")
+        .replace('"', "\\\"")
+        .replace('\n', "\\n")
+}
+
+fn family(out: &mut String, name: &str, kind: &str, help: &str) {
+    let _ = writeln!(out, "# HELP {name} {help}");
+    let _ = writeln!(out, "# TYPE {name} {kind}");
+}
+
+fn histogram(out: &mut String, name: &str, help: &str, series: &HashMap<String, Histogram>) {
+    family(out, name, "histogram", help);
+    let sorted: BTreeMap<_, _> = series.iter().collect();
+    for (endpoint, h) in sorted {
+        let ep = esc(endpoint);
+        for (bound, n) in BUCKETS.iter().zip(h.counts) {
+            let _ = writeln!(out, "{name}_bucket{{endpoint=\"{ep}\",le=\"{bound}\"}} {n}");
+        }
+        let _ = writeln!(
+            out,
+            "{name}_bucket{{endpoint=\"{ep}\",le=\"+Inf\"}} {}",
+            h.count
+        );
+        let _ = writeln!(out, "{name}_sum{{endpoint=\"{ep}\"}} {}", h.sum);
+        let _ = writeln!(out, "{name}_count{{endpoint=\"{ep}\"}} {}", h.count);
+    }
+}
+
+/// The whole exposition.
+pub(crate) fn render(state: &AppState) -> String {
+    let mut out = String::with_capacity(4096);
+    let m = &state.0.metrics;
+    {
+        let reg = m.registry.lock();
+        family(
+            &mut out,
+            "switchboard_requests_total",
+            "counter",
+            "Completed requests by endpoint, model (routed, else requested), status class and outcome.",
+        );
+        let requests: BTreeMap<_, _> = reg.requests.iter().collect();
+        for ((ep, model, class, outcome), n) in requests {
+            let _ = writeln!(
+                out,
+                "switchboard_requests_total{{endpoint=\"{}\",model=\"{}\",status_class=\"{class}\",outcome=\"{}\"}} {n}",
+                esc(ep),
+                esc(model),
+                esc(outcome)
+            );
+        }
+        family(
+            &mut out,
+            "switchboard_tokens_total",
+            "counter",
+            "Tokens by kind (input excludes cache reads and writes).",
+        );
+        let tokens: BTreeMap<_, _> = reg.tokens.iter().collect();
+        for ((ep, model), t) in tokens {
+            for (kind, n) in ["input", "output", "cache_creation", "cache_read"]
+                .iter()
+                .zip(t)
+            {
+                let _ = writeln!(
+                    out,
+                    "switchboard_tokens_total{{endpoint=\"{}\",model=\"{}\",kind=\"{kind}\"}} {n}",
+                    esc(ep),
+                    esc(model)
+                );
+            }
+        }
+        family(
+            &mut out,
+            "switchboard_cost_usd_total",
+            "counter",
+            "Cost in USD of requests whose model has a price.",
+        );
+        let cost: BTreeMap<_, _> = reg.cost.iter().collect();
+        for ((ep, model), c) in cost {
+            let _ = writeln!(
+                out,
+                "switchboard_cost_usd_total{{endpoint=\"{}\",model=\"{}\"}} {c}",
+                esc(ep),
+                esc(model)
+            );
+        }
+        family(
+            &mut out,
+            "switchboard_unpriced_requests_total",
+            "counter",
+            "Requests whose cost is unknown (no price for the model).",
+        );
+        let unpriced: BTreeMap<_, _> = reg.unpriced.iter().collect();
+        for ((ep, model), n) in unpriced {
+            let _ = writeln!(
+                out,
+                "switchboard_unpriced_requests_total{{endpoint=\"{}\",model=\"{}\"}} {n}",
+                esc(ep),
+                esc(model)
+            );
+        }
+        histogram(
+            &mut out,
+            "switchboard_request_duration_seconds",
+            "Time from request to the last byte of the response.",
+            &reg.latency,
+        );
+        histogram(
+            &mut out,
+            "switchboard_ttfb_seconds",
+            "Time from request to the first byte sent to the client.",
+            &reg.ttfb,
+        );
+        family(
+            &mut out,
+            "switchboard_upstream_attempts_total",
+            "counter",
+            "Attempts against endpoints by the router's disposition (ok, retry, cooldown, next, returned, partial…).",
+        );
+        let attempts: BTreeMap<_, _> = reg.attempts.iter().collect();
+        for ((ep, disposition), n) in attempts {
+            let _ = writeln!(
+                out,
+                "switchboard_upstream_attempts_total{{endpoint=\"{}\",disposition=\"{}\"}} {n}",
+                esc(ep),
+                esc(disposition)
+            );
+        }
+    }
+
+    let live = state.live();
+    family(
+        &mut out,
+        "switchboard_endpoint_healthy",
+        "gauge",
+        "1 when the endpoint takes traffic, 0 while it is cooling down (enabled endpoints only).",
+    );
+    let names = live.endpoints.iter().map(|e| e.cfg.name.as_str());
+    let health = state.health().snapshot(names, Instant::now());
+    for (e, h) in live.endpoints.iter().zip(health) {
+        let up = u8::from(h.cooldown_remaining.is_none());
+        let _ = writeln!(
+            out,
+            "switchboard_endpoint_healthy{{endpoint=\"{}\"}} {up}",
+            esc(&e.cfg.name)
+        );
+    }
+    family(
+        &mut out,
+        "switchboard_in_flight_requests",
+        "gauge",
+        "Requests being served now.",
+    );
+    let _ = writeln!(out, "switchboard_in_flight_requests {}", state.in_flight());
+
+    let log = state.log().stats();
+    let counters = [
+        (
+            "switchboard_log_records_written_total",
+            "Request log records written to the store.",
+            log.written,
+        ),
+        (
+            "switchboard_log_records_dropped_total",
+            "Request log records dropped because the log queue was full (the database is slower than the traffic).",
+            log.dropped,
+        ),
+        (
+            "switchboard_log_records_lost_total",
+            "Request log records lost in batches that failed every retry.",
+            log.lost,
+        ),
+        (
+            "switchboard_log_batches_failed_total",
+            "Log batches given up on after every retry failed.",
+            log.failed_batches,
+        ),
+        (
+            "switchboard_audit_written_total",
+            "Requests whose audit data was stored.",
+            log.audit_written,
+        ),
+        (
+            "switchboard_audit_dropped_total",
+            "Requests whose audit data was dropped because the queue held too much audit data.",
+            log.audit_dropped,
+        ),
+        (
+            "switchboard_audit_lost_total",
+            "Requests whose audit data was lost to a failed write.",
+            log.audit_lost,
+        ),
+        (
+            "switchboard_log_file_lines_dropped_total",
+            "Log file lines dropped because the file writer fell behind.",
+            m.log_file_dropped.load(Ordering::Relaxed),
+        ),
+    ];
+    for (name, help, value) in counters {
+        family(&mut out, name, "counter", help);
+        let _ = writeln!(out, "{name} {value}");
+    }
+    family(
+        &mut out,
+        "switchboard_log_queue_depth",
+        "gauge",
+        "Records accepted but not yet written.",
+    );
+    let _ = writeln!(out, "switchboard_log_queue_depth {}", log.queued);
+    family(
+        &mut out,
+        "switchboard_audit_stored_bytes",
+        "gauge",
+        "Compressed audit data stored, as of the last maintenance run.",
+    );
+    let _ = writeln!(
+        out,
+        "switchboard_audit_stored_bytes {}",
+        m.audit_stored_bytes.load(Ordering::Relaxed)
+    );
+    out
+}

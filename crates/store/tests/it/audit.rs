@@ -1,0 +1,192 @@
+//! Audit data on every backend: round trip, replacement, retention, the size cap, and the writer
+//! carrying audit data with its record.
+
+use std::sync::Arc;
+
+use bytes::Bytes;
+use chrono::Duration;
+use switchboard_store::{
+    AuditBundle, AuditEntry, AuditKind, LogSender, Store, WriterOptions, spawn_writer,
+};
+use uuid::Uuid;
+
+use crate::support::{at, record};
+
+macro_rules! audit_suite {
+    ($($case:ident),+ $(,)?) => {
+        mod sqlite {
+            $(
+                #[tokio::test]
+                async fn $case() {
+                    crate::support::with_sqlite(super::$case).await;
+                }
+            )+
+        }
+        mod postgres {
+            $(
+                #[tokio::test]
+                async fn $case() {
+                    crate::support::with_postgres(super::$case).await;
+                }
+            )+
+        }
+    };
+}
+
+audit_suite!(
+    audit_round_trips_every_field,
+    audit_retention_deletes_only_older_entries,
+    audit_size_cap_deletes_oldest_requests_first,
+    writer_writes_audit_after_its_record,
+);
+
+/// Bytes that don't compress, so stored sizes are predictable.
+fn noise(seed: u64, len: usize) -> Bytes {
+    let mut x = seed.wrapping_mul(0x9E37_79B9_7F4A_7C15) | 1;
+    (0..len)
+        .map(|_| {
+            x ^= x << 13;
+            x ^= x >> 7;
+            x ^= x << 17;
+            x.to_le_bytes()[0]
+        })
+        .collect::<Vec<u8>>()
+        .into()
+}
+
+fn bundle(id: Uuid, secs: i64) -> AuditBundle {
+    let mut client = AuditEntry::new(AuditKind::ClientRequest);
+    client.method = Some("POST".into());
+    client.url = Some("/v1/messages?beta=true".into());
+    client.headers = vec![
+        ("x-api-key".into(), "sk-ant-api…WXYZ".into()),
+        ("content-type".into(), "application/json".into()),
+    ];
+    client.body = vec![Bytes::from_static(
+        br#"{"model":"claude-sonnet-4-5","stream":true,"messages":[{"role":"user","content":"h\u00e9llo"}]}"#,
+    )];
+    let mut forwarded = AuditEntry::new(AuditKind::UpstreamRequest);
+    forwarded.attempt = Some(0);
+    forwarded.endpoint = Some("primary".into());
+    forwarded.method = Some("POST".into());
+    forwarded.url = Some("https://api.example.com/v1/messages".into());
+    forwarded.body = client.body.clone();
+    let mut upstream = AuditEntry::new(AuditKind::UpstreamResponse);
+    upstream.attempt = Some(0);
+    upstream.endpoint = Some("primary".into());
+    upstream.status = Some(200);
+    upstream.headers = vec![("content-type".into(), "text/event-stream".into())];
+    upstream.body = vec![
+        Bytes::from_static(b"event: message_start\ndata: {}\n\n"),
+        Bytes::from_static(b"event: content_block_delta\ndata: {\"text\":\"\xe2\x9c\x93\"}\n\n"),
+        Bytes::from_static(b"event: message_stop\ndata: {}\n\n"),
+    ];
+    upstream.offsets_ms = vec![120, 135, 900];
+    let mut answered = AuditEntry::new(AuditKind::ClientResponse);
+    answered.status = Some(200);
+    answered.body = upstream.body.clone();
+    answered.offsets_ms = vec![121, 136, 901];
+    answered.truncated = true;
+    answered.note = Some("cut at the per-request cap".into());
+    AuditBundle {
+        request_id: id,
+        created_at: at(secs),
+        entries: vec![client, forwarded, upstream, answered],
+    }
+}
+
+pub(crate) async fn audit_round_trips_every_field(store: Arc<dyn Store>) {
+    let id = Uuid::now_v7();
+    let b = bundle(id, 0);
+    store
+        .insert_audit(std::slice::from_ref(&b))
+        .await
+        .expect("insert");
+    assert_eq!(store.get_audit(id).await.expect("get"), b.entries);
+    assert!(
+        store
+            .get_audit(Uuid::now_v7())
+            .await
+            .expect("get")
+            .is_empty()
+    );
+    let stored = store.audit_size().await.expect("size");
+    assert!(stored > 0 && stored < b.size() as u64 + 1024, "{stored}");
+
+    // Inserting again replaces the request's entries.
+    let mut shorter = b.clone();
+    shorter.entries.truncate(1);
+    store
+        .insert_audit(std::slice::from_ref(&shorter))
+        .await
+        .expect("insert");
+    assert_eq!(store.get_audit(id).await.expect("get"), shorter.entries);
+}
+
+pub(crate) async fn audit_retention_deletes_only_older_entries(store: Arc<dyn Store>) {
+    let (old, new) = (Uuid::now_v7(), Uuid::now_v7());
+    store
+        .insert_audit(&[bundle(old, 0), bundle(new, 2 * 86_400)])
+        .await
+        .expect("insert");
+    let deleted = store
+        .delete_audit_older_than(at(0) + Duration::days(1))
+        .await
+        .expect("delete");
+    assert_eq!(deleted, 4);
+    assert!(store.get_audit(old).await.expect("get").is_empty());
+    assert_eq!(store.get_audit(new).await.expect("get").len(), 4);
+    assert_eq!(
+        store
+            .delete_audit_older_than(at(0) + Duration::days(1))
+            .await
+            .expect("delete"),
+        0
+    );
+}
+
+pub(crate) async fn audit_size_cap_deletes_oldest_requests_first(store: Arc<dyn Store>) {
+    let ids: Vec<Uuid> = (0..5).map(|_| Uuid::now_v7()).collect();
+    let bundles: Vec<AuditBundle> = ids
+        .iter()
+        .zip(0_u64..)
+        .map(|(id, i)| {
+            let mut e = AuditEntry::new(AuditKind::ClientRequest);
+            e.body = vec![noise(i, 20_000)];
+            AuditBundle {
+                request_id: *id,
+                created_at: at(i64::try_from(i).expect("small") * 60),
+                entries: vec![e],
+            }
+        })
+        .collect();
+    store.insert_audit(&bundles).await.expect("insert");
+    let total = store.audit_size().await.expect("size");
+    assert!(total >= 100_000, "noise must not compress: {total}");
+    // Room for two and a half requests: the three oldest go.
+    let cap = total / 2;
+    let freed = store.trim_audit(cap).await.expect("trim");
+    let left = store.audit_size().await.expect("size");
+    assert!(left <= cap, "{left} > {cap}");
+    assert_eq!(freed, total - left);
+    for (i, id) in ids.iter().enumerate() {
+        let present = !store.get_audit(*id).await.expect("get").is_empty();
+        assert_eq!(present, i >= 3, "request {i}");
+    }
+    assert_eq!(store.trim_audit(cap).await.expect("trim"), 0);
+}
+
+pub(crate) async fn writer_writes_audit_after_its_record(store: Arc<dyn Store>) {
+    let (log, handle): (LogSender, _) =
+        spawn_writer(Arc::clone(&store), 16, WriterOptions::default());
+    let rec = record(0);
+    let b = bundle(rec.id, 0);
+    log.send_with_audit(rec.clone(), Some(b.clone()));
+    log.send(record(1));
+    handle.shutdown().await;
+    let stats = log.stats();
+    assert_eq!((stats.written, stats.audit_written), (2, 1));
+    assert_eq!((stats.audit_dropped, stats.audit_lost), (0, 0));
+    assert!(store.get(rec.id).await.expect("get").is_some());
+    assert_eq!(store.get_audit(rec.id).await.expect("get"), b.entries);
+}
