@@ -51,7 +51,7 @@ cargo nextest run --workspace --no-fail-fast
 step "doc tests"
 cargo test --workspace --doc
 
-FUZZ_SECONDS="${FUZZ_SECONDS:-10}"
+FUZZ_SECONDS="${FUZZ_SECONDS:-5}"
 if [ "$FUZZ_SECONDS" != "0" ] && [ -x fuzz/run.sh ]; then
   step "fuzz smoke run (${FUZZ_SECONDS}s per target)"
   fuzz/run.sh "$FUZZ_SECONDS"
