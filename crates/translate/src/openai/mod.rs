@@ -8,6 +8,7 @@
 //! Files: `request.rs` (Anthropic → OpenAI request), `reverse.rs` (OpenAI → Anthropic request),
 //! `response.rs` (both non-streaming responses), `stream_to.rs` and `stream_from.rs`.
 
+mod cache;
 mod request;
 mod response;
 mod reverse;

@@ -133,7 +133,15 @@ pub(super) fn from_anthropic(
         thinking,
         extra: serde_json::Map::new(),
     };
-    let body = serde_json::to_vec(&out).map_err(|e| TranslateError::new("", e.to_string()))?;
+    let body = if opts.preset.as_deref() == Some("openrouter") {
+        let mut v =
+            serde_json::to_value(&out).map_err(|e| TranslateError::new("", e.to_string()))?;
+        super::cache::add_openrouter_hints(body, &mut v);
+        serde_json::to_vec(&v)
+    } else {
+        serde_json::to_vec(&out)
+    }
+    .map_err(|e| TranslateError::new("", e.to_string()))?;
     Ok(Translated {
         body,
         path: "/chat/completions".into(),

@@ -606,3 +606,41 @@ fn parallel_tool_calls_false_and_required_choice() {
         json!({"type": "any", "disable_parallel_tool_use": true})
     );
 }
+
+/// OpenRouter honours Anthropic's `cache_control` on text parts; Claude Code's two breakpoints
+/// (system prompt, last turn) are carried over. Plain OpenAI gets none.
+#[test]
+fn openrouter_keeps_claude_codes_cache_breakpoints() {
+    let rec: Value =
+        serde_json::from_str(&fixture("claude-code/p-mode-bearer-request.json")).expect("json");
+    let body = rec["body"].clone();
+    let mut o = opts("anthropic/claude-sonnet-4.5");
+    o.preset = Some("openrouter".into());
+    let (v, _) = to_openai(&body, &o).expect("translated");
+    let messages = v["messages"].as_array().expect("messages");
+    let system = messages
+        .iter()
+        .find(|m| m["role"] == "system")
+        .expect("system message");
+    let parts = system["content"].as_array().expect("system as parts");
+    assert_eq!(
+        parts.last().expect("part")["cache_control"],
+        json!({"type": "ephemeral"})
+    );
+    let last = messages.last().expect("last message");
+    let parts = last["content"].as_array().expect("last turn as parts");
+    assert_eq!(
+        parts
+            .iter()
+            .filter(|p| p.get("cache_control").is_some())
+            .count(),
+        1
+    );
+    assert_eq!(
+        parts.last().expect("part")["cache_control"],
+        json!({"type": "ephemeral"})
+    );
+
+    let (plain, _) = to_openai(&body, &opts("gpt-4o")).expect("translated");
+    assert!(!plain.to_string().contains("cache_control"));
+}
