@@ -201,11 +201,18 @@ impl ProxyStream {
                 for f in &frames {
                     observe_frame(observer, f);
                 }
-                if was_empty && splitter.pending_len() == 0 && !frames.is_empty() {
+                let pending = splitter.pending_len();
+                if was_empty && pending == 0 && !frames.is_empty() {
                     // The chunk is exactly whole events: forward it as is, no copy.
                     self.out.push_back(chunk.clone());
                 } else {
                     self.out.extend(frames);
+                }
+                if pending > sse::DEFAULT_MAX_LINE {
+                    self.fail(format!(
+                        "upstream sent an SSE event larger than {} bytes",
+                        sse::DEFAULT_MAX_LINE
+                    ));
                 }
             }
             Mode::Translate {

@@ -247,10 +247,34 @@ impl Upstream<Arc<Endpoint>> for HttpUpstream<'_> {
             ));
         }
 
-        let is_sse = headers
+        let content_type = headers
             .get(header::CONTENT_TYPE)
             .and_then(|v| v.to_str().ok())
-            .is_some_and(|ct| ct.starts_with("text/event-stream"));
+            .unwrap_or("")
+            .to_ascii_lowercase();
+        let is_sse = content_type.starts_with("text/event-stream");
+        // A success with the wrong body type (a captive portal's HTML, a proxy's error page) is
+        // a broken upstream, not an answer: fail over rather than hand it to the client.
+        let expected = if inbound.head.stream {
+            is_sse
+        } else {
+            content_type.contains("json")
+        };
+        if !expected {
+            let want = if inbound.head.stream {
+                "text/event-stream"
+            } else {
+                "application/json"
+            };
+            let shown = if content_type.is_empty() {
+                "no content type"
+            } else {
+                content_type.as_str()
+            };
+            let msg = format!("HTTP {} with {shown}, expected {want}", status.as_u16());
+            answered(Some(status.as_u16()), &headers, None, Some(&msg));
+            return Err(fail(FailureKind::Protocol, msg));
+        }
         let body = if is_sse {
             let mut rest = resp.bytes_stream().boxed();
             let first = peek_first_event(&mut rest, routing.first_byte_timeout)
