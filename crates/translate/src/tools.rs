@@ -28,7 +28,6 @@ pub(crate) const OPENAI_NAMES: NameRules = NameRules {
 };
 
 /// Gemini function declarations: `^[A-Za-z_][A-Za-z0-9_.:-]{0,63}$`.
-#[cfg_attr(not(test), expect(dead_code, reason = "offered to the Gemini dialect"))]
 pub(crate) const GEMINI_NAMES: NameRules = NameRules {
     max_len: 64,
     legal: |c| c.is_ascii_alphanumeric() || matches!(c, '_' | '.' | ':' | '-'),

@@ -11,7 +11,6 @@
 //! sources: the protocol notes, §5 (Anthropic ↔ Gemini).
 
 mod ids;
-mod names;
 mod request;
 mod response;
 mod schema;

@@ -15,7 +15,8 @@ use switchboard_protocol::gemini::{
 };
 
 use super::ids::{self, SigKind};
-use super::{names, schema};
+use super::schema;
+use crate::tools::{GEMINI_NAMES, ToolNameMap};
 use crate::{RequestOptions, ResponseContext, TranslateError, Translated};
 
 /// Gemini takes at most this many stop sequences.
@@ -49,7 +50,7 @@ pub(crate) fn from_anthropic_request(
         &opts.target_model
     };
 
-    let mut tool_names = Vec::new();
+    let mut tool_names = ToolNameMap::default();
     let messages = match obj.get("messages") {
         Some(Value::Array(m)) => m.as_slice(),
         None | Some(Value::Null) => &[],
@@ -102,7 +103,7 @@ pub(crate) fn from_anthropic_request(
         ctx: ResponseContext {
             requested_model,
             stream,
-            tool_names,
+            tool_names: tool_names.into_pairs(),
             stop_sequences,
             thinking,
             include_usage: false,
@@ -168,7 +169,7 @@ fn referenced_tools(messages: &[Value]) -> HashSet<String> {
 fn tools(
     tools: Option<&Value>,
     messages: &[Value],
-    map: &mut Vec<(String, String)>,
+    map: &mut ToolNameMap,
 ) -> Result<Vec<FunctionDeclaration>, TranslateError> {
     let Some(Value::Array(tools)) = tools else {
         return Ok(Vec::new());
@@ -200,7 +201,7 @@ fn tools(
             continue;
         }
         out.push(FunctionDeclaration {
-            name: names::map_name(name, map),
+            name: map.map(name, GEMINI_NAMES),
             description: tool
                 .get("description")
                 .and_then(Value::as_str)
@@ -215,7 +216,7 @@ fn tools(
 
 fn tool_choice(
     choice: Option<&Value>,
-    map: &mut Vec<(String, String)>,
+    map: &mut ToolNameMap,
 ) -> Result<Option<ToolConfig>, TranslateError> {
     let Some(choice) = choice.filter(|c| !c.is_null()) else {
         return Ok(None);
@@ -235,7 +236,7 @@ fn tool_choice(
                     "is required for type tool",
                 ));
             };
-            ("ANY", vec![names::map_name(name, map)])
+            ("ANY", vec![map.map(name, GEMINI_NAMES)])
         }
         other => {
             return Err(TranslateError::new(
@@ -272,10 +273,7 @@ fn blocks_of(content: Option<&Value>) -> Vec<Value> {
     }
 }
 
-fn contents(
-    messages: &[Value],
-    map: &mut Vec<(String, String)>,
-) -> Result<Vec<Content>, TranslateError> {
+fn contents(messages: &[Value], map: &mut ToolNameMap) -> Result<Vec<Content>, TranslateError> {
     // tool_use id → the name Gemini knows the function by, to name the functionResponse.
     let mut call_names: HashMap<String, String> = HashMap::new();
     for m in messages {
@@ -286,7 +284,7 @@ fn contents(
                     b.get("name").and_then(Value::as_str),
                 )
             {
-                call_names.insert(id.to_owned(), names::map_name(name, map));
+                call_names.insert(id.to_owned(), map.map(name, GEMINI_NAMES));
             }
         }
     }
@@ -353,7 +351,7 @@ fn block(
     b: &Value,
     path: &str,
     call_names: &HashMap<String, String>,
-    map: &mut Vec<(String, String)>,
+    map: &mut ToolNameMap,
     pending_sig: &mut Option<String>,
     parts: &mut Vec<Part>,
 ) -> Result<(), TranslateError> {
@@ -384,7 +382,7 @@ fn block(
             parts.push(Part {
                 function_call: Some(FunctionCall {
                     id: gemini_id,
-                    name: names::map_name(name, map),
+                    name: map.map(name, GEMINI_NAMES),
                     args: Some(args),
                     ..FunctionCall::default()
                 }),

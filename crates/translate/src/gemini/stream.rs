@@ -13,7 +13,8 @@ use switchboard_protocol::observe::Summary;
 use switchboard_protocol::{Usage, sse};
 
 use super::ids::{self, NO_SIGNATURE, SigKind};
-use super::{names, stop_reason};
+use super::stop_reason;
+use crate::tools::restore_name;
 use crate::{ResponseContext, StreamTranslator};
 
 /// Gemini stream frames → Anthropic events.
@@ -351,7 +352,7 @@ impl ToAnthropicStream {
         let seed = format!("{}/{}/{}/{}", self.response_id, self.calls, name, args_json);
         self.calls += 1;
         let id = ids::encode_tool_id(gemini_id.as_deref(), signature.as_deref(), &seed);
-        let name = names::original_name(name, &self.ctx.tool_names).to_owned();
+        let name = restore_name(&self.ctx.tool_names, name).to_owned();
         let index = self.open_block(
             out,
             &json!({"type": "tool_use", "id": id, "name": name, "input": {}}),
