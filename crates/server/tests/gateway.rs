@@ -527,10 +527,20 @@ async fn forwards_each_event_before_the_next_one_exists() {
         .start()
         .await;
     let resp = gw.post("/v1/messages", &message("m", true)).await;
+    let _ = read_each_text_before_the_next(resp, &gate, &["one", "two", "three"]).await;
+}
+
+/// Reads the client's stream, waiting (bounded) for each text delta in `wants` and only then
+/// opening `gate`, which lets the upstream send the next one: a gateway that buffered would never
+/// deliver it. Returns the whole body.
+async fn read_each_text_before_the_next(
+    resp: reqwest::Response,
+    gate: &Gate,
+    wants: &[&str],
+) -> String {
     let mut body = resp.bytes_stream();
     let mut seen = String::new();
-    for want in ["one", "two", "three"] {
-        // The upstream holds event N+1 until the client has event N: buffering would deadlock.
+    for want in wants {
         let got = tokio::time::timeout(Duration::from_secs(10), async {
             while !seen.contains(&format!("\"text\":\"{want}\"")) {
                 let chunk = body.next().await.expect("more body").expect("chunk");
@@ -540,10 +550,14 @@ async fn forwards_each_event_before_the_next_one_exists() {
         .await;
         assert!(
             got.is_ok(),
-            "event with {want:?} was not forwarded before the next one was sent"
+            "text {want:?} was not forwarded before the next event was sent"
         );
         gate.open();
     }
+    while let Some(chunk) = body.next().await {
+        seen.push_str(std::str::from_utf8(&chunk.expect("chunk")).expect("utf8"));
+    }
+    seen
 }
 
 #[tokio::test]
@@ -964,22 +978,7 @@ async fn translated_streams_are_forwarded_chunk_by_chunk() {
         .post("/v1/messages", &message("claude-sonnet-5-5", true))
         .await;
     assert_eq!(resp.status(), 200);
-    let mut body = resp.bytes_stream();
-    let mut seen = String::new();
-    for want in ["one", "two", "three"] {
-        let got = tokio::time::timeout(Duration::from_secs(10), async {
-            while !seen.contains(&format!("\"text\":\"{want}\"")) {
-                let chunk = body.next().await.expect("more body").expect("chunk");
-                seen.push_str(std::str::from_utf8(&chunk).expect("utf8"));
-            }
-        })
-        .await;
-        assert!(got.is_ok(), "translated text {want:?} was held back");
-        gate.open();
-    }
-    while let Some(chunk) = body.next().await {
-        seen.push_str(std::str::from_utf8(&chunk.expect("chunk")).expect("utf8"));
-    }
+    let seen = read_each_text_before_the_next(resp, &gate, &["one", "two", "three"]).await;
     let events = parse_events(&seen);
     assert_eq!(
         events.iter().filter(|(n, _)| n == "message_start").count(),
