@@ -38,6 +38,16 @@ pub(crate) enum BodyError {
 }
 
 impl RequestHead {
+    /// The head of a request without a body (`GET /v1/models`).
+    pub(crate) fn empty() -> Self {
+        Self {
+            model: None,
+            stream: false,
+            has_stream_options: false,
+            model_span: None,
+        }
+    }
+
     /// Reads `model` and `stream` from the top level of a JSON object. Other fields are skipped
     /// without being materialised.
     pub(crate) fn parse(body: &[u8]) -> Result<Self, BodyError> {

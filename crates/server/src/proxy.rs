@@ -64,7 +64,7 @@ pub(crate) async fn list_models(State(state): State<AppState>, req: Request) -> 
             dialect,
             op: Op::Models,
             body: Bytes::new(),
-            head: RequestHead::parse(b"{}").unwrap_or_else(|_| unreachable_head()),
+            head: RequestHead::empty(),
             headers: req.headers().clone(),
             query: req.uri().query().map(str::to_owned),
             strip,
@@ -88,11 +88,6 @@ pub(crate) async fn list_models(State(state): State<AppState>, req: Request) -> 
         }
     }
     synthesized_models(&live, dialect)
-}
-
-fn unreachable_head() -> RequestHead {
-    // `{}` always parses; this keeps the handler free of unwrap.
-    RequestHead::parse(br#"{"model":null}"#).unwrap_or_else(|_| unreachable_head())
 }
 
 fn synthesized_models(live: &Live, dialect: Dialect) -> Response {
