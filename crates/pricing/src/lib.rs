@@ -18,11 +18,13 @@
 //! same formula prices every provider and no token is counted twice:
 //!
 //! ```text
-//! cost = (input × in + output × out + cache_creation × write_5m + cache_read × read) / 1e6
+//! cost = (input × in + output × out + writes_5m × write_5m + writes_1h × write_1h
+//!         + cache_read × read) / 1e6
 //! ```
 //!
-//! Cache writes are priced at the 5-minute rate: the gateway's usage doesn't split 5-minute from
-//! 1-hour writes ([`Price::cost_with_1h_writes`] does, for callers that know). A model with a
+//! where `writes_1h` is Anthropic's `usage.cache_creation.ephemeral_1h_input_tokens` and
+//! `writes_5m` the rest of `cache_creation_input_tokens` (providers that don't split report all
+//! writes at the 5-minute rate). A model with a
 //! `long` tier is billed entirely at that tier when its prompt (input + cache writes + cache
 //! reads) exceeds the tier's threshold, as Anthropic and Google bill it.
 
@@ -90,17 +92,14 @@ impl Price {
         }
     }
 
-    /// The cost of `usage` (Anthropic definition) in USD, cache writes at the 5-minute rate.
+    /// The cost of `usage` (Anthropic definition) in USD: 1-hour cache writes at their own
+    /// rate, the other writes at the 5-minute rate.
     #[must_use]
     pub fn cost(&self, usage: &Usage) -> f64 {
-        self.cost_with_1h_writes(usage, 0)
-    }
-
-    /// As [`Price::cost`], with `one_hour_writes` of the cache-write tokens at the 1-hour rate.
-    #[must_use]
-    pub fn cost_with_1h_writes(&self, usage: &Usage, one_hour_writes: u64) -> f64 {
         let r = self.rates_for(usage);
-        let one_hour = one_hour_writes.min(usage.cache_creation_input_tokens);
+        let one_hour = usage
+            .cache_creation_1h_input_tokens
+            .min(usage.cache_creation_input_tokens);
         let five_min = usage.cache_creation_input_tokens - one_hour;
         let micro = per_token(usage.input_tokens, r.input)
             + per_token(usage.output_tokens, r.output)

@@ -8,6 +8,7 @@ fn usage(input: u64, output: u64, cache_write: u64, cache_read: u64) -> Usage {
         output_tokens: output,
         cache_creation_input_tokens: cache_write,
         cache_read_input_tokens: cache_read,
+        cache_creation_1h_input_tokens: 0,
     }
 }
 
@@ -50,8 +51,17 @@ fn one_hour_writes_when_known() {
     // Opus 4.5: 1,000 writes of which 400 for 1 h: 600 × 6.25 + 400 × 10 = 7,750 µ$.
     let p = Pricing::builtin();
     let price = p.find("claude-opus-4-5").expect("opus 4.5");
-    let cost = price.cost_with_1h_writes(&usage(0, 0, 1_000, 0), 400);
+    let cost = price.cost(&Usage {
+        cache_creation_1h_input_tokens: 400,
+        ..usage(0, 0, 1_000, 0)
+    });
     assert!((cost - 0.007_75).abs() < 1e-12, "{cost}");
+    // A split larger than the writes it splits is capped, never negative.
+    let capped = price.cost(&Usage {
+        cache_creation_1h_input_tokens: 5_000,
+        ..usage(0, 0, 1_000, 0)
+    });
+    assert!((capped - 0.01).abs() < 1e-12, "{capped}");
 }
 
 #[test]

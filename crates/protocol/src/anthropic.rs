@@ -426,6 +426,12 @@ impl From<&Usage> for crate::Usage {
             output_tokens: u.output_tokens,
             cache_creation_input_tokens: u.cache_creation_input_tokens,
             cache_read_input_tokens: u.cache_read_input_tokens,
+            cache_creation_1h_input_tokens: u
+                .cache_creation
+                .as_ref()
+                .and_then(|c| c.get("ephemeral_1h_input_tokens"))
+                .and_then(Value::as_u64)
+                .unwrap_or(0),
         }
     }
 }
@@ -437,7 +443,14 @@ impl From<&crate::Usage> for Usage {
             cache_creation_input_tokens: u.cache_creation_input_tokens,
             cache_read_input_tokens: u.cache_read_input_tokens,
             output_tokens: u.output_tokens,
-            cache_creation: None,
+            cache_creation: (u.cache_creation_1h_input_tokens != 0).then(|| {
+                serde_json::json!({
+                    "ephemeral_5m_input_tokens": u
+                        .cache_creation_input_tokens
+                        .saturating_sub(u.cache_creation_1h_input_tokens),
+                    "ephemeral_1h_input_tokens": u.cache_creation_1h_input_tokens,
+                })
+            }),
             extra: Map::new(),
         }
     }

@@ -410,6 +410,7 @@ impl UsageMetadata {
                 .saturating_add(self.thoughts_token_count),
             cache_creation_input_tokens: 0,
             cache_read_input_tokens: self.cached_content_token_count,
+            cache_creation_1h_input_tokens: 0,
         }
     }
 }

@@ -60,6 +60,18 @@ pub struct Usage {
     pub output_tokens: u64,
     pub cache_creation_input_tokens: u64,
     pub cache_read_input_tokens: u64,
+    /// Of `cache_creation_input_tokens`, those written with the 1-hour TTL (Anthropic's
+    /// `usage.cache_creation.ephemeral_1h_input_tokens`), which cost more than 5-minute writes.
+    #[serde(default, skip_serializing_if = "is_zero")]
+    pub cache_creation_1h_input_tokens: u64,
+}
+
+#[expect(
+    clippy::trivially_copy_pass_by_ref,
+    reason = "serde's skip_serializing_if passes a reference"
+)]
+fn is_zero(v: &u64) -> bool {
+    *v == 0
 }
 
 impl Usage {
@@ -77,6 +89,9 @@ impl Usage {
         }
         if other.cache_read_input_tokens != 0 {
             self.cache_read_input_tokens = other.cache_read_input_tokens;
+        }
+        if other.cache_creation_1h_input_tokens != 0 {
+            self.cache_creation_1h_input_tokens = other.cache_creation_1h_input_tokens;
         }
     }
 

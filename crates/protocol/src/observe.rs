@@ -29,6 +29,15 @@ struct AnthropicUsage {
     cache_creation_input_tokens: Option<u64>,
     #[serde(default)]
     cache_read_input_tokens: Option<u64>,
+    #[serde(default)]
+    cache_creation: Option<CacheCreation>,
+}
+
+/// The split of cache writes by TTL.
+#[derive(Deserialize)]
+struct CacheCreation {
+    #[serde(default)]
+    ephemeral_1h_input_tokens: Option<u64>,
 }
 
 impl AnthropicUsage {
@@ -38,6 +47,10 @@ impl AnthropicUsage {
             output_tokens: self.output_tokens.unwrap_or(0),
             cache_creation_input_tokens: self.cache_creation_input_tokens.unwrap_or(0),
             cache_read_input_tokens: self.cache_read_input_tokens.unwrap_or(0),
+            cache_creation_1h_input_tokens: self
+                .cache_creation
+                .and_then(|c| c.ephemeral_1h_input_tokens)
+                .unwrap_or(0),
         }
     }
 }
@@ -167,6 +180,7 @@ impl OpenAiUsage {
             output_tokens: self.completion_tokens,
             cache_creation_input_tokens: 0,
             cache_read_input_tokens: cached,
+            cache_creation_1h_input_tokens: 0,
         }
     }
 }
@@ -259,7 +273,7 @@ mod tests {
         let mut o = AnthropicStreamObserver::default();
         o.observe(&Event::new(
             "message_start",
-            r#"{"type":"message_start","message":{"model":"claude-x","usage":{"input_tokens":10,"cache_creation_input_tokens":3068,"cache_read_input_tokens":0,"output_tokens":1}}}"#,
+            r#"{"type":"message_start","message":{"model":"claude-x","usage":{"input_tokens":10,"cache_creation_input_tokens":3068,"cache_read_input_tokens":0,"cache_creation":{"ephemeral_5m_input_tokens":68,"ephemeral_1h_input_tokens":3000},"output_tokens":1}}}"#,
         ));
         o.observe(&Event::new("content_block_delta", r#"{"type":"content_block_delta","index":0,"delta":{"type":"text_delta","text":"message_delta"}}"#));
         o.observe(&Event::new(
@@ -276,7 +290,8 @@ mod tests {
                 input_tokens: 10,
                 output_tokens: 42,
                 cache_creation_input_tokens: 3068,
-                cache_read_input_tokens: 6289
+                cache_read_input_tokens: 6289,
+                cache_creation_1h_input_tokens: 3000,
             }
         );
         assert_eq!(o.summary.stop_reason.as_deref(), Some("end_turn"));
@@ -299,7 +314,8 @@ mod tests {
                 input_tokens: 40,
                 output_tokens: 7,
                 cache_creation_input_tokens: 0,
-                cache_read_input_tokens: 60
+                cache_read_input_tokens: 60,
+                cache_creation_1h_input_tokens: 0,
             }
         );
         assert_eq!(o.summary.stop_reason.as_deref(), Some("stop"));

@@ -18,6 +18,8 @@ pub(crate) struct RequestLog {
     events: Option<broadcast::Sender<std::sync::Arc<LogRecord>>>,
     /// Cost, metrics, log file and audit; see [`RequestLog::observed`].
     obs: Option<Observe>,
+    /// Cache writes with the 1-hour TTL: priced at their own rate, not stored as a column.
+    cache_1h: u64,
 }
 
 /// What completing a row also feeds: the price table and config of the request's snapshot,
@@ -40,6 +42,7 @@ impl RequestLog {
             sender,
             events: None,
             obs: None,
+            cache_1h: 0,
         }
     }
 
@@ -143,6 +146,7 @@ impl RequestLog {
     pub(crate) fn summary(&mut self, s: &Summary) {
         let Some(r) = self.rec.as_mut() else { return };
         set_usage(r, &s.usage);
+        self.cache_1h = s.usage.cache_creation_1h_input_tokens;
         if s.stop_reason.is_some() {
             r.stop_reason.clone_from(&s.stop_reason);
         }
@@ -158,7 +162,8 @@ impl RequestLog {
                 r.error = error;
             }
             r.latency_ms = latency;
-            let audit = self.obs.as_ref().and_then(|o| o.complete(&mut r));
+            let cache_1h = self.cache_1h;
+            let audit = self.obs.as_ref().and_then(|o| o.complete(&mut r, cache_1h));
             self.publish(&r, false);
             self.sender.send_with_audit(r, audit);
         }
@@ -167,9 +172,9 @@ impl RequestLog {
 
 impl Observe {
     /// Prices `r`, counts it, logs its line, and hands back its audit data.
-    fn complete(&self, r: &mut LogRecord) -> Option<switchboard_store::AuditBundle> {
+    fn complete(&self, r: &mut LogRecord, cache_1h: u64) -> Option<switchboard_store::AuditBundle> {
         if r.cost_usd.is_none() {
-            r.cost_usd = crate::pricing::cost(&self.live.pricing, r);
+            r.cost_usd = crate::pricing::cost(&self.live.pricing, r, cache_1h);
         }
         self.state.0.metrics.observe(r);
         let lf = &self.live.config.log_file;

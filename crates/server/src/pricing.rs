@@ -27,12 +27,14 @@ pub(crate) fn table(overrides: &[PriceOverride]) -> Pricing {
 /// The cost of `r`'s usage at the routed model's price, else the requested model's; `None` when
 /// neither has a price. The usage is in Anthropic's definition (the translators and observers
 /// moved cached tokens out of the input count), so one formula serves every provider.
-pub(crate) fn cost(pricing: &Pricing, r: &LogRecord) -> Option<f64> {
+/// `cache_1h` of the cache writes were made with the 1-hour TTL.
+pub(crate) fn cost(pricing: &Pricing, r: &LogRecord, cache_1h: u64) -> Option<f64> {
     let usage = Usage {
         input_tokens: r.input_tokens,
         output_tokens: r.output_tokens,
         cache_creation_input_tokens: r.cache_creation_input_tokens,
         cache_read_input_tokens: r.cache_read_input_tokens,
+        cache_creation_1h_input_tokens: cache_1h,
     };
     [r.routed_model.as_deref(), r.requested_model.as_deref()]
         .into_iter()

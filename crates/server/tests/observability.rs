@@ -62,6 +62,38 @@ async fn metrics(gw: &TestGateway) -> String {
     resp.text().await.expect("metrics body")
 }
 
+/// Anthropic splits cache writes by TTL in `usage.cache_creation`; 1-hour writes cost more.
+/// Sonnet 4.5, non-streaming, 10 input, 42 output, 3,068 writes (3,000 of them for 1 h),
+/// 6,289 reads: 10 × 3 + 42 × 15 + 68 × 3.75 + 3,000 × 6 + 6,289 × 0.30 = 20,801.7 µ$.
+#[tokio::test]
+async fn one_hour_cache_writes_are_priced_at_their_own_rate() {
+    let mut body: Value =
+        serde_json::from_str(&sse::anthropic_message("claude-sonnet-4-5", "hi", 10, 42))
+            .expect("json");
+    body["usage"]["cache_creation_input_tokens"] = json!(3068);
+    body["usage"]["cache_read_input_tokens"] = json!(6289);
+    body["usage"]["cache_creation"] =
+        json!({"ephemeral_5m_input_tokens": 68, "ephemeral_1h_input_tokens": 3000});
+    let up = MockUpstream::start(Reply::json(200, body.to_string())).await;
+    let gw = TestGateway::builder()
+        .endpoint("primary", "anthropic", &up.url(), "")
+        .start()
+        .await;
+    let resp = gw
+        .post("/v1/messages", &message("claude-sonnet-4-5", false))
+        .await;
+    assert_eq!(resp.status(), 200);
+    let got: Value = resp.json().await.expect("json");
+    assert_eq!(
+        got["usage"]["cache_creation"]["ephemeral_1h_input_tokens"], 3000,
+        "the client sees the upstream's usage unchanged"
+    );
+    let rows = gw.wait_for_logs(1).await;
+    assert_eq!(rows[0].cache_creation_input_tokens, 3068);
+    let cost = rows[0].cost_usd.expect("sonnet has a price");
+    assert!((cost - 0.020_801_7).abs() < 1e-12, "{cost}");
+}
+
 #[tokio::test]
 async fn requests_are_priced_and_counted_in_metrics() {
     let up = MockUpstream::start(sonnet_stream()).await;

@@ -28,6 +28,7 @@ pub(crate) fn usage_from_openai(u: &openai::Usage) -> Usage {
         output_tokens: u.completion_tokens,
         cache_creation_input_tokens: written,
         cache_read_input_tokens: cached,
+        cache_creation_1h_input_tokens: 0,
     }
 }
 
@@ -157,6 +158,7 @@ mod tests {
             output_tokens: 1,
             cache_creation_input_tokens: 1,
             cache_read_input_tokens: 1,
+            cache_creation_1h_input_tokens: 0,
         };
         assert_eq!(usage_to_openai(&u).total_tokens, u64::MAX);
     }
