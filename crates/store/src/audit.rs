@@ -212,9 +212,35 @@ fn encode(entry: &AuditEntry) -> Result<(Vec<u8>, usize), std::io::Error> {
     Ok((data, raw.len()))
 }
 
-fn encode_bundles(bundles: &[AuditBundle]) -> Result<Vec<AuditRow>, std::io::Error> {
+/// The searchable prompt text of one audited request (see [`crate::prompt`]).
+pub(crate) struct PromptRow {
+    pub(crate) request_id: Uuid,
+    pub(crate) created_at: DateTime<Utc>,
+    pub(crate) text: String,
+}
+
+/// Audit rows and prompt texts of a batch of bundles.
+pub(crate) struct Encoded {
+    pub(crate) rows: Vec<AuditRow>,
+    pub(crate) prompts: Vec<PromptRow>,
+}
+
+fn encode_bundles(bundles: &[AuditBundle]) -> Result<Encoded, std::io::Error> {
     let mut rows = Vec::new();
+    let mut prompts = Vec::new();
     for b in bundles {
+        if let Some(text) = b
+            .entries
+            .iter()
+            .find(|e| e.kind == AuditKind::ClientRequest)
+            .and_then(|e| crate::prompt::last_user_text(&e.body_bytes()))
+        {
+            prompts.push(PromptRow {
+                request_id: b.request_id,
+                created_at: b.created_at,
+                text,
+            });
+        }
         for (seq, e) in (0_i32..).zip(&b.entries) {
             let (data, raw) = encode(e)?;
             rows.push(AuditRow {
@@ -227,12 +253,12 @@ fn encode_bundles(bundles: &[AuditBundle]) -> Result<Vec<AuditRow>, std::io::Err
             });
         }
     }
-    Ok(rows)
+    Ok(Encoded { rows, prompts })
 }
 
-/// Compresses `bundles` into rows: inline when small, else on the blocking pool so a large
-/// bundle never stalls the runtime's worker.
-pub(crate) async fn encode_rows(bundles: &[AuditBundle]) -> Result<Vec<AuditRow>, std::io::Error> {
+/// Compresses `bundles` into rows and extracts their prompt text: inline when small, else on the
+/// blocking pool so a large bundle never stalls the runtime's worker.
+pub(crate) async fn encode_rows(bundles: &[AuditBundle]) -> Result<Encoded, std::io::Error> {
     if bundles.iter().map(AuditBundle::size).sum::<usize>() <= INLINE_COMPRESS_MAX {
         return encode_bundles(bundles);
     }

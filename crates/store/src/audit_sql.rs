@@ -7,7 +7,7 @@ use chrono::{DateTime, Utc};
 use sqlx::{QueryBuilder, Row};
 use uuid::Uuid;
 
-use crate::audit::{AuditBundle, AuditEntry, AuditRow, decode, encode_rows};
+use crate::audit::{AuditBundle, AuditEntry, decode, encode_rows};
 use crate::query::from_db;
 use crate::{PostgresStore, SqliteStore, StoreError};
 
@@ -43,7 +43,7 @@ impl SqliteStore {
         if bundles.is_empty() {
             return Ok(());
         }
-        let rows = encode_rows(bundles).await.map_err(io)?;
+        let encoded = encode_rows(bundles).await.map_err(io)?;
         let mut tx = self.pool().begin().await?;
         for b in bundles {
             sqlx::query("DELETE FROM audit WHERE request_id = ?")
@@ -51,7 +51,19 @@ impl SqliteStore {
                 .execute(&mut *tx)
                 .await?;
         }
-        for r in &rows {
+        for p in &encoded.prompts {
+            sqlx::query(
+                "INSERT INTO prompt_text (request_id, created_at, text) VALUES (?, ?, ?) \
+                 ON CONFLICT (request_id) DO UPDATE SET created_at = excluded.created_at, \
+                 text = excluded.text",
+            )
+            .bind(p.request_id)
+            .bind(p.created_at.timestamp_micros())
+            .bind(&p.text)
+            .execute(&mut *tx)
+            .await?;
+        }
+        for r in &encoded.rows {
             sqlx::query(
                 "INSERT INTO audit (request_id, seq, kind, created_at, raw_size, size, data) \
                  VALUES (?, ?, ?, ?, ?, ?, ?)",
@@ -101,6 +113,20 @@ impl SqliteStore {
             .rows_affected();
             deleted += done;
             if done < u64::try_from(DELETE_CHUNK).unwrap_or(u64::MAX) {
+                break;
+            }
+        }
+        loop {
+            let done = sqlx::query(
+                "DELETE FROM prompt_text WHERE rowid IN \
+                 (SELECT rowid FROM prompt_text WHERE created_at < ? LIMIT ?)",
+            )
+            .bind(before.timestamp_micros())
+            .bind(DELETE_CHUNK)
+            .execute(self.pool())
+            .await?
+            .rows_affected();
+            if done < u64::try_from(DELETE_CHUNK).unwrap_or(u64::MAX) {
                 return Ok(deleted);
             }
         }
@@ -130,13 +156,18 @@ impl SqliteStore {
             if ids.is_empty() {
                 return Ok(freed);
             }
-            let mut qb = QueryBuilder::new("DELETE FROM audit WHERE request_id IN (");
-            let mut list = qb.separated(", ");
-            for id in &ids {
-                list.push_bind(*id);
+            let mut tx = self.pool().begin().await?;
+            for table in ["audit", "prompt_text"] {
+                let mut qb =
+                    QueryBuilder::new(format!("DELETE FROM {table} WHERE request_id IN ("));
+                let mut list = qb.separated(", ");
+                for id in &ids {
+                    list.push_bind(*id);
+                }
+                qb.push(")");
+                qb.build().execute(&mut *tx).await?;
             }
-            qb.push(")");
-            qb.build().execute(self.pool()).await?;
+            tx.commit().await?;
             freed += total.saturating_sub(self.audit_stored_bytes().await?);
         }
     }
@@ -147,14 +178,26 @@ impl PostgresStore {
         if bundles.is_empty() {
             return Ok(());
         }
-        let rows: Vec<AuditRow> = encode_rows(bundles).await.map_err(io)?;
+        let encoded = encode_rows(bundles).await.map_err(io)?;
         let ids: Vec<Uuid> = bundles.iter().map(|b| b.request_id).collect();
         let mut tx = self.pool().begin().await?;
         sqlx::query("DELETE FROM audit WHERE request_id = ANY($1)")
             .bind(&ids)
             .execute(&mut *tx)
             .await?;
-        for r in &rows {
+        for p in &encoded.prompts {
+            sqlx::query(
+                "INSERT INTO prompt_text (request_id, created_at, text) VALUES ($1, $2, $3) \
+                 ON CONFLICT (request_id) DO UPDATE SET created_at = EXCLUDED.created_at, \
+                 text = EXCLUDED.text",
+            )
+            .bind(p.request_id)
+            .bind(p.created_at)
+            .bind(&p.text)
+            .execute(&mut *tx)
+            .await?;
+        }
+        for r in &encoded.rows {
             sqlx::query(
                 "INSERT INTO audit (request_id, seq, kind, created_at, raw_size, size, data) \
                  VALUES ($1, $2, $3, $4, $5, $6, $7)",
@@ -191,10 +234,16 @@ impl PostgresStore {
         &self,
         before: DateTime<Utc>,
     ) -> Result<u64, StoreError> {
+        let mut tx = self.pool().begin().await?;
         let done = sqlx::query("DELETE FROM audit WHERE created_at < $1")
             .bind(before)
-            .execute(self.pool())
+            .execute(&mut *tx)
             .await?;
+        sqlx::query("DELETE FROM prompt_text WHERE created_at < $1")
+            .bind(before)
+            .execute(&mut *tx)
+            .await?;
+        tx.commit().await?;
         Ok(done.rows_affected())
     }
 
@@ -222,10 +271,14 @@ impl PostgresStore {
             if ids.is_empty() {
                 return Ok(freed);
             }
-            sqlx::query("DELETE FROM audit WHERE request_id = ANY($1)")
-                .bind(&ids)
-                .execute(self.pool())
-                .await?;
+            let mut tx = self.pool().begin().await?;
+            for table in ["audit", "prompt_text"] {
+                sqlx::query(&format!("DELETE FROM {table} WHERE request_id = ANY($1)"))
+                    .bind(&ids)
+                    .execute(&mut *tx)
+                    .await?;
+            }
+            tx.commit().await?;
             freed += total.saturating_sub(self.audit_stored_bytes().await?);
         }
     }

@@ -18,6 +18,7 @@ mod audit;
 mod audit_sql;
 mod error;
 mod postgres;
+pub mod prompt;
 mod query;
 mod record;
 mod sql;

@@ -381,10 +381,13 @@ fn push_filters<'a>(qb: &mut QueryBuilder<'a, Postgres>, query: &'a Query) -> Wh
         w.and(qb).push("stream = ").push_bind(stream);
     }
     if let Some(pattern) = query.like_pattern() {
+        // The error message, or the prompt text of an audited request.
         w.and(qb)
-            .push("error ILIKE ")
+            .push("(error ILIKE ")
+            .push_bind(pattern.clone())
+            .push(" ESCAPE '\\' OR id IN (SELECT request_id FROM prompt_text WHERE text ILIKE ")
             .push_bind(pattern)
-            .push(" ESCAPE '\\'");
+            .push(" ESCAPE '\\'))");
     }
     w
 }

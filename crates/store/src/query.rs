@@ -34,7 +34,8 @@ pub struct Query {
     pub endpoint: Option<String>,
     pub client_key: Option<String>,
     pub stream: Option<bool>,
-    /// Case-insensitive substring of [`LogRecord::error`] (ASCII case folding on SQLite).
+    /// Case-insensitive substring of [`LogRecord::error`] (ASCII case folding on SQLite) or of
+    /// the prompt text of an audited request (the last user turn; see [`crate::prompt`]).
     pub search: Option<String>,
     /// Page size for `list`; [`DEFAULT_LIMIT`] when unset, capped at [`MAX_LIMIT`].
     pub limit: Option<u32>,
@@ -50,6 +51,15 @@ impl Query {
     /// The decoded cursor, if any.
     pub(crate) fn keyset(&self) -> Result<Option<Cursor>, StoreError> {
         self.cursor.as_deref().map(str::parse).transpose()
+    }
+
+    /// [`Query::search`] as an FTS5 phrase for the trigram index, when it is long enough to
+    /// contain a trigram (shorter searches scan instead).
+    pub(crate) fn fts_phrase(&self) -> Option<String> {
+        self.search
+            .as_deref()
+            .filter(|s| s.chars().count() >= 3)
+            .map(|s| format!("\"{}\"", s.replace('"', "\"\"")))
     }
 
     /// The `LIKE` pattern for [`Query::search`], with `\` as the escape character.

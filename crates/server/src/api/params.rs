@@ -94,7 +94,7 @@ pub(crate) const FILTERS: &[Spec] = &[
     spec(
         "q",
         Kind::Text,
-        "Free text: case-insensitive substring of the error message.",
+        "Free text: case-insensitive substring of the error message or, for audited requests, of the prompt text (the last user turn).",
     ),
     spec(
         "limit",

@@ -454,10 +454,23 @@ pub(super) fn push_filters<'a>(
         w.and(qb).push("stream = ").push_bind(stream);
     }
     if let Some(pattern) = query.like_pattern() {
+        // The error message, or the prompt text of an audited request: through the trigram
+        // index when the search is long enough to have trigrams, else by scanning.
         w.and(qb)
-            .push("error LIKE ")
-            .push_bind(pattern)
-            .push(" ESCAPE '\\'");
+            .push("(error LIKE ")
+            .push_bind(pattern.clone())
+            .push(" ESCAPE '\\' OR id IN (SELECT request_id FROM prompt_text WHERE ");
+        match query.fts_phrase() {
+            Some(phrase) => qb
+                .push("rowid IN (SELECT rowid FROM prompt_fts WHERE prompt_fts MATCH ")
+                .push_bind(phrase)
+                .push(")"),
+            None => qb
+                .push("text LIKE ")
+                .push_bind(pattern)
+                .push(" ESCAPE '\\'"),
+        };
+        qb.push("))");
     }
     w
 }

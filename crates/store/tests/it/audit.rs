@@ -6,7 +6,7 @@ use std::sync::Arc;
 use bytes::Bytes;
 use chrono::Duration;
 use switchboard_store::{
-    AuditBundle, AuditEntry, AuditKind, LogSender, Store, WriterOptions, spawn_writer,
+    AuditBundle, AuditEntry, AuditKind, LogSender, Query, Store, WriterOptions, spawn_writer,
 };
 use uuid::Uuid;
 
@@ -38,6 +38,7 @@ audit_suite!(
     audit_retention_deletes_only_older_entries,
     audit_size_cap_deletes_oldest_requests_first,
     writer_writes_audit_after_its_record,
+    search_finds_prompt_text_of_audited_requests,
 );
 
 /// Bytes that don't compress, so stored sizes are predictable.
@@ -189,4 +190,109 @@ pub(crate) async fn writer_writes_audit_after_its_record(store: Arc<dyn Store>) 
     assert_eq!((stats.audit_dropped, stats.audit_lost), (0, 0));
     assert!(store.get(rec.id).await.expect("get").is_some());
     assert_eq!(store.get_audit(rec.id).await.expect("get"), b.entries);
+}
+
+/// An audited request with `prompt` as its last user turn (after an earlier turn and a system
+/// prompt, which are not indexed), optionally with an error message.
+async fn audited(store: &dyn Store, secs: i64, prompt: &str, error: Option<&str>) -> Uuid {
+    let mut rec = record(secs);
+    rec.error = error.map(str::to_owned);
+    store.insert_batch(&[rec.clone()]).await.expect("insert");
+    let mut client = AuditEntry::new(AuditKind::ClientRequest);
+    client.body = vec![Bytes::from(
+        serde_json::json!({
+            "model": "claude-sonnet-4-5",
+            "system": "You are a SYSTEM prompt about zebras",
+            "messages": [
+                {"role": "user", "content": "an earlier turn about giraffes"},
+                {"role": "assistant", "content": "ok"},
+                {"role": "user", "content": [{"type": "text", "text": prompt}]},
+            ],
+        })
+        .to_string(),
+    )];
+    store
+        .insert_audit(&[AuditBundle {
+            request_id: rec.id,
+            created_at: rec.started_at,
+            entries: vec![client],
+        }])
+        .await
+        .expect("insert audit");
+    rec.id
+}
+
+async fn search(store: &dyn Store, q: &str) -> Vec<Uuid> {
+    let query = Query {
+        search: Some(q.to_owned()),
+        ..Query::default()
+    };
+    let mut ids: Vec<Uuid> = store
+        .list(&query)
+        .await
+        .expect("list")
+        .records
+        .iter()
+        .map(|r| r.id)
+        .collect();
+    ids.sort();
+    let stats = store.stats(&query).await.expect("stats");
+    assert_eq!(
+        stats.totals.requests,
+        ids.len() as u64,
+        "stats agree with list for {q:?}"
+    );
+    ids
+}
+
+pub(crate) async fn search_finds_prompt_text_of_audited_requests(store: Arc<dyn Store>) {
+    let s = store.as_ref();
+    let refactor = audited(
+        s,
+        0,
+        "Please REFACTOR the parser \"quickly\" (100% done)",
+        None,
+    )
+    .await;
+    let weather = audited(s, 10, "What's the weather in Zürich?", None).await;
+    let failed = audited(s, 20, "hello", Some("upstream said: overloaded_error")).await;
+    let mut unaudited = record(30);
+    unaudited.error = Some("refactor budget exceeded".into());
+    s.insert_batch(&[unaudited.clone()]).await.expect("insert");
+
+    let sorted = |mut v: Vec<Uuid>| {
+        v.sort();
+        v
+    };
+    // Case-insensitive substrings of the prompt, through the index (3+ characters)…
+    assert_eq!(search(s, "refactor the").await, sorted(vec![refactor]));
+    assert_eq!(search(s, "WEATHER in").await, vec![weather]);
+    // …with quotes and LIKE wildcards taken literally…
+    assert_eq!(search(s, "\"quickly\"").await, vec![refactor]);
+    assert_eq!(search(s, "100%").await, vec![refactor]);
+    assert_eq!(search(s, "0%_").await, Vec::<Uuid>::new());
+    // …and by scanning when too short for a trigram.
+    assert_eq!(search(s, "Zü").await, vec![weather]);
+    // The error message matches too; both sources together.
+    assert_eq!(search(s, "overloaded").await, vec![failed]);
+    assert_eq!(
+        search(s, "refactor").await,
+        sorted(vec![refactor, unaudited.id])
+    );
+    // Only the last user turn is indexed, not the system prompt or earlier turns.
+    assert_eq!(search(s, "zebras").await, Vec::<Uuid>::new());
+    assert_eq!(search(s, "giraffes").await, Vec::<Uuid>::new());
+
+    // The text goes with the audit data: by age…
+    s.delete_audit_older_than(at(5)).await.expect("retention");
+    assert_eq!(search(s, "refactor the").await, Vec::<Uuid>::new());
+    assert_eq!(search(s, "weather").await, vec![weather]);
+    // …and by the size cap.
+    s.trim_audit(0).await.expect("trim");
+    assert_eq!(search(s, "weather").await, Vec::<Uuid>::new());
+    assert_eq!(
+        search(s, "overloaded").await,
+        vec![failed],
+        "errors stay searchable"
+    );
 }

@@ -1,8 +1,7 @@
 //! The store's one integration-test binary: the shared behaviour suite against SQLite and
-//! PostgreSQL, the writer against scripted stores, and an ignored million-row benchmark.
+//! PostgreSQL, the writer against scripted stores. The million-row query benchmark is `bench/querylog.sh`.
 
 mod audit;
-mod bench;
 mod suite;
 mod support;
 mod writer;
