@@ -48,6 +48,14 @@ fi
 step "cargo nextest run"
 cargo nextest run --workspace --no-fail-fast
 
+if [ "${SWITCHBOARD_REQUIRE_POSTGRES:-}" = 1 ]; then
+  # The end-to-end log suites (query API, observability) once more with PostgreSQL as the log
+  # store; the store's own suite already ran on both backends above.
+  step "query API and observability tests on PostgreSQL"
+  SWITCHBOARD_TEST_STORE=postgres cargo nextest run -p switchboard-server \
+    --test api --test observability --no-fail-fast
+fi
+
 step "doc tests"
 cargo test --workspace --doc
 

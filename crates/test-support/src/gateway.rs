@@ -89,9 +89,8 @@ impl TestGatewayBuilder {
                 switchboard_config::render_errors(&e)
             )
         });
-        let store = switchboard_store::open(None, dir.path())
-            .await
-            .expect("open store");
+        let test_store = crate::TestStore::open(dir.path()).await;
+        let store = test_store.store.clone();
         let (log, writer) = spawn_writer(
             store.clone(),
             10_000,
@@ -136,6 +135,7 @@ impl TestGatewayBuilder {
             url: format!("http://{addr}"),
             state,
             store,
+            test_store,
             writer: Some(writer),
             stop,
             server: Some(server),
@@ -152,6 +152,8 @@ pub struct TestGateway {
     pub url: String,
     pub state: AppState,
     pub store: Arc<dyn Store>,
+    /// Keeps a PostgreSQL test schema alive (see [`crate::TestStore`]).
+    test_store: crate::TestStore,
     writer: Option<WriterHandle>,
     stop: CancellationToken,
     server: Option<JoinHandle<()>>,
@@ -230,6 +232,7 @@ impl TestGateway {
         }
         Stopped {
             store: self.store.clone(),
+            _test_store: self.test_store.clone(),
             _dir: self.dir.take(),
         }
     }
@@ -238,6 +241,7 @@ impl TestGateway {
 /// A gateway that has shut down; its data directory lives as long as this.
 pub struct Stopped {
     pub store: Arc<dyn Store>,
+    _test_store: crate::TestStore,
     _dir: Option<tempfile::TempDir>,
 }
 

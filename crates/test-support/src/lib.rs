@@ -15,6 +15,8 @@ pub mod clients;
 mod gateway;
 mod mock;
 pub mod sse;
+mod store;
 
 pub use gateway::{Stopped, TestGateway, TestGatewayBuilder};
 pub use mock::{Gate, MockUpstream, Recorded, Reply, Step};
+pub use store::{TestStore, postgres_url, wants_postgres};

@@ -1,4 +1,5 @@
-//! The query API (`/api/…`) over a real SQLite store filled with hand-made records: every filter,
+//! The query API (`/api/…`) over a real store (SQLite, or PostgreSQL with
+//! `SWITCHBOARD_TEST_STORE=postgres`: `scripts/test.sh` runs both) filled with hand-made records: every filter,
 //! pagination, statistics, exports round-tripping, reports, the OpenAPI document checked against
 //! the routes and against real responses, the loopback and token rules, and the live feed.
 #![expect(
@@ -205,6 +206,7 @@ struct Api {
     app: Router,
     state: AppState,
     store: Arc<dyn Store>,
+    _test_store: switchboard_test_support::TestStore,
     _writer: WriterHandle,
     _dir: tempfile::TempDir,
 }
@@ -214,9 +216,8 @@ async fn api_with(server_toml: &str, populate: bool) -> Api {
     let toml = format!("[server]\nlisten = \"127.0.0.1:0\"\n{server_toml}\n");
     let config = switchboard_config::compile_str(&toml, ConfigSource::Default, &|_| None)
         .expect("config compiles");
-    let store = switchboard_store::open(None, dir.path())
-        .await
-        .expect("open store");
+    let test_store = switchboard_test_support::TestStore::open(dir.path()).await;
+    let store = test_store.store.clone();
     if populate {
         let records: Vec<LogRecord> = fixture().into_iter().map(|(_, r)| r).collect();
         store.insert_batch(&records).await.expect("insert");
@@ -230,6 +231,7 @@ async fn api_with(server_toml: &str, populate: bool) -> Api {
         app: switchboard_server::app(state.clone()),
         state,
         store,
+        _test_store: test_store,
         _writer: writer,
         _dir: dir,
     }
