@@ -573,6 +573,45 @@ mod tests {
     }
 
     #[test]
+    fn providers_by_preset_then_kind() {
+        let config = switchboard_config::compile_str(
+            r#"
+[[endpoints]]
+name = "a"
+kind = "anthropic"
+base_url = "https://gw.example.com"
+[[endpoints]]
+name = "b"
+preset = "deepseek-anthropic"
+[[endpoints]]
+name = "c"
+preset = "gemini"
+[[endpoints]]
+name = "d"
+preset = "xai"
+[[endpoints]]
+name = "e"
+preset = "openrouter"
+"#,
+            switchboard_config::ConfigSource::Default,
+            &|_| None,
+        )
+        .expect("valid config");
+        let names: Vec<String> = config
+            .endpoints
+            .iter()
+            .map(|e| provider(Some(e), "anthropic"))
+            .collect();
+        assert_eq!(
+            names,
+            ["anthropic", "deepseek", "gcp.gemini", "x_ai", "openrouter"]
+        );
+        assert_eq!(provider(None, "openai"), "openai");
+        let port = |e: &EndpointConfig| server(e)[1].value.as_str().into_owned();
+        assert_eq!(port(&config.endpoints[0]), "443");
+    }
+
+    #[test]
     fn operations_by_path() {
         assert_eq!(operation("/v1/messages"), "chat");
         assert_eq!(operation("/v1/chat/completions"), "chat");
