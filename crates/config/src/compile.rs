@@ -25,6 +25,7 @@ const TOP_KEYS: &[&str] = &[
     "pricing",
     "audit",
     "log_file",
+    "opentelemetry",
 ];
 const SERVER_KEYS: &[&str] = &["listen", "auth_token", "shutdown_grace"];
 const ROUTING_KEYS: &[&str] = &[
@@ -87,6 +88,10 @@ pub(crate) fn compile_root(cx: &mut Cx<'_>, root: &Table, source: ConfigSource) 
             let s = s.open(cx, observe::LOG_FILE_KEYS);
             observe::log_file(cx, s)
         });
+    let opentelemetry = root.table(cx, "opentelemetry").and_then(|s| {
+        let s = s.open(cx, observe::OPENTELEMETRY_KEYS);
+        observe::opentelemetry(cx, s)
+    });
     Config {
         source,
         server,
@@ -97,6 +102,7 @@ pub(crate) fn compile_root(cx: &mut Cx<'_>, root: &Table, source: ConfigSource) 
         pricing,
         audit,
         log_file,
+        opentelemetry,
     }
 }
 
@@ -277,7 +283,7 @@ mod tests {
     fn configuration_doc_lists_every_key() {
         let path = concat!(env!("CARGO_MANIFEST_DIR"), "/../../docs/configuration.md");
         let doc = std::fs::read_to_string(path).expect("docs/configuration.md");
-        let sections: [(&str, &[&str]); 7] = [
+        let sections: [(&str, &[&str]); 8] = [
             ("[server]", SERVER_KEYS),
             ("[[endpoints]]", crate::endpoint::ENDPOINT_KEYS),
             ("[routing]", ROUTING_KEYS),
@@ -285,6 +291,7 @@ mod tests {
             ("[pricing]", observe::PRICE_KEYS),
             ("[audit]", observe::AUDIT_KEYS),
             ("[log_file]", observe::LOG_FILE_KEYS),
+            ("[opentelemetry]", observe::OPENTELEMETRY_KEYS),
         ];
         for (section, keys) in sections {
             assert!(doc.contains(&format!("## `{section}`")), "{section}");

@@ -287,7 +287,8 @@ pub(crate) fn parse_base_url(text: &str) -> Result<Url, String> {
     Ok(url)
 }
 
-fn headers(cx: &mut Cx<'_>, s: Section<'_>) -> Vec<(String, String)> {
+/// A `headers` table: valid header names, values without control characters.
+pub(crate) fn headers(cx: &mut Cx<'_>, s: Section<'_>) -> Vec<(String, String)> {
     let mut out = Vec::new();
     for (name, value) in string_map(cx, s) {
         let field = s.field(&name.value);

@@ -119,6 +119,7 @@ pub fn default_config() -> Config {
         pricing: Vec::new(),
         audit: AuditConfig::default(),
         log_file: LogFileConfig::default(),
+        opentelemetry: None,
     }
 }
 

@@ -52,6 +52,8 @@ pub struct Config {
     pub pricing: Vec<PriceOverride>,
     pub audit: AuditConfig,
     pub log_file: LogFileConfig,
+    /// `[opentelemetry]`: trace export; `None` when the section is absent or disabled.
+    pub opentelemetry: Option<OpenTelemetryConfig>,
 }
 
 #[derive(Debug, Clone)]
@@ -317,6 +319,39 @@ pub struct LogFileConfig {
     /// Directory of the files; `None` is `<data_dir>/logs`, a relative path is under the data
     /// directory.
     pub dir: Option<PathBuf>,
+}
+
+/// Default `opentelemetry.service_name`.
+pub const DEFAULT_OTEL_SERVICE_NAME: &str = "switchboard";
+/// Default `opentelemetry.timeout`: the OTLP exporter default.
+pub const DEFAULT_OTEL_TIMEOUT: Duration = Duration::from_secs(10);
+
+/// `[opentelemetry]`: spans for every proxied request, exported over OTLP/HTTP (protobuf).
+#[derive(Debug, Clone, PartialEq)]
+pub struct OpenTelemetryConfig {
+    /// Base URL of the collector's OTLP/HTTP receiver, without a trailing `/`, query or
+    /// credentials, e.g. `http://127.0.0.1:4318`. Spans go to [`Self::traces_url`].
+    pub endpoint: Url,
+    /// Sent with every export (an API key, an `authorization` header): secrets, shown masked.
+    pub headers: Vec<(String, SecretString)>,
+    /// The `service.name` resource attribute.
+    pub service_name: String,
+    /// Fraction of traces started here that are exported, 0 to 1. A sampled-in or sampled-out
+    /// `traceparent` from the client decides for its trace instead.
+    pub sample_ratio: f64,
+    /// Time allowed for one export request.
+    pub timeout: Duration,
+}
+
+impl OpenTelemetryConfig {
+    /// Where spans are posted: the endpoint with `/v1/traces` appended (OTLP/HTTP).
+    #[must_use]
+    pub fn traces_url(&self) -> Url {
+        let mut url = self.endpoint.clone();
+        let path = format!("{}/v1/traces", url.path().trim_end_matches('/'));
+        url.set_path(&path);
+        url
+    }
 }
 
 #[cfg(test)]

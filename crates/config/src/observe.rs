@@ -1,9 +1,15 @@
-//! The observability sections: `[pricing]`, `[audit]` and `[log_file]`.
+//! The observability sections: `[pricing]`, `[audit]`, `[log_file]` and `[opentelemetry]`.
 
 use std::path::PathBuf;
 
-use crate::model::{AuditConfig, LogFileConfig, PriceOverride};
+use url::Url;
+
+use crate::model::{
+    AuditConfig, DEFAULT_OTEL_SERVICE_NAME, DEFAULT_OTEL_TIMEOUT, LogFileConfig,
+    OpenTelemetryConfig, PriceOverride,
+};
 use crate::reader::{Cx, Section, missing};
+use crate::secret::SecretString;
 
 pub(crate) const PRICING_KEYS: &[&str] = &["models"];
 pub(crate) const PRICE_KEYS: &[&str] = &[
@@ -15,6 +21,14 @@ pub(crate) const PRICE_KEYS: &[&str] = &[
 ];
 pub(crate) const AUDIT_KEYS: &[&str] = &["enabled", "retention", "max_bytes", "max_request_bytes"];
 pub(crate) const LOG_FILE_KEYS: &[&str] = &["enabled", "dir"];
+pub(crate) const OPENTELEMETRY_KEYS: &[&str] = &[
+    "enabled",
+    "endpoint",
+    "headers",
+    "service_name",
+    "sample_ratio",
+    "timeout",
+];
 
 /// Highest price accepted, USD per million tokens: far above any real one, low enough to catch a
 /// price written per token or per thousand by mistake… in the other direction.
@@ -111,6 +125,103 @@ pub(crate) fn log_file(cx: &mut Cx<'_>, s: Section<'_>) -> LogFileConfig {
     out
 }
 
+/// `[opentelemetry]`: `None` when `enabled = false` (the rest is still checked).
+pub(crate) fn opentelemetry(cx: &mut Cx<'_>, s: Section<'_>) -> Option<OpenTelemetryConfig> {
+    let enabled = s.bool(cx, "enabled").unwrap_or(true);
+    let endpoint = match s.string(cx, "endpoint") {
+        Some(e) => match parse_otlp_endpoint(&e.value) {
+            Ok(url) => Some(url),
+            Err(message) => {
+                cx.error(e.span, s.field("endpoint"), message);
+                None
+            }
+        },
+        None => {
+            if enabled && !s.contains("endpoint") {
+                let hint = " (the collector's OTLP/HTTP address, like \"http://127.0.0.1:4318\")";
+                missing(cx, s, "endpoint", hint);
+            }
+            None
+        }
+    };
+    let mut headers = Vec::new();
+    if let Some(h) = s.table(cx, "headers") {
+        let h = h.any();
+        for (name, value) in crate::endpoint::headers(cx, h) {
+            if value.trim().is_empty() {
+                let message = "is empty; set a value or remove the header";
+                cx.error(h.value_span(&name), h.field(&name), message);
+            } else {
+                headers.push((name, SecretString::new(value)));
+            }
+        }
+    }
+    let mut service_name = DEFAULT_OTEL_SERVICE_NAME.to_owned();
+    if let Some(name) = s.string(cx, "service_name") {
+        if name.value.trim().is_empty() {
+            let message = "is empty; set a name or remove the key (default \"switchboard\")";
+            cx.error(name.span, s.field("service_name"), message);
+        } else {
+            service_name = name.value;
+        }
+    }
+    let sample_ratio = s.number(cx, "sample_ratio", 0.0, 1.0).unwrap_or(1.0);
+    let mut timeout = DEFAULT_OTEL_TIMEOUT;
+    if let Some(d) = s.duration(cx, "timeout") {
+        if d.is_zero() {
+            cx.error(
+                s.value_span("timeout"),
+                s.field("timeout"),
+                "must be longer than zero",
+            );
+        } else {
+            timeout = d;
+        }
+    }
+    let endpoint = endpoint?;
+    enabled.then_some(OpenTelemetryConfig {
+        endpoint,
+        headers,
+        service_name,
+        sample_ratio,
+        timeout,
+    })
+}
+
+/// An OTLP/HTTP base URL: http(s), a host, no query, fragment or credentials (those belong in
+/// `headers`, which are masked wherever the configuration is shown). Kept without a trailing
+/// `/`; the signal path (`/v1/traces`) is appended when exporting.
+pub(crate) fn parse_otlp_endpoint(text: &str) -> Result<Url, String> {
+    let mut url = Url::parse(text.trim()).map_err(|e| e.to_string())?;
+    if !matches!(url.scheme(), "http" | "https") {
+        return Err(format!(
+            "unsupported scheme `{}`: OTLP/HTTP needs http or https (gRPC on port 4317 is not supported; use the collector's HTTP port, usually 4318)",
+            url.scheme()
+        ));
+    }
+    if url.host().is_none() {
+        return Err("URL has no host".to_owned());
+    }
+    if !url.username().is_empty() || url.password().is_some() {
+        return Err(
+            "credentials in the URL would be shown wherever it is; send them in `headers`"
+                .to_owned(),
+        );
+    }
+    if url.query().is_some() || url.fragment().is_some() {
+        return Err("endpoint must not have a query string or fragment".to_owned());
+    }
+    let path = url.path().trim_end_matches('/').to_owned();
+    if path.ends_with("/v1/traces") {
+        return Err(
+            "endpoint ends with `/v1/traces`; give the collector's base URL, the path is appended"
+                .to_owned(),
+        );
+    }
+    url.set_path(if path.is_empty() { "/" } else { &path });
+    Ok(url)
+}
+
 #[cfg(test)]
 mod tests {
     use crate::reader::parse_byte_size;
@@ -124,5 +235,47 @@ mod tests {
         assert_eq!(parse_byte_size("1.5GB"), None);
         assert_eq!(parse_byte_size("GB"), None);
         assert_eq!(parse_byte_size("3 parsecs"), None);
+    }
+}
+
+#[cfg(test)]
+mod otlp_tests {
+    use super::parse_otlp_endpoint;
+
+    #[test]
+    fn otlp_endpoints_are_normalised_and_checked() {
+        let traces = |e: &str| {
+            let endpoint = parse_otlp_endpoint(e).expect("valid endpoint");
+            crate::OpenTelemetryConfig {
+                endpoint,
+                headers: Vec::new(),
+                service_name: "s".into(),
+                sample_ratio: 1.0,
+                timeout: crate::DEFAULT_OTEL_TIMEOUT,
+            }
+            .traces_url()
+            .to_string()
+        };
+        assert_eq!(
+            traces("http://127.0.0.1:4318"),
+            "http://127.0.0.1:4318/v1/traces"
+        );
+        assert_eq!(
+            traces("http://127.0.0.1:4318/"),
+            "http://127.0.0.1:4318/v1/traces"
+        );
+        assert_eq!(
+            traces("https://otlp.example.com/otlp/"),
+            "https://otlp.example.com/otlp/v1/traces"
+        );
+        for bad in [
+            "127.0.0.1:4318",
+            "grpc://127.0.0.1:4317",
+            "http://user:pw@collector:4318",
+            "http://collector:4318/v1/traces",
+            "http://collector:4318?x=1",
+        ] {
+            assert!(parse_otlp_endpoint(bad).is_err(), "{bad}");
+        }
     }
 }

@@ -653,3 +653,87 @@ dir = "/var/log/switchboard"
         "{text}"
     );
 }
+
+#[test]
+fn opentelemetry_is_off_by_default_and_compiles_with_defaults() {
+    assert!(default_config().opentelemetry.is_none());
+    let env = env_of(&[("OTLP_TOKEN", "otlp-secret-0123456789abcdef")]);
+    let c = compile_str(
+        r#"
+[opentelemetry]
+endpoint = "https://otlp.example.com/otlp/"
+headers = { authorization = "Bearer ${OTLP_TOKEN}" }
+"#,
+        file(),
+        &env,
+    )
+    .expect("valid");
+    let t = c.opentelemetry.expect("traces on");
+    assert_eq!(
+        t.traces_url().as_str(),
+        "https://otlp.example.com/otlp/v1/traces"
+    );
+    assert_eq!(t.service_name, "switchboard");
+    assert!((t.sample_ratio - 1.0).abs() < f64::EPSILON);
+    assert_eq!(t.timeout, Duration::from_secs(10));
+    assert_eq!(t.headers.len(), 1);
+    assert_eq!(
+        t.headers[0].1.expose(),
+        "Bearer otlp-secret-0123456789abcdef"
+    );
+    assert!(!format!("{t:?}").contains("otlp-secret"), "masked in Debug");
+
+    let c = compiled(
+        "[opentelemetry]\nenabled = false\nservice_name = \"gw\"\nsample_ratio = 0\ntimeout = \"2s\"\n",
+    );
+    assert!(c.opentelemetry.is_none(), "disabled, endpoint not needed");
+}
+
+#[test]
+fn opentelemetry_mistakes_point_at_their_lines() {
+    let text = r#"[opentelemetry]
+endpoint = "http://user:pw@collector:4318"
+headers = { "bad header" = "x", "x-empty" = "" }
+service_nam = "gw"
+sample_ratio = 1.5
+timeout = "0s"
+"#;
+    let errs = compile(text).expect_err("five mistakes");
+    let at: Vec<(usize, &str)> = errs.iter().map(|e| (e.line, e.field.as_str())).collect();
+    assert_eq!(
+        at,
+        [
+            (2, "opentelemetry.endpoint"),
+            (3, "opentelemetry.headers.\"bad header\""),
+            (3, "opentelemetry.headers.x-empty"),
+            (4, "opentelemetry.service_nam"),
+            (5, "opentelemetry.sample_ratio"),
+            (6, "opentelemetry.timeout"),
+        ],
+        "{}",
+        render_errors(&errs)
+    );
+    let text = render_errors(&errs);
+    assert!(text.contains("send them in `headers`"), "{text}");
+    assert!(text.contains("did you mean `service_name`?"), "{text}");
+    assert!(
+        text.contains("1.5 is out of range: expected 0 to 1"),
+        "{text}"
+    );
+
+    let text = errors("[opentelemetry]\nservice_name = \"gw\"\n");
+    assert!(
+        text.contains("opentelemetry.endpoint: missing required key `endpoint`"),
+        "{text}"
+    );
+    let text = errors("[opentelemetry]\nendpoint = \"http://c:4318/v1/traces\"\n");
+    assert!(text.contains("ends with `/v1/traces`"), "{text}");
+    let text = errors("[opentelemetry]\nendpoint = \"grpc://c:4317\"\n");
+    assert!(text.contains("unsupported scheme `grpc`"), "{text}");
+    let text =
+        errors("[opentelemetry]\nendpoint = \"http://c:4318\"\nheaders = { auth = \"${NOPE}\" }\n");
+    assert!(
+        text.contains("opentelemetry.headers.auth: environment variable `NOPE` is not set"),
+        "{text}"
+    );
+}

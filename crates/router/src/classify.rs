@@ -29,6 +29,20 @@ pub enum FailureKind {
     Unsupported,
 }
 
+impl FailureKind {
+    /// The kind in one word: `connect`, `timeout`, `status`, `protocol`, `unsupported`.
+    #[must_use]
+    pub fn as_str(&self) -> &'static str {
+        match self {
+            Self::Connect => "connect",
+            Self::Timeout => "timeout",
+            Self::Status { .. } => "status",
+            Self::Protocol => "protocol",
+            Self::Unsupported => "unsupported",
+        }
+    }
+}
+
 /// A failed attempt against one endpoint.
 #[derive(Debug, Clone, thiserror::Error)]
 #[error("{endpoint}: {message}")]

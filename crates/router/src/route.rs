@@ -65,7 +65,11 @@ pub trait Upstream<T: Target + ?Sized> {
 pub struct AttemptLog {
     pub endpoint: String,
     pub status: Option<u16>,
+    /// When the attempt was sent (for a skipped endpoint: when it was passed over).
+    pub started: Instant,
     pub latency: Duration,
+    /// What kind of failure, in one word ([`FailureKind::as_str`]); `None` on success or skip.
+    pub failure: Option<&'static str>,
     pub error: Option<String>,
     /// `ok`, `retry`, `next`, `cooldown`, `returned`, `skipped`, `repair`, `unsupported`.
     pub disposition: &'static str,
@@ -170,7 +174,9 @@ where
             attempts.push(AttemptLog {
                 endpoint: name.to_owned(),
                 status: None,
+                started: Instant::now(),
                 latency: Duration::ZERO,
+                failure: None,
                 error: Some(format!(
                     "cooling down for {}s",
                     (until - Instant::now()).as_secs()
@@ -190,7 +196,9 @@ where
                     attempts.push(AttemptLog {
                         endpoint: name.to_owned(),
                         status: Some(200),
+                        started,
                         latency,
+                        failure: None,
                         error: None,
                         disposition: "ok",
                     });
@@ -206,7 +214,9 @@ where
             let mut log = AttemptLog {
                 endpoint: name.to_owned(),
                 status: err.status(),
+                started,
                 latency,
+                failure: Some(err.kind.as_str()),
                 error: Some(err.message.clone()),
                 disposition: "",
             };

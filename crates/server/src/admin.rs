@@ -93,5 +93,6 @@ pub fn status_json(state: &AppState) -> serde_json::Value {
             "last_error": log.last_error,
         },
         "endpoints": endpoints,
+        "opentelemetry": state.0.telemetry.status(),
     })
 }

@@ -19,6 +19,7 @@ mod log;
 mod logfile;
 pub mod maintenance;
 mod metrics;
+mod otel;
 mod pricing;
 mod proxy;
 pub mod reload;

@@ -23,11 +23,13 @@ pub(crate) struct RequestLog {
 }
 
 /// What completing a row also feeds: the price table and config of the request's snapshot,
-/// the metrics and log file of the process, and the request's audit capture (when enabled).
+/// the metrics and log file of the process, the request's audit capture (when enabled) and its
+/// trace (when exported).
 struct Observe {
     state: crate::state::AppState,
     live: std::sync::Arc<Live>,
     audit: Option<std::sync::Arc<crate::audit::Capture>>,
+    trace: Option<crate::otel::RequestTrace>,
 }
 
 fn millis(d: std::time::Duration) -> u64 {
@@ -63,8 +65,24 @@ impl RequestLog {
                     audit.max_request_bytes,
                 ))
             }),
+            trace: None,
         });
         self
+    }
+
+    /// Also exports the request's spans, when trace export is on, as children of the client's
+    /// `traceparent` if it sent one.
+    pub(crate) fn traced(mut self, headers: &http::HeaderMap) -> Self {
+        if let Some(o) = self.obs.as_mut()
+            && o.state.0.telemetry.is_on()
+        {
+            o.trace = Some(crate::otel::RequestTrace::from_headers(headers));
+        }
+        self
+    }
+
+    fn trace(&mut self) -> Option<&mut crate::otel::RequestTrace> {
+        self.obs.as_mut().and_then(|o| o.trace.as_mut())
     }
 
     /// The request's audit capture, when audit is on.
@@ -118,6 +136,10 @@ impl RequestLog {
         requested: Option<&str>,
         attempts: &[AttemptLog],
     ) {
+        let started = self.started;
+        if let Some(t) = self.trace() {
+            t.attempts(started, attempts);
+        }
         let Some(r) = self.rec.as_mut() else { return };
         r.attempts = attempts
             .iter()
@@ -144,6 +166,9 @@ impl RequestLog {
     }
 
     pub(crate) fn summary(&mut self, s: &Summary) {
+        if let Some(t) = self.trace() {
+            t.response_model(s.model.as_deref());
+        }
         let Some(r) = self.rec.as_mut() else { return };
         set_usage(r, &s.usage);
         self.cache_1h = s.usage.cache_creation_1h_input_tokens;
@@ -154,7 +179,11 @@ impl RequestLog {
 
     /// Completes and sends the row.
     pub(crate) fn finish(&mut self, status: u16, outcome: &str, error: Option<String>) {
-        let latency = millis(self.started.elapsed());
+        let elapsed = self.started.elapsed();
+        if let Some(t) = self.trace() {
+            t.finished(elapsed);
+        }
+        let latency = millis(elapsed);
         if let Some(mut r) = self.rec.take() {
             r.status = status;
             r.outcome = outcome.to_owned();
@@ -171,7 +200,7 @@ impl RequestLog {
 }
 
 impl Observe {
-    /// Prices `r`, counts it, logs its line, and hands back its audit data.
+    /// Prices `r`, counts it, logs its line, exports its spans, and hands back its audit data.
     fn complete(&self, r: &mut LogRecord, cache_1h: u64) -> Option<switchboard_store::AuditBundle> {
         if r.cost_usd.is_none() {
             r.cost_usd = crate::pricing::cost(&self.live.pricing, r, cache_1h);
@@ -179,6 +208,9 @@ impl Observe {
         self.state.0.metrics.observe(r);
         let lf = &self.live.config.log_file;
         self.state.log_file_line(lf.enabled, lf.dir.as_deref(), r);
+        if let Some(t) = &self.trace {
+            self.state.0.telemetry.export(r, t, &self.live);
+        }
         let entries = self.audit.as_ref()?.take_entries();
         (!entries.is_empty()).then(|| switchboard_store::AuditBundle {
             request_id: r.id,

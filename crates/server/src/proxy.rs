@@ -167,7 +167,8 @@ async fn handle(state: AppState, dialect: Dialect, op: Op, req: Request) -> Resp
     rec.session_id = header_str(&parts.headers, "x-claude-code-session-id");
     let mut log = RequestLog::new(rec, state.log().clone())
         .with_events(state.request_events().clone())
-        .observed(&state, &live);
+        .observed(&state, &live)
+        .traced(&parts.headers);
     let fail = |log: &mut RequestLog, e: ApiError| {
         let resp = e.render(dialect);
         audit::client_response(

@@ -134,13 +134,16 @@ pub(crate) struct Inner {
     pub(crate) metrics: crate::metrics::Metrics,
     /// The request log file's queue.
     pub(crate) log_file: crate::logfile::LogFile,
+    /// Trace export (`[opentelemetry]`), off when the section is absent.
+    pub(crate) telemetry: crate::otel::Telemetry,
 }
 
 /// Capacity of [`AppState::request_events`].
 const EVENTS_CAPACITY: usize = 1024;
 
 impl AppState {
-    /// Builds the state.
+    /// Builds the state. Trace export, when configured, sends its batches on the Tokio runtime
+    /// current here (if any).
     ///
     /// # Errors
     /// The HTTP client could not be built (TLS roots unavailable).
@@ -158,6 +161,7 @@ impl AppState {
             .no_zstd()
             .no_deflate()
             .build()?;
+        let telemetry = crate::otel::Telemetry::new(config.opentelemetry.as_ref());
         Ok(Self(Arc::new(Inner {
             live: ArcSwap::from_pointee(Live::new(config)),
             health: Health::new(),
@@ -173,6 +177,7 @@ impl AppState {
             events: broadcast::channel(EVENTS_CAPACITY).0,
             metrics: crate::metrics::Metrics::default(),
             log_file: crate::logfile::LogFile::default(),
+            telemetry,
         })))
     }
 
@@ -207,6 +212,7 @@ impl AppState {
 
     /// Replaces the configuration (in-flight requests keep their snapshot).
     pub fn swap_config(&self, config: Config) {
+        self.0.telemetry.reconfigure(config.opentelemetry.as_ref());
         self.0.live.store(Arc::new(Live::new(config)));
         let mut r = self.0.reload.lock();
         r.reloads += 1;

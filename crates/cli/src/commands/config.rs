@@ -54,6 +54,9 @@ fn summary(config: &Config) -> String {
             |t| format!("clients must present the gateway token ({})", t.masked())
         )
     );
+    if let Some(t) = &config.opentelemetry {
+        let _ = writeln!(out, "  traces     {}", crate::commands::traces(t));
+    }
     let _ = writeln!(out, "  endpoints  (in priority order)");
     let mut rows = vec![vec![
         "#".to_owned(),

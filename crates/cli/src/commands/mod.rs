@@ -10,7 +10,7 @@ use std::net::{IpAddr, Ipv4Addr, Ipv6Addr, SocketAddr};
 use std::path::{Path, PathBuf};
 
 use anyhow::Context as _;
-use switchboard_config::{AuthStyle, Config, ConfigError, EndpointConfig};
+use switchboard_config::{AuthStyle, Config, ConfigError, EndpointConfig, OpenTelemetryConfig};
 
 /// Exit status for a configuration that does not compile (`serve`, `status`).
 pub(crate) const EXIT_CONFIG: u8 = 2;
@@ -74,6 +74,25 @@ pub(crate) fn credentials(e: &EndpointConfig) -> String {
     }
 }
 
+/// Where spans go, in one line, with header values masked.
+pub(crate) fn traces(t: &OpenTelemetryConfig) -> String {
+    let mut out = format!(
+        "OTLP/HTTP to {} as `{}`, {}% sampled",
+        t.traces_url(),
+        t.service_name,
+        t.sample_ratio * 100.0
+    );
+    if !t.headers.is_empty() {
+        let headers: Vec<String> = t
+            .headers
+            .iter()
+            .map(|(k, v)| format!("{k}: {}", v.masked()))
+            .collect();
+        out.push_str(&format!(" (headers {})", headers.join(", ")));
+    }
+    out
+}
+
 /// A database URL with the password replaced by `****`.
 pub(crate) fn mask_url(url: &str) -> String {
     let Some((scheme, rest)) = url.split_once("://") else {
@@ -131,6 +150,21 @@ pub(crate) fn print_out(text: &str) -> anyhow::Result<()> {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn traces_line_masks_header_values() {
+        let config = switchboard_config::compile_str(
+            "[opentelemetry]\nendpoint = \"http://127.0.0.1:4318\"\nsample_ratio = 0.25\nheaders = { authorization = \"Bearer otlp-secret-0123456789abcdef\" }\n",
+            switchboard_config::ConfigSource::Default,
+            &|_| None,
+        )
+        .expect("valid config");
+        let line = traces(config.opentelemetry.as_ref().expect("traces on"));
+        assert_eq!(
+            line,
+            "OTLP/HTTP to http://127.0.0.1:4318/v1/traces as `switchboard`, 25% sampled (headers authorization: Bearer otl…cdef)"
+        );
+    }
 
     #[test]
     fn masks_the_password_of_a_database_url() {

@@ -89,9 +89,15 @@ pub(crate) fn run(args: ServeArgs) -> anyhow::Result<ExitCode> {
             WriterOptions::default(),
         )
     };
-    let state = AppState::new(config.clone(), log.clone(), data_dir.clone())
-        .context("cannot build the HTTP client")?
-        .with_store(store.clone());
+    let state = {
+        // Trace export (`[opentelemetry]`) sends its batches on the log runtime, which outlives
+        // the server's, so the last spans still go out after the requests stop.
+        let _rt = log_rt.enter();
+        AppState::new(config.clone(), log.clone(), data_dir.clone())
+    }
+    .context("cannot build the HTTP client")?
+    .with_store(store.clone());
+    let traces = state.clone();
     // Retention, the audit size cap and the optional request log file run beside the writer.
     let stop_jobs = CancellationToken::new();
     let jobs = {
@@ -115,6 +121,8 @@ pub(crate) fn run(args: ServeArgs) -> anyhow::Result<ExitCode> {
 
     // Requests still running past the grace period end here, logging as they drop.
     server_rt.shutdown_timeout(Duration::from_secs(1));
+    // Their spans were queued as they dropped: send them while the log runtime is up.
+    traces.shutdown_traces();
     stop_jobs.cancel();
     let _ = log_rt.block_on(jobs);
     log_rt.block_on(writer.shutdown());
@@ -245,6 +253,9 @@ fn banner(
     let _ = writeln!(out, "  config      {source}");
     let _ = writeln!(out, "  data dir    {}", data_dir.display());
     let _ = writeln!(out, "  database    {}", database(config, data_dir));
+    if let Some(t) = &config.opentelemetry {
+        let _ = writeln!(out, "  traces      {}", crate::commands::traces(t));
+    }
     let _ = writeln!(out, "  endpoints   in priority order:");
     let rows: Vec<Vec<String>> = config
         .endpoints

@@ -128,6 +128,19 @@ fn render(base: &str, s: &Value) -> String {
     if let Some(err) = log["last_error"].as_str() {
         let _ = write!(out, " (last error: {err})");
     }
+    let traces = &s["opentelemetry"];
+    if traces.is_object() {
+        let _ = write!(
+            out,
+            "\ntraces:     to {}, {} batches sent, {} failed",
+            text(&traces["endpoint"]),
+            num(&traces["exported_batches"]),
+            num(&traces["failed_batches"]),
+        );
+        if let Some(err) = traces["last_error"].as_str() {
+            let _ = write!(out, " (last error: {err})");
+        }
+    }
     out.push_str("\n\n");
     let mut rows = vec![
         [
