@@ -12,9 +12,11 @@
 )]
 
 pub mod clients;
+mod dns;
 mod gateway;
 mod mock;
 pub mod sse;
 
+pub use dns::FakeDns;
 pub use gateway::{Stopped, TestGateway, TestGatewayBuilder};
 pub use mock::{Gate, MockUpstream, Recorded, Reply, Step};
