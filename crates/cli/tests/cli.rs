@@ -199,6 +199,7 @@ fn config_check_prints_every_error_with_its_line_and_exits_1() {
         r#"[server]
 listen = "not an address"
 shutdown_grace = "forever"
+header_timeout = "0s"
 
 [[endpoints]]
 name = "primary"
@@ -216,7 +217,8 @@ api_key = "${SB_CLI_TEST_MISSING_KEY}"
     for (line, needle) in [
         (2, "server.listen"),
         (3, "server.shutdown_grace"),
-        (9, "SB_CLI_TEST_MISSING_KEY"),
+        (4, "server.header_timeout"),
+        (10, "SB_CLI_TEST_MISSING_KEY"),
     ] {
         assert!(
             stderr
@@ -225,7 +227,7 @@ api_key = "${SB_CLI_TEST_MISSING_KEY}"
             "no error at line {line} naming {needle}; stderr:\n{stderr}"
         );
     }
-    assert!(stderr.contains("3 errors"), "stderr:\n{stderr}");
+    assert!(stderr.contains("4 errors"), "stderr:\n{stderr}");
 }
 
 #[test]

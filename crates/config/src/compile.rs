@@ -9,8 +9,9 @@ use toml_edit::Table;
 use crate::endpoint::{default_endpoint, endpoints};
 use crate::error::suggest;
 use crate::model::{
-    AuditConfig, Config, ConfigSource, DEFAULT_LISTEN, DEFAULT_LOG_QUEUE, DEFAULT_SHUTDOWN_GRACE,
-    LogFileConfig, ModelMap, ModelRule, ROLES, RoutingConfig, ServerConfig, StorageConfig,
+    AuditConfig, Config, ConfigSource, DEFAULT_BODY_TIMEOUT, DEFAULT_HEADER_TIMEOUT,
+    DEFAULT_LISTEN, DEFAULT_LOG_QUEUE, DEFAULT_SHUTDOWN_GRACE, LogFileConfig, ModelMap, ModelRule,
+    ROLES, RoutingConfig, ServerConfig, StorageConfig,
 };
 use crate::observe;
 use crate::reader::{Cx, Section, SectionData, string_map};
@@ -27,7 +28,13 @@ const TOP_KEYS: &[&str] = &[
     "log_file",
     "opentelemetry",
 ];
-const SERVER_KEYS: &[&str] = &["listen", "auth_token", "shutdown_grace"];
+const SERVER_KEYS: &[&str] = &[
+    "listen",
+    "auth_token",
+    "shutdown_grace",
+    "header_timeout",
+    "body_timeout",
+];
 const ROUTING_KEYS: &[&str] = &[
     "max_retries",
     "backoff",
@@ -111,6 +118,8 @@ pub(crate) fn default_server() -> ServerConfig {
         listen: default_listen(),
         auth_token: None,
         shutdown_grace: DEFAULT_SHUTDOWN_GRACE,
+        header_timeout: DEFAULT_HEADER_TIMEOUT,
+        body_timeout: DEFAULT_BODY_TIMEOUT,
     }
 }
 
@@ -138,6 +147,20 @@ fn server(cx: &mut Cx<'_>, s: Section<'_>) -> ServerConfig {
     out.auth_token = secret(cx, s, "auth_token");
     if let Some(d) = s.duration(cx, "shutdown_grace") {
         out.shutdown_grace = d;
+    }
+    // Zero would mean "no limit" to the HTTP server: not a value to reach by accident.
+    let timeouts: [(&str, &mut Duration); 2] = [
+        ("header_timeout", &mut out.header_timeout),
+        ("body_timeout", &mut out.body_timeout),
+    ];
+    for (key, slot) in timeouts {
+        if let Some(d) = s.duration(cx, key) {
+            if d.is_zero() {
+                cx.error(s.value_span(key), s.field(key), "must be longer than zero");
+            } else {
+                *slot = d;
+            }
+        }
     }
     out
 }

@@ -15,6 +15,12 @@ pub const DEFAULT_LISTEN: &str = "127.0.0.1:8787";
 /// Default `server.shutdown_grace`.
 pub const DEFAULT_SHUTDOWN_GRACE: Duration = Duration::from_secs(30);
 
+/// Default `server.header_timeout`.
+pub const DEFAULT_HEADER_TIMEOUT: Duration = Duration::from_secs(10);
+
+/// Default `server.body_timeout`.
+pub const DEFAULT_BODY_TIMEOUT: Duration = Duration::from_secs(30);
+
 /// Default `storage.log_queue`.
 pub const DEFAULT_LOG_QUEUE: usize = 10_000;
 
@@ -63,6 +69,12 @@ pub struct ServerConfig {
     pub auth_token: Option<SecretString>,
     /// How long a graceful shutdown waits for in-flight requests.
     pub shutdown_grace: Duration,
+    /// Longest a client may take to send a request's headers, from the first read of a request
+    /// (for a kept-alive connection, from the end of the previous response). Slowloris clients
+    /// are disconnected after it.
+    pub header_timeout: Duration,
+    /// Longest a client may go without sending a byte of a request body it has started.
+    pub body_timeout: Duration,
 }
 
 /// How credentials are attached to upstream requests.

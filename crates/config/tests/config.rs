@@ -153,6 +153,15 @@ sonet = "x"
 }
 
 #[test]
+fn server_timeouts_must_be_durations_longer_than_zero() {
+    let text = "[server]\nheader_timeout = \"0s\"\nbody_timeout = 30\n";
+    insta::assert_snapshot!(errors(text), @r#"
+    switchboard.toml:2:18: server.header_timeout: must be longer than zero
+    switchboard.toml:3:16: server.body_timeout: expected a duration string with a unit, like "30s" or "500ms"
+    "#);
+}
+
+#[test]
 fn syntax_errors_have_line_and_column() {
     insta::assert_snapshot!(errors("[server]\nlisten = \"127.0.0.1:1\"\nx = [1,\n"), @"switchboard.toml:3:8: TOML syntax error: unclosed array, expected `]`");
     let e = compile("[server]\nlisten = 1\nlisten = 2\n").expect_err("duplicate key");
@@ -356,6 +365,8 @@ fn default_config_is_anthropic_pass_through() {
     assert_eq!(c.server.listen.to_string(), DEFAULT_LISTEN);
     assert_eq!(c.server.auth_token, None);
     assert_eq!(c.server.shutdown_grace, Duration::from_secs(30));
+    assert_eq!(c.server.header_timeout, Duration::from_secs(10));
+    assert_eq!(c.server.body_timeout, Duration::from_secs(30));
     assert_eq!(c.endpoints.len(), 1);
     let e = &c.endpoints[0];
     assert_eq!(
@@ -405,6 +416,8 @@ fn durations_accept_humantime_units() {
     let text = r#"
 [server]
 shutdown_grace = "1m 30s"
+header_timeout = "300ms"
+body_timeout = "2m"
 [routing]
 max_retries = 0
 backoff = { initial = "500ms", max = "2s" }
@@ -418,6 +431,8 @@ keepalive_interval = "250ms"
     let c = compiled(text);
     let r = &c.routing;
     assert_eq!(c.server.shutdown_grace, Duration::from_secs(90));
+    assert_eq!(c.server.header_timeout, Duration::from_millis(300));
+    assert_eq!(c.server.body_timeout, Duration::from_secs(120));
     assert_eq!(r.max_retries, 0);
     assert_eq!(
         (r.backoff_initial, r.backoff_max),

@@ -85,14 +85,26 @@ pub fn status_json(state: &AppState) -> serde_json::Value {
         "data_dir": state.data_dir().display().to_string(),
         "in_flight": state.in_flight(),
         "served": state.0.served.load(std::sync::atomic::Ordering::Relaxed),
+        "tasks": alive_tasks(),
         "log": {
             "queued": log.queued,
             "written": log.written,
             "dropped": log.dropped,
             "failed_batches": log.failed_batches,
+            "lost": log.lost,
+            "retries": log.retries,
             "last_error": log.last_error,
         },
         "endpoints": endpoints,
         "opentelemetry": state.0.telemetry.status(),
     })
+}
+
+/// Tasks alive on the runtime serving this call (connections, streams, upstream connections,
+/// background jobs): a leak shows as a count that never comes back down. `None` outside a
+/// runtime.
+pub(crate) fn alive_tasks() -> Option<usize> {
+    tokio::runtime::Handle::try_current()
+        .ok()
+        .map(|h| h.metrics().num_alive_tasks())
 }

@@ -1,9 +1,12 @@
-//! The little the proxy reads from a request body: `model` and `stream`. The body is otherwise
-//! forwarded byte for byte; mapping a model splices the new name into the original bytes.
+//! Reading a request body (bounded in size and in how long the client may pause), and the
+//! little the proxy reads from it: `model` and `stream`. The body is otherwise forwarded byte for
+//! byte; mapping a model splices the new name into the original bytes.
 
 use std::ops::Range;
+use std::time::Duration;
 
 use bytes::{Bytes, BytesMut};
+use http_body_util::BodyExt as _;
 use serde::Deserialize;
 use serde_json::value::RawValue;
 
@@ -35,6 +38,59 @@ pub(crate) enum BodyError {
     Json(#[from] serde_json::Error),
     #[error("`model` must be a string")]
     ModelNotString,
+}
+
+/// Why a client's body could not be read.
+#[derive(Debug, thiserror::Error)]
+pub(crate) enum ReadError {
+    #[error("request body larger than {0} bytes")]
+    TooLarge(usize),
+    /// No bytes for this long (a stalled or trickling client).
+    #[error("request body stalled for {0:?}")]
+    Stalled(Duration),
+    /// The connection broke or the framing was invalid (the client usually went away).
+    #[error("request body could not be read: {0}")]
+    Broken(axum::Error),
+}
+
+/// Reads a whole request body: at most `limit` bytes, and failing when the client sends nothing
+/// for `idle` (each pause is timed on its own; a steady trickle is bounded by `limit`).
+pub(crate) async fn read(
+    mut body: axum::body::Body,
+    limit: usize,
+    idle: Duration,
+) -> Result<Bytes, ReadError> {
+    let mut chunks: Vec<Bytes> = Vec::new();
+    let mut len = 0usize;
+    loop {
+        let frame = match tokio::time::timeout(idle, body.frame()).await {
+            Err(_) => return Err(ReadError::Stalled(idle)),
+            Ok(None) => break,
+            Ok(Some(Err(e))) => return Err(ReadError::Broken(e)),
+            Ok(Some(Ok(frame))) => frame,
+        };
+        // Trailers carry nothing the proxy forwards.
+        if let Ok(data) = frame.into_data()
+            && !data.is_empty()
+        {
+            len += data.len();
+            if len > limit {
+                return Err(ReadError::TooLarge(limit));
+            }
+            chunks.push(data);
+        }
+    }
+    Ok(match chunks.len() {
+        0 => Bytes::new(),
+        1 => chunks.swap_remove(0),
+        _ => {
+            let mut out = BytesMut::with_capacity(len);
+            for c in &chunks {
+                out.extend_from_slice(c);
+            }
+            out.freeze()
+        }
+    })
 }
 
 impl RequestHead {

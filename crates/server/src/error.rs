@@ -21,6 +21,9 @@ pub(crate) enum ApiError {
     NotFound(String),
     #[error("request body larger than {0} bytes")]
     TooLarge(usize),
+    /// The client started a body and stopped sending it (`server.body_timeout`).
+    #[error("request body stalled: no bytes for {0:?}")]
+    BodyTimeout(Duration),
     /// Every endpoint is rate-limited or cooling down: retry after the earliest cooldown end.
     #[error("{message}")]
     RateLimited {
@@ -41,6 +44,7 @@ impl ApiError {
             Self::Unauthorized => ErrorKind::Authentication,
             Self::NotFound(_) => ErrorKind::NotFound,
             Self::TooLarge(_) => ErrorKind::RequestTooLarge,
+            Self::BodyTimeout(_) => ErrorKind::Timeout,
             Self::RateLimited { .. } => ErrorKind::RateLimit,
             Self::Overloaded(_) => ErrorKind::Overloaded,
             Self::Internal(_) => ErrorKind::Api,
@@ -49,6 +53,10 @@ impl ApiError {
 
     /// The HTTP status this error is answered with, for the given dialect.
     pub(crate) fn status(&self, dialect: Dialect) -> u16 {
+        if let Self::BodyTimeout(_) = self {
+            // The client's fault, not an upstream timeout (504): 408 in every dialect.
+            return 408;
+        }
         match dialect {
             Dialect::OpenAiChat => self.kind().openai_status(),
             _ => self.kind().status(),
@@ -66,6 +74,11 @@ impl ApiError {
         let status =
             StatusCode::from_u16(self.status(dialect)).unwrap_or(StatusCode::INTERNAL_SERVER_ERROR);
         let mut resp = (status, axum::Json(body)).into_response();
+        if let Self::BodyTimeout(_) = self {
+            // The rest of the body may still come: the connection can't carry another request.
+            resp.headers_mut()
+                .insert(header::CONNECTION, HeaderValue::from_static("close"));
+        }
         if let Self::RateLimited { retry_after, .. } = self {
             let secs = retry_after.as_secs() + u64::from(retry_after.subsec_nanos() > 0);
             if let Ok(v) = HeaderValue::try_from(secs.max(1).to_string()) {

@@ -14,6 +14,7 @@ mod admin;
 pub mod api;
 mod audit;
 mod body;
+mod connection;
 mod error;
 mod log;
 mod logfile;
@@ -28,11 +29,12 @@ mod stream;
 mod upstream;
 
 use std::future::Future;
-use std::net::SocketAddr;
 use std::time::Duration;
 
 use axum::Router;
 use axum::routing::{get, head, post};
+use tokio_util::sync::CancellationToken;
+use tokio_util::task::TaskTracker;
 
 pub use admin::status_json;
 pub use state::{AppState, Endpoint, Live, ReloadStatus};
@@ -57,41 +59,76 @@ pub fn app(state: AppState) -> Router {
 /// Serves `app(state)` on `listener` until `shutdown` resolves, then lets in-flight requests
 /// finish for up to `grace` before closing what remains.
 ///
+/// Each connection is served by hyper (HTTP/1.1, or HTTP/2 with prior knowledge) on its own task,
+/// with two limits from `[server]` as they stand when the connection is accepted:
+/// `header_timeout` for a request's headers, and the same for a new connection's first request
+/// to begin (a client that connects and sends nothing is closed too). `body_timeout` is enforced
+/// where the body is read (the proxy handlers).
+///
 /// # Errors
-/// The listener failed.
+/// None at present: accept errors are logged and retried (after a second when they are not
+/// about one connection, e.g. out of file descriptors), as `axum::serve` did.
 pub async fn serve(
     listener: tokio::net::TcpListener,
     state: AppState,
     shutdown: impl Future<Output = ()> + Send + 'static,
     grace: Duration,
 ) -> std::io::Result<()> {
-    let (tx, rx) = tokio::sync::oneshot::channel::<()>();
-    let signal = async move {
-        shutdown.await;
-        let _ = tx.send(());
-    };
-    // TCP_NODELAY on the client leg: axum::serve doesn't set it, and Nagle + delayed ACK held
-    // every SSE event after the first ~40 ms (measured by bench/).
-    let listener = axum::serve::ListenerExt::tap_io(listener, |tcp| {
+    let router = app(state.clone());
+    // `draining`: finish the request in hand, take no new one. `closing`: drop what remains.
+    let draining = CancellationToken::new();
+    let closing = CancellationToken::new();
+    let connections = TaskTracker::new();
+    let mut shutdown = std::pin::pin!(shutdown);
+    loop {
+        let (tcp, remote) = tokio::select! {
+            () = &mut shutdown => break,
+            accepted = listener.accept() => match accepted {
+                Ok(c) => c,
+                Err(e) => {
+                    accept_failed(e).await;
+                    continue;
+                }
+            },
+        };
+        // TCP_NODELAY on the client leg: Nagle + delayed ACK held every SSE event after the
+        // first ~40 ms (measured by bench/).
         let _ = tcp.set_nodelay(true);
-    });
-    let server = axum::serve(
-        listener,
-        app(state).into_make_service_with_connect_info::<SocketAddr>(),
-    )
-    .with_graceful_shutdown(signal);
-    let deadline = async move {
-        if rx.await.is_ok() {
-            tokio::time::sleep(grace).await;
-        } else {
-            std::future::pending::<()>().await;
-        }
-    };
+        let header_timeout = state.live().config.server.header_timeout;
+        connections.spawn(connection::serve(
+            tcp,
+            remote,
+            router.clone(),
+            header_timeout,
+            draining.clone(),
+            closing.clone(),
+        ));
+    }
+    drop(listener);
+    draining.cancel();
+    connections.close();
     tokio::select! {
-        r = server.into_future() => r,
-        () = deadline => {
+        () = connections.wait() => {}
+        () = tokio::time::sleep(grace) => {
             tracing::warn!(grace_s = grace.as_secs(), "shutdown deadline reached; closing remaining connections");
-            Ok(())
+            // Dropping each connection drops its requests, which completes their log rows.
+            closing.cancel();
+            connections.wait().await;
         }
     }
+    Ok(())
+}
+
+/// After a failed `accept`: nothing to do when it was about one connection; otherwise (out of
+/// file descriptors, typically) wait a second so the loop doesn't spin while connections close.
+async fn accept_failed(e: std::io::Error) {
+    use std::io::ErrorKind::{ConnectionAborted, ConnectionRefused, ConnectionReset};
+    if matches!(
+        e.kind(),
+        ConnectionRefused | ConnectionAborted | ConnectionReset
+    ) {
+        return;
+    }
+    tracing::error!(error = %e, "accept failed; retrying in 1s");
+    tokio::time::sleep(Duration::from_secs(1)).await;
 }

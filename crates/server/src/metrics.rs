@@ -294,6 +294,15 @@ pub(crate) fn render(state: &AppState) -> String {
         "Requests being served now.",
     );
     let _ = writeln!(out, "switchboard_in_flight_requests {}", state.in_flight());
+    if let Some(tasks) = crate::admin::alive_tasks() {
+        family(
+            &mut out,
+            "switchboard_runtime_alive_tasks",
+            "gauge",
+            "Tasks alive on the server's async runtime (connections, streams, upstream connections).",
+        );
+        let _ = writeln!(out, "switchboard_runtime_alive_tasks {tasks}");
+    }
 
     let log = state.log().stats();
     let counters = [
@@ -311,6 +320,11 @@ pub(crate) fn render(state: &AppState) -> String {
             "switchboard_log_records_lost_total",
             "Request log records lost in batches that failed every retry.",
             log.lost,
+        ),
+        (
+            "switchboard_log_write_retries_total",
+            "Log writes retried after a database error (locked, slow or unreachable).",
+            log.retries,
         ),
         (
             "switchboard_log_batches_failed_total",

@@ -16,7 +16,7 @@ use switchboard_translate::{stream_translator, translate_error, translate_respon
 use tokio::time::Instant;
 
 use crate::audit;
-use crate::body::RequestHead;
+use crate::body::{ReadError, RequestHead};
 use crate::error::ApiError;
 use crate::log::RequestLog;
 use crate::state::{AppState, Endpoint, InFlight, Live};
@@ -154,11 +154,31 @@ fn constant_time_eq(a: &[u8], b: &[u8]) -> bool {
     a.len() == b.len() && a.iter().zip(b).fold(0u8, |acc, (x, y)| acc | (x ^ y)) == 0
 }
 
+/// The response header naming the request's log row (its id in `/api/requests/{id}`).
+pub(crate) const REQUEST_ID: &str = "x-switchboard-request-id";
+
+/// Serves one logged request; every answer, success or error, names its log row in
+/// [`REQUEST_ID`].
 async fn handle(state: AppState, dialect: Dialect, op: Op, req: Request) -> Response {
+    let rec = LogRecord::new(req.method().as_str(), req.uri().path(), dialect.as_str());
+    let id = HeaderValue::try_from(rec.id.to_string());
+    let mut resp = handle_logged(state, dialect, op, req, rec).await;
+    if let Ok(id) = id {
+        resp.headers_mut().insert(REQUEST_ID, id);
+    }
+    resp
+}
+
+async fn handle_logged(
+    state: AppState,
+    dialect: Dialect,
+    op: Op,
+    req: Request,
+    mut rec: LogRecord,
+) -> Response {
     let in_flight = InFlight::new(&state);
     let live = state.live();
     let (parts, body) = req.into_parts();
-    let mut rec = LogRecord::new(parts.method.as_str(), parts.uri.path(), dialect.as_str());
     rec.client_addr = parts
         .extensions
         .get::<ConnectInfo<SocketAddr>>()
@@ -185,10 +205,15 @@ async fn handle(state: AppState, dialect: Dialect, op: Op, req: Request) -> Resp
         Ok(s) => s,
         Err(e) => return fail(&mut log, e),
     };
-    let body = match axum::body::to_bytes(body, MAX_REQUEST_BODY).await {
-        Ok(b) => b,
-        Err(_) => return fail(&mut log, ApiError::TooLarge(MAX_REQUEST_BODY)),
-    };
+    let body =
+        match crate::body::read(body, MAX_REQUEST_BODY, live.config.server.body_timeout).await {
+            Ok(b) => b,
+            Err(ReadError::TooLarge(n)) => return fail(&mut log, ApiError::TooLarge(n)),
+            Err(ReadError::Stalled(d)) => return fail(&mut log, ApiError::BodyTimeout(d)),
+            Err(e @ ReadError::Broken(_)) => {
+                return fail(&mut log, ApiError::BadRequest(e.to_string()));
+            }
+        };
     if let Some(a) = log.audit() {
         let mut e = audit::entry(AuditKind::ClientRequest, None, None, None, &parts.headers);
         e.method = Some(parts.method.to_string());
@@ -352,6 +377,8 @@ fn respond(
         r.endpoint = Some(endpoint.clone());
         r.routed_model.clone_from(&c.routed_model);
         r.request_bytes = r.request_bytes.max(c.request_bytes as u64);
+        // What the client is sent; kept if it goes away before the end (`client_closed`).
+        r.status = c.status.as_u16();
     }
     match c.body {
         CommittedBody::Full(body) => {

@@ -148,7 +148,31 @@ impl AppState {
     /// # Errors
     /// The HTTP client could not be built (TLS roots unavailable).
     pub fn new(config: Config, log: LogSender, data_dir: PathBuf) -> Result<Self, reqwest::Error> {
-        let http = reqwest::Client::builder()
+        Self::build(config, log, data_dir, None)
+    }
+
+    /// As [`AppState::new`], with upstream host names resolved by `resolver` instead of the
+    /// system's resolver. Tests use it to give names to loopback servers and to make a name fail
+    /// to resolve without asking a real DNS server.
+    ///
+    /// # Errors
+    /// As [`AppState::new`].
+    pub fn with_resolver(
+        config: Config,
+        log: LogSender,
+        data_dir: PathBuf,
+        resolver: Arc<dyn reqwest::dns::Resolve>,
+    ) -> Result<Self, reqwest::Error> {
+        Self::build(config, log, data_dir, Some(resolver))
+    }
+
+    fn build(
+        config: Config,
+        log: LogSender,
+        data_dir: PathBuf,
+        resolver: Option<Arc<dyn reqwest::dns::Resolve>>,
+    ) -> Result<Self, reqwest::Error> {
+        let mut http = reqwest::Client::builder()
             .tcp_nodelay(true)
             .connect_timeout(config.routing.connect_timeout)
             .pool_idle_timeout(std::time::Duration::from_secs(90))
@@ -159,8 +183,11 @@ impl AppState {
             .no_gzip()
             .no_brotli()
             .no_zstd()
-            .no_deflate()
-            .build()?;
+            .no_deflate();
+        if let Some(resolver) = resolver {
+            http = http.dns_resolver2(resolver);
+        }
+        let http = http.build()?;
         let telemetry = crate::otel::Telemetry::new(config.opentelemetry.as_ref());
         Ok(Self(Arc::new(Inner {
             live: ArcSwap::from_pointee(Live::new(config)),

@@ -1,11 +1,18 @@
-//! Upstream faults beyond outages: garbage, invalid UTF-8, oversized events, truncated bodies,
-//! wrong content types. (DNS failure is not tested here: resolving any name would query the
-//! machine's resolver, which is off loopback.) Each must end in a failover (before the first byte) or a
-//! well-formed error for the client (after it) — never a hang, a panic or a success that isn't.
+//! Faults beyond outages. Upstream: garbage, invalid UTF-8, oversized events, truncated bodies,
+//! wrong content types, names that don't resolve. Each must end in a failover (before the first
+//! byte) or a well-formed error for the client (after it) — never a hang, a panic or a success
+//! that isn't. Clients: slowloris headers, stalled bodies, hundreds of idle connections — each
+//! is cut off after its timeout, and never delays anyone else.
+
+use std::net::{Ipv4Addr, SocketAddr};
+use std::time::Duration;
 
 use serde_json::{Value, json};
 use switchboard_test_support::sse::{self, parse_events};
-use switchboard_test_support::{MockUpstream, Reply, Step, TestGateway};
+use switchboard_test_support::{FakeDns, MockUpstream, Reply, Step, TestGateway};
+use tokio::io::{AsyncReadExt as _, AsyncWriteExt as _};
+use tokio::net::TcpStream;
+use tokio::time::Instant;
 
 fn message(stream: bool) -> Value {
     json!({"model": "m", "max_tokens": 8, "stream": stream, "messages": [{"role": "user", "content": "hi"}]})
@@ -171,5 +178,293 @@ async fn an_endless_event_is_cut_off_with_an_error() {
             .as_str()
             .is_some_and(|m| m.contains("larger than")),
         "{last}"
+    );
+}
+
+// ---- names that don't resolve ---------------------------------------------------------------
+//
+// The gateway is given a stand-in resolver (`FakeDns`): the system resolver is off loopback, and
+// tests never leave it. It answers the names it was told and fails every other one as a name
+// that does not exist would; the failure reaches the gateway exactly where a real DNS error
+// does (reqwest's connector), so the routing under test is the real one.
+
+#[tokio::test]
+async fn an_endpoint_whose_name_does_not_resolve_fails_over() {
+    let up = MockUpstream::start(Reply::json(
+        200,
+        sse::anthropic_message("m", "resolved", 2, 1),
+    ))
+    .await;
+    let port = up.addr().port();
+    let dns = FakeDns::new().host("upstream.test", Ipv4Addr::LOCALHOST.into());
+    let gw = TestGateway::builder()
+        .resolver(dns.clone())
+        .endpoint(
+            "nxdomain",
+            "anthropic",
+            &format!("http://nowhere.invalid:{port}"),
+            "",
+        )
+        .endpoint(
+            "named",
+            "anthropic",
+            &format!("http://upstream.test:{port}"),
+            "",
+        )
+        .start()
+        .await;
+    let resp = gw.post("/v1/messages", &message(false)).await;
+    assert_eq!(resp.status(), 200);
+    let body: Value = resp.json().await.expect("json");
+    assert_eq!(body["content"][0]["text"], "resolved");
+    assert_eq!(up.hits(), 1, "only the named endpoint was reached");
+
+    let r = &gw.wait_for_logs(1).await[0];
+    assert_eq!(r.endpoint.as_deref(), Some("named"));
+    let (failed, served) = r.attempts.split_at(r.attempts.len() - 1);
+    assert_eq!(
+        failed.len(),
+        3,
+        "tried and retried like any connect error: {:?}",
+        r.attempts
+    );
+    for a in failed {
+        assert_eq!((a.endpoint.as_str(), a.status), ("nxdomain", None));
+        let e = a.error.as_deref().unwrap_or_default();
+        assert!(
+            e.contains("dns error") && e.contains("nowhere.invalid"),
+            "{e}"
+        );
+    }
+    assert_eq!(failed.last().map(|a| a.disposition.as_str()), Some("next"));
+    assert_eq!(
+        (served[0].endpoint.as_str(), served[0].disposition.as_str()),
+        ("named", "ok")
+    );
+    assert!(dns.lookups().iter().any(|n| n == "nowhere.invalid"));
+    assert!(dns.lookups().iter().any(|n| n == "upstream.test"));
+}
+
+#[tokio::test]
+async fn with_only_an_unresolvable_endpoint_the_client_is_told_which_and_why() {
+    let gw = TestGateway::builder()
+        .resolver(FakeDns::new())
+        .endpoint("nxdomain", "anthropic", "http://nowhere.invalid", "")
+        .start()
+        .await;
+    let resp = gw.post("/v1/messages", &message(true)).await;
+    assert_eq!(resp.status(), 529);
+    assert!(resp.headers().contains_key("x-switchboard-request-id"));
+    let body: Value = resp.json().await.expect("json");
+    assert_eq!(body["error"]["type"], "overloaded_error");
+    let m = body["error"]["message"].as_str().expect("message");
+    assert!(m.starts_with("all endpoints failed: nxdomain: "), "{m}");
+    assert!(m.contains("dns error") && m.contains("(3 attempts)"), "{m}");
+    let r = &gw.wait_for_logs(1).await[0];
+    assert_eq!((r.status, r.outcome.as_str()), (529, "rejected"));
+}
+
+// ---- slow and idle clients ------------------------------------------------------------------
+
+/// How long a test waits for something that should happen within a timeout of a few hundred ms.
+const PATIENCE: Duration = Duration::from_secs(5);
+
+async fn connect(gw: &TestGateway) -> TcpStream {
+    let addr: SocketAddr = gw
+        .url
+        .trim_start_matches("http://")
+        .parse()
+        .expect("gateway address");
+    TcpStream::connect(addr).await.expect("connect to gateway")
+}
+
+/// Whether a non-blocking read says the connection is open with nothing to read.
+fn still_open(read: std::io::Result<usize>) -> bool {
+    matches!(read, Err(e) if e.kind() == std::io::ErrorKind::WouldBlock)
+}
+
+/// Reads until the gateway closes the connection; returns what it sent, and when it closed.
+async fn read_until_closed(stream: &mut (impl tokio::io::AsyncRead + Unpin)) -> (Vec<u8>, Instant) {
+    let mut got = Vec::new();
+    let mut buf = [0u8; 4096];
+    loop {
+        let n = tokio::time::timeout(PATIENCE, stream.read(&mut buf))
+            .await
+            .expect("the gateway closes the connection");
+        match n {
+            Ok(0) | Err(_) => return (got, Instant::now()),
+            Ok(n) => got.extend_from_slice(&buf[..n]),
+        }
+    }
+}
+
+#[tokio::test]
+async fn a_client_trickling_its_headers_is_cut_off_while_others_are_served() {
+    let up = MockUpstream::start(Reply::json(
+        200,
+        sse::anthropic_message("m", "prompt", 2, 1),
+    ))
+    .await;
+    let gw = TestGateway::builder()
+        .server("header_timeout = \"300ms\"")
+        .endpoint("a", "anthropic", &up.url(), "")
+        .start()
+        .await;
+    let (mut rd, mut wr) = connect(&gw).await.into_split();
+    // A first request, answered; the connection is kept alive for the next one.
+    wr.write_all(b"GET /health HTTP/1.1\r\nHost: gw\r\n\r\n")
+        .await
+        .expect("send");
+    let mut first = Vec::new();
+    while !first.ends_with(br#"{"status":"ok"}"#) {
+        let mut buf = [0u8; 1024];
+        let n = rd.read(&mut buf).await.expect("read");
+        assert!(n > 0, "closed early: {first:?}");
+        first.extend_from_slice(&buf[..n]);
+    }
+    let start = Instant::now();
+    // Then the next request's headers, one line every 50 ms: always sending, never finishing.
+    let trickle = tokio::spawn(async move {
+        wr.write_all(b"POST /v1/messages HTTP/1.1\r\nHost: gw\r\n")
+            .await?;
+        for i in 0.. {
+            tokio::time::sleep(Duration::from_millis(50)).await;
+            wr.write_all(format!("x-slow-{i}: y\r\n").as_bytes())
+                .await?;
+        }
+        Ok::<_, std::io::Error>(())
+    });
+
+    // Meanwhile an ordinary request is answered, while the slow one is still hanging on.
+    let resp = gw.post("/v1/messages", &message(false)).await;
+    assert_eq!(resp.status(), 200);
+    assert!(
+        still_open(rd.try_read(&mut [0u8; 1])),
+        "answered only after the slow client was cut off ({:?})",
+        start.elapsed()
+    );
+
+    let (sent, closed) = read_until_closed(&mut rd).await;
+    let held = closed - start;
+    assert!(
+        sent.is_empty(),
+        "no response to a request that never ended: {sent:?}"
+    );
+    assert!(
+        held >= Duration::from_millis(250) && held < Duration::from_secs(2),
+        "closed after {held:?}"
+    );
+    trickle.abort();
+    assert_eq!(up.hits(), 1, "the slow request never reached an upstream");
+}
+
+/// Sends a request's headers and the first bytes of its body, then stalls; returns the
+/// response's status line, headers and body.
+async fn stalled_body(gw: &TestGateway, path: &str) -> (String, String, Value, Duration) {
+    let mut stream = connect(gw).await;
+    let partial = br#"{"model":"m","max_tokens":8,"mess"#;
+    let head = format!(
+        "POST {path} HTTP/1.1\r\nHost: gw\r\ncontent-type: application/json\r\nx-api-key: k\r\ncontent-length: 4096\r\n\r\n"
+    );
+    stream.write_all(head.as_bytes()).await.expect("send head");
+    stream.write_all(partial).await.expect("send some body");
+    let start = Instant::now();
+    let (got, closed) = read_until_closed(&mut stream).await;
+    let text = String::from_utf8(got).expect("utf-8 response");
+    let (head, body) = text.split_once("\r\n\r\n").expect("a whole response");
+    let (status, headers) = head.split_once("\r\n").expect("status line");
+    let body = serde_json::from_str(body).expect("JSON error body");
+    (
+        status.to_owned(),
+        headers.to_ascii_lowercase(),
+        body,
+        closed - start,
+    )
+}
+
+#[tokio::test]
+async fn a_stalled_request_body_gets_408_in_the_clients_dialect_and_a_log_row() {
+    let up = MockUpstream::start(Reply::json(200, sse::anthropic_message("m", "x", 1, 1))).await;
+    let gw = TestGateway::builder()
+        .server("body_timeout = \"300ms\"")
+        .endpoint("a", "anthropic", &up.url(), "")
+        .start()
+        .await;
+
+    let (status, headers, body, waited) = stalled_body(&gw, "/v1/messages").await;
+    assert_eq!(status, "HTTP/1.1 408 Request Timeout");
+    assert!(
+        waited >= Duration::from_millis(250) && waited < Duration::from_secs(2),
+        "{waited:?}"
+    );
+    assert!(headers.contains("connection: close"), "{headers}");
+    assert!(headers.contains("x-switchboard-request-id: "), "{headers}");
+    assert_eq!(body["type"], "error");
+    assert_eq!(body["error"]["type"], "timeout_error");
+    assert_eq!(
+        body["error"]["message"],
+        "request body stalled: no bytes for 300ms"
+    );
+
+    let (status, _, body, _) = stalled_body(&gw, "/v1/chat/completions").await;
+    assert_eq!(status, "HTTP/1.1 408 Request Timeout");
+    assert_eq!(body["error"]["type"], "timeout_error");
+    assert_eq!(
+        body["error"]["message"],
+        "request body stalled: no bytes for 300ms"
+    );
+
+    let rows = gw.wait_for_logs(2).await;
+    for r in &rows {
+        assert_eq!((r.status, r.outcome.as_str()), (408, "rejected"));
+        assert!(
+            r.error.as_deref().is_some_and(|e| e.contains("stalled")),
+            "{r:?}"
+        );
+        assert!(r.attempts.is_empty(), "never sent upstream");
+    }
+    assert_eq!(up.hits(), 0);
+}
+
+#[tokio::test]
+async fn hundreds_of_idle_connections_neither_block_a_request_nor_stay_open() {
+    let up = MockUpstream::start(Reply::json(
+        200,
+        sse::anthropic_message("m", "through", 2, 1),
+    ))
+    .await;
+    let gw = TestGateway::builder()
+        .server("header_timeout = \"2s\"")
+        .endpoint("a", "anthropic", &up.url(), "")
+        .start()
+        .await;
+    // Half send nothing at all; half send the start of a request line and stop.
+    let mut idle = Vec::new();
+    for i in 0..200 {
+        let mut s = connect(&gw).await;
+        if i % 2 == 1 {
+            s.write_all(b"POST /v1/mess").await.expect("write");
+        }
+        idle.push(s);
+    }
+    let opened = Instant::now();
+
+    let resp = gw.post("/v1/messages", &message(false)).await;
+    assert_eq!(resp.status(), 200);
+    assert!(
+        idle.iter().all(|s| still_open(s.try_read(&mut [0u8; 1]))),
+        "answered only after some idle connections were closed ({:?})",
+        opened.elapsed()
+    );
+
+    // Then each is closed by the gateway once its header timeout has passed.
+    for s in &mut idle {
+        let (sent, _) = read_until_closed(s).await;
+        assert!(sent.is_empty());
+    }
+    assert!(
+        opened.elapsed() < Duration::from_secs(4),
+        "{:?}",
+        opened.elapsed()
     );
 }

@@ -1,6 +1,7 @@
 //! Observability end to end: cost per request, `/metrics` after proxied requests, audit capture
 //! with secrets masked across a failover chain, retention and the audit size cap, the request log
-//! file, and lost log records showing in `/metrics`.
+//! file, lost log records showing in `/metrics`, and the database locked or stalled while
+//! serving.
 
 use std::sync::Arc;
 use std::time::Duration;
@@ -196,6 +197,8 @@ async fn requests_are_priced_and_counted_in_metrics() {
         Some(0.0)
     );
     assert!(sample(&m, "switchboard_in_flight_requests").is_some());
+    assert!(sample(&m, "switchboard_runtime_alive_tasks").is_some_and(|n| n >= 1.0));
+    assert_eq!(sample(&m, "switchboard_log_write_retries_total"), Some(0.0));
     assert!(sample(&m, "switchboard_log_records_written_total").is_some());
 }
 
@@ -532,4 +535,233 @@ async fn audit_cuts_bodies_at_the_per_request_cap() {
     assert_eq!(entries[0].body_bytes().len(), 16);
     assert!(entries[0].truncated);
     assert!(entries.iter().skip(1).all(|e| e.body.is_empty()));
+}
+
+// ---- the database locked or stalled while serving -------------------------------------------
+//
+// Another connection takes SQLite's write lock (`BEGIN EXCLUSIVE`, as a backup tool or a
+// `sqlite3` shell in a transaction would) while requests keep coming. The gateway keeps
+// answering at full speed; what it cannot log is counted in `/status` and `/metrics`; rows
+// already stored are untouched; and once the lock goes, logging resumes by itself. (A read-only
+// file can't be staged the same way here: the tests run as root, which writes regardless.)
+
+/// Holds SQLite's write lock on `path` until dropped (or [`release`]d).
+async fn lock_database(path: &std::path::Path) -> sqlx::SqliteConnection {
+    use sqlx::Connection as _;
+    let opts = sqlx::sqlite::SqliteConnectOptions::new()
+        .filename(path)
+        .busy_timeout(Duration::from_secs(5));
+    let mut conn = sqlx::SqliteConnection::connect_with(&opts)
+        .await
+        .expect("second connection");
+    sqlx::query("BEGIN EXCLUSIVE")
+        .execute(&mut conn)
+        .await
+        .expect("take the write lock");
+    conn
+}
+
+async fn release(mut conn: sqlx::SqliteConnection) {
+    sqlx::query("ROLLBACK")
+        .execute(&mut conn)
+        .await
+        .expect("release the lock");
+}
+
+/// Sends a request and returns the id of its log row (from `x-switchboard-request-id`); it must
+/// be answered 200, well within `within`.
+async fn served(gw: &TestGateway, stream: bool, within: Duration) -> uuid::Uuid {
+    let start = tokio::time::Instant::now();
+    let resp = gw
+        .post("/v1/messages", &message("claude-sonnet-4-5", stream))
+        .await;
+    assert_eq!(resp.status(), 200);
+    let id = resp.headers()["x-switchboard-request-id"]
+        .to_str()
+        .expect("ascii")
+        .parse()
+        .expect("a uuid");
+    let body = resp.text().await.expect("body");
+    assert!(body.contains("Hello"), "{body}");
+    assert!(start.elapsed() < within, "took {:?}", start.elapsed());
+    id
+}
+
+/// Polls `/status` (bounded) until `cond` holds for its `log` section, and returns that section.
+async fn log_status_when(gw: &TestGateway, what: &str, cond: impl Fn(&Value) -> bool) -> Value {
+    let deadline = tokio::time::Instant::now() + Duration::from_secs(10);
+    loop {
+        let log = gw.status().await["log"].clone();
+        if cond(&log) {
+            return log;
+        }
+        assert!(
+            tokio::time::Instant::now() < deadline,
+            "timed out waiting for {what}: {log}"
+        );
+        tokio::time::sleep(Duration::from_millis(10)).await;
+    }
+}
+
+fn counter(log: &Value, name: &str) -> u64 {
+    assert!(log[name].is_u64(), "no {name} in {log}");
+    log[name].as_u64().unwrap_or_default()
+}
+
+#[tokio::test]
+async fn a_locked_database_loses_log_rows_but_never_a_request_and_recovers() {
+    let up = MockUpstream::start(sonnet_stream()).await;
+    up.respond_with(|r| {
+        (r.json()["stream"] == false).then(|| {
+            Reply::json(
+                200,
+                sse::anthropic_message("claude-sonnet-4-5", "Hello", 1, 1),
+            )
+        })
+    });
+    // A write waits 50 ms for the lock and is tried 3 times: a batch is given up in ~0.2 s
+    // (in production: 5 s and 4 times).
+    let gw = TestGateway::builder()
+        .endpoint("primary", "anthropic", &up.url(), "")
+        .sqlite_busy_timeout(Duration::from_millis(50))
+        .writer(WriterOptions {
+            flush_interval: Duration::from_millis(10),
+            max_retries: 2,
+            retry_backoff: Duration::from_millis(20),
+            ..WriterOptions::default()
+        })
+        .start()
+        .await;
+    let prompt = Duration::from_secs(1);
+    let mut before = Vec::new();
+    for i in 0..3 {
+        before.push(served(&gw, i % 2 == 0, prompt).await);
+    }
+    log_status_when(&gw, "3 rows written", |l| l["written"] == 3).await;
+    let mut stored = Vec::new();
+    for id in &before {
+        stored.push(gw.store.get(*id).await.expect("get").expect("stored"));
+    }
+
+    let lock = lock_database(&gw.database()).await;
+    let mut during = Vec::new();
+    for i in 0..10 {
+        during.push(served(&gw, i % 2 == 0, prompt).await);
+    }
+    // Every accepted record is accounted for: retried, then counted lost.
+    let log = log_status_when(&gw, "the locked-out rows counted lost", |l| {
+        l["queued"] == 0 && l["lost"] == 10
+    })
+    .await;
+    assert_eq!(counter(&log, "written"), 3);
+    assert_eq!(counter(&log, "dropped"), 0);
+    assert!(counter(&log, "failed_batches") >= 1, "{log}");
+    assert!(
+        counter(&log, "retries") >= 2 * counter(&log, "failed_batches"),
+        "{log}"
+    );
+    let last_error = log["last_error"].as_str().expect("last_error");
+    assert!(last_error.contains("database is locked"), "{last_error}");
+    let m = metrics(&gw).await;
+    assert_eq!(sample(&m, "switchboard_log_records_lost_total"), Some(10.0));
+    assert_eq!(
+        sample(&m, "switchboard_log_batches_failed_total"),
+        Some(counter(&log, "failed_batches") as f64)
+    );
+    assert_eq!(
+        sample(&m, "switchboard_log_write_retries_total"),
+        Some(counter(&log, "retries") as f64)
+    );
+    assert_eq!(
+        sample(
+            &m,
+            r#"switchboard_requests_total{endpoint="primary",model="claude-sonnet-4-5",status_class="2xx",outcome="ok"}"#
+        ),
+        Some(13.0),
+        "metrics count every request, logged or not"
+    );
+
+    release(lock).await;
+    let mut after = Vec::new();
+    for i in 0..2 {
+        after.push(served(&gw, i % 2 == 0, prompt).await);
+    }
+    log_status_when(&gw, "logging to resume", |l| l["written"] == 5).await;
+    for (id, row) in before.iter().zip(&stored) {
+        let now = gw.store.get(*id).await.expect("get").expect("still stored");
+        assert_eq!(&now, row, "a row stored before the lock changed");
+    }
+    for id in &during {
+        assert!(gw.store.get(*id).await.expect("get").is_none());
+    }
+    for id in &after {
+        let row = gw.store.get(*id).await.expect("get").expect("logged again");
+        assert_eq!((row.status, row.outcome.as_str()), (200, "ok"));
+    }
+    assert_eq!(gw.store.count().await.expect("count"), 5);
+    let check: String = sqlx::query_scalar("PRAGMA integrity_check")
+        .fetch_one(&mut lock_free_connection(&gw.database()).await)
+        .await
+        .expect("integrity_check");
+    assert_eq!(check, "ok");
+}
+
+async fn lock_free_connection(path: &std::path::Path) -> sqlx::SqliteConnection {
+    use sqlx::Connection as _;
+    let opts = sqlx::sqlite::SqliteConnectOptions::new().filename(path);
+    sqlx::SqliteConnection::connect_with(&opts)
+        .await
+        .expect("connection")
+}
+
+#[tokio::test]
+async fn a_full_log_queue_drops_rows_but_never_a_request() {
+    let up = MockUpstream::start(sonnet_stream()).await;
+    // The writer waits on the lock for as long as the test holds it: a stalled database. With
+    // room for two records in the queue and one in the writer's hands (batches of one, so how
+    // many it takes doesn't depend on timing), the rest of the traffic can't be queued.
+    let gw = TestGateway::builder()
+        .endpoint("primary", "anthropic", &up.url(), "")
+        .sqlite_busy_timeout(Duration::from_secs(30))
+        .log_queue(2)
+        .writer(WriterOptions {
+            batch_size: 1,
+            flush_interval: Duration::from_millis(10),
+            ..WriterOptions::default()
+        })
+        .start()
+        .await;
+    let lock = lock_database(&gw.database()).await;
+    let mut ids = Vec::new();
+    for _ in 0..10 {
+        ids.push(served(&gw, true, Duration::from_secs(1)).await);
+    }
+    let log = gw.status().await["log"].clone();
+    let (dropped, queued) = (counter(&log, "dropped"), counter(&log, "queued"));
+    assert!(dropped > 0, "{log}");
+    assert_eq!(dropped + queued, 10, "{log}");
+    assert_eq!(counter(&log, "written"), 0);
+    let m = metrics(&gw).await;
+    assert_eq!(
+        sample(&m, "switchboard_log_records_dropped_total"),
+        Some(dropped as f64)
+    );
+    assert_eq!(
+        sample(&m, "switchboard_log_queue_depth"),
+        Some(queued as f64)
+    );
+
+    // The database comes back: what was queued is written, nothing more is lost.
+    release(lock).await;
+    let log = log_status_when(&gw, "the queue to drain", |l| l["queued"] == 0).await;
+    assert_eq!(counter(&log, "written"), queued);
+    assert_eq!(
+        (counter(&log, "dropped"), counter(&log, "lost")),
+        (dropped, 0)
+    );
+    let mut stored = 0;
+    for id in &ids {
+        stored += u64::from(gw.store.get(*id).await.expect("get").is_some());
+    }
+    assert_eq!(stored, queued);
 }

@@ -4,6 +4,10 @@
 //! record it is handed; every record it accepts is eventually written, or counted as lost in a
 //! failed batch; [`WriterHandle::shutdown`] returns only after everything accepted before it was
 //! called has been written or counted.
+//!
+//! A database that is locked, slow or gone shows as counters ([`WriterStats`]): `retries` while
+//! the writer is still trying, then `failed_batches` and `lost`; `dropped` once the queue is full.
+//! Writing resumes by itself when the database comes back.
 
 use std::sync::Arc;
 use std::sync::atomic::{AtomicU64, Ordering};
@@ -66,6 +70,10 @@ pub struct WriterStats {
     pub failed_batches: u64,
     /// Records in those batches.
     pub lost: u64,
+    /// Writes (of records or audit data) retried after a store error: the database was locked,
+    /// slow or unreachable, and may have recovered since.
+    #[serde(default)]
+    pub retries: u64,
     /// The most recent store error, retried or not.
     pub last_error: Option<String>,
     /// Requests whose audit data was written.
@@ -87,6 +95,7 @@ struct Counters {
     dropped: AtomicU64,
     failed_batches: AtomicU64,
     lost: AtomicU64,
+    retries: AtomicU64,
     last_error: Mutex<Option<String>>,
     audit_queued_bytes: AtomicU64,
     audit_written: AtomicU64,
@@ -156,6 +165,7 @@ impl LogSender {
             dropped: c.dropped.load(Ordering::Relaxed),
             failed_batches: c.failed_batches.load(Ordering::Relaxed),
             lost,
+            retries: c.retries.load(Ordering::Relaxed),
             last_error: c.last_error.lock().clone(),
             audit_written: c.audit_written.load(Ordering::Relaxed),
             audit_dropped: c.audit_dropped.load(Ordering::Relaxed),
@@ -241,19 +251,39 @@ impl Writer {
             }
             self.flush(&mut batch).await;
         }
-        // Shutdown: refuse new records, then write what is left.
+        // Shutdown: refuse new records, then write what is left. Once a batch has failed every
+        // retry the database is not taking writes, and the rest is counted as lost untried: a
+        // locked database must not hold shutdown for a retry ladder per queued batch.
         self.rx.close();
+        let mut gave_up = !self.flush(&mut batch).await;
         while self.rx.recv_many(&mut batch, self.opts.batch_size).await > 0 {
-            self.flush(&mut batch).await;
+            if gave_up {
+                self.discard(&mut batch);
+            } else {
+                gave_up = !self.flush(&mut batch).await;
+            }
         }
-        self.flush(&mut batch).await;
+    }
+
+    /// Counts `queued` as lost without trying to write it, and empties it.
+    fn discard(&self, queued: &mut Vec<Queued>) {
+        let c = &self.counters;
+        c.failed_batches.fetch_add(1, Ordering::Relaxed);
+        c.lost.fetch_add(queued.len() as u64, Ordering::Relaxed);
+        for q in queued.drain(..) {
+            if let Some(a) = q.audit {
+                c.audit_lost.fetch_add(1, Ordering::Relaxed);
+                c.audit_queued_bytes
+                    .fetch_sub(a.size() as u64, Ordering::Relaxed);
+            }
+        }
     }
 
     /// Writes `batch` (records, then their audit data), retrying with exponential backoff, and
-    /// empties it either way.
-    async fn flush(&self, queued: &mut Vec<Queued>) {
+    /// empties it either way. Whether the records got in (an empty batch did).
+    async fn flush(&self, queued: &mut Vec<Queued>) -> bool {
         if queued.is_empty() {
-            return;
+            return true;
         }
         let mut batch = Vec::with_capacity(queued.len());
         let mut audits = Vec::new();
@@ -274,6 +304,7 @@ impl Writer {
             c.audit_queued_bytes
                 .fetch_sub(audit_bytes, Ordering::Relaxed);
         }
+        written
     }
 
     /// Writes the audit data of written records, with the same retries; whether it got in.
@@ -286,6 +317,7 @@ impl Writer {
                     tracing::warn!(%error, attempt, requests = audits.len(), "audit write failed");
                     *self.counters.last_error.lock() = Some(error.to_string());
                     if attempt < self.opts.max_retries {
+                        self.counters.retries.fetch_add(1, Ordering::Relaxed);
                         tokio::time::sleep(backoff).await;
                         backoff = backoff.saturating_mul(2);
                     }
@@ -311,6 +343,7 @@ impl Writer {
                     tracing::warn!(%error, attempt, records = batch.len(), "log batch write failed");
                     *self.counters.last_error.lock() = Some(error.to_string());
                     if attempt < self.opts.max_retries {
+                        self.counters.retries.fetch_add(1, Ordering::Relaxed);
                         tokio::time::sleep(backoff).await;
                         backoff = backoff.saturating_mul(2);
                     }

@@ -19,6 +19,10 @@ pub struct TestGatewayBuilder {
     routing: String,
     server: String,
     watch: bool,
+    resolver: Option<Arc<dyn reqwest::dns::Resolve>>,
+    log_queue: usize,
+    writer: WriterOptions,
+    busy_timeout: Option<Duration>,
 }
 
 impl Default for TestGatewayBuilder {
@@ -31,6 +35,13 @@ impl Default for TestGatewayBuilder {
             routing: "max_retries = 2\nbackoff = { initial = \"1ms\", max = \"4ms\" }\nfailure_cooldown = \"0s\"\n".into(),
             server: String::new(),
             watch: false,
+            resolver: None,
+            log_queue: 10_000,
+            writer: WriterOptions {
+                flush_interval: Duration::from_millis(10),
+                ..WriterOptions::default()
+            },
+            busy_timeout: None,
         }
     }
 }
@@ -70,6 +81,32 @@ impl TestGatewayBuilder {
         self
     }
 
+    /// Resolves upstream host names with `resolver` (e.g. [`crate::FakeDns`]) instead of the
+    /// system's resolver.
+    pub fn resolver(mut self, resolver: impl reqwest::dns::Resolve + 'static) -> Self {
+        self.resolver = Some(Arc::new(resolver));
+        self
+    }
+
+    /// The log queue's capacity (10,000 by default, as `storage.log_queue`).
+    pub fn log_queue(mut self, capacity: usize) -> Self {
+        self.log_queue = capacity;
+        self
+    }
+
+    /// How the log writer batches and retries (by default: a 10 ms flush interval, otherwise the
+    /// production defaults).
+    pub fn writer(mut self, opts: WriterOptions) -> Self {
+        self.writer = opts;
+        self
+    }
+
+    /// How long a SQLite write waits for a lock held by another connection (5 s in production).
+    pub fn sqlite_busy_timeout(mut self, timeout: Duration) -> Self {
+        self.busy_timeout = Some(timeout);
+        self
+    }
+
     fn toml(&self) -> String {
         format!(
             "[server]\nlisten = \"127.0.0.1:0\"\n{}\n[routing]\n{}\n{}\n{}",
@@ -89,19 +126,27 @@ impl TestGatewayBuilder {
                 switchboard_config::render_errors(&e)
             )
         });
-        let test_store = crate::TestStore::open(dir.path()).await;
+        let test_store = match self.busy_timeout {
+            None => crate::TestStore::open(dir.path()).await,
+            // A SQLite-specific knob (the locked-database tests): always SQLite.
+            Some(busy) => {
+                let path = dir.path().join(switchboard_store::SQLITE_FILE_NAME);
+                let store = switchboard_store::SqliteStore::open_with_busy_timeout(&path, busy)
+                    .await
+                    .expect("open store");
+                store.migrate().await.expect("migrate");
+                crate::TestStore::from_store(Arc::new(store))
+            }
+        };
         let store = test_store.store.clone();
-        let (log, writer) = spawn_writer(
-            store.clone(),
-            10_000,
-            WriterOptions {
-                flush_interval: Duration::from_millis(10),
-                ..WriterOptions::default()
-            },
-        );
-        let state = AppState::new(config, log, dir.path().to_path_buf())
-            .expect("state")
-            .with_store(store.clone());
+        let (log, writer) = spawn_writer(store.clone(), self.log_queue, self.writer.clone());
+        let data_dir = dir.path().to_path_buf();
+        let state = match self.resolver.clone() {
+            None => AppState::new(config, log, data_dir),
+            Some(r) => AppState::with_resolver(config, log, data_dir, r),
+        }
+        .expect("state")
+        .with_store(store.clone());
         let listener = TcpListener::bind("127.0.0.1:0")
             .await
             .expect("bind gateway");
@@ -219,6 +264,25 @@ impl TestGateway {
             .json()
             .await
             .expect("status json")
+    }
+
+    /// The SQLite file of the request log.
+    #[must_use]
+    pub fn database(&self) -> PathBuf {
+        self.config_path
+            .with_file_name(switchboard_store::SQLITE_FILE_NAME)
+    }
+
+    /// Current `/metrics` text.
+    pub async fn metrics(&self) -> String {
+        self.http
+            .get(format!("{}/metrics", self.url))
+            .send()
+            .await
+            .expect("metrics")
+            .text()
+            .await
+            .expect("metrics text")
     }
 
     /// Graceful shutdown: stop accepting, drain, flush the log. The store stays readable.

@@ -12,11 +12,13 @@
 )]
 
 pub mod clients;
+mod dns;
 mod gateway;
 mod mock;
 pub mod sse;
 mod store;
 
+pub use dns::FakeDns;
 pub use gateway::{Stopped, TestGateway, TestGatewayBuilder};
 pub use mock::{Gate, MockUpstream, Recorded, Reply, Step};
 pub use store::{TestStore, postgres_url, wants_postgres};

@@ -170,6 +170,9 @@ struct State {
     /// Streams whose body was dropped before its last step (the client went away).
     cancelled: AtomicUsize,
     completed: AtomicUsize,
+    /// Cancelled by [`MockUpstream::close_connections`] (and with the mock): each connection
+    /// watches the token current when it was accepted.
+    connections: Mutex<CancellationToken>,
 }
 
 /// A mock upstream on 127.0.0.1, port 0. Stops when dropped.
@@ -199,8 +202,10 @@ impl MockUpstream {
             requests: Mutex::new(Vec::new()),
             cancelled: AtomicUsize::new(0),
             completed: AtomicUsize::new(0),
+            connections: Mutex::new(CancellationToken::new()),
         });
         let stop = CancellationToken::new();
+        *state.connections.lock() = stop.child_token();
         let (st, stop2) = (state.clone(), stop.clone());
         tokio::spawn(async move {
             loop {
@@ -211,7 +216,7 @@ impl MockUpstream {
                 let Ok((tcp, _)) = conn else { continue };
                 let _ = tcp.set_nodelay(true);
                 let st = st.clone();
-                let stop3 = stop2.clone();
+                let stop3 = st.connections.lock().clone();
                 tokio::spawn(async move {
                     let svc = service_fn(move |req| handle(st.clone(), req));
                     let conn = hyper::server::conn::http1::Builder::new()
@@ -241,6 +246,20 @@ impl MockUpstream {
     /// Answers with `f(request)` when it returns `Some`, before the script.
     pub fn respond_with(&self, f: impl Fn(&Recorded) -> Option<Reply> + Send + Sync + 'static) {
         *self.state.responder.lock() = Some(Arc::new(f));
+    }
+
+    /// Closes every open connection (idle or not) and keeps listening: the gateway's pooled
+    /// connections to this mock see the close and go away, as they would when a real upstream
+    /// drops idle keep-alive connections.
+    pub fn close_connections(&self) {
+        let fresh = self.stop.child_token();
+        std::mem::replace(&mut *self.state.connections.lock(), fresh).cancel();
+    }
+
+    /// The address it listens on.
+    #[must_use]
+    pub fn addr(&self) -> SocketAddr {
+        self.addr
     }
 
     /// Base URL, e.g. `http://127.0.0.1:41234`.

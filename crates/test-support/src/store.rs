@@ -43,6 +43,15 @@ pub struct TestStore {
 }
 
 impl TestStore {
+    /// A store opened by the caller (nothing to clean up).
+    #[must_use]
+    pub fn from_store(store: Arc<dyn Store>) -> Self {
+        Self {
+            store,
+            _schema: None,
+        }
+    }
+
     /// SQLite under `dir`, or a fresh PostgreSQL schema (see the module docs).
     pub async fn open(dir: &Path) -> Self {
         if !wants_postgres() {

@@ -23,10 +23,11 @@ use crate::commands::{
 /// Runs the gateway until SIGINT/SIGTERM.
 ///
 /// Two runtimes: the server's, and a one-thread runtime for the log writer and signals. When
-/// the grace period ends with requests still running, the server's runtime is dropped, which
-/// drops those requests; each one's log record is completed as it drops and sent to the writer,
-/// which is still running on its own runtime. Only then is the writer drained, so a request cut
-/// off by the deadline still leaves its row.
+/// the grace period ends with requests still running, the server drops their connections (and
+/// then its runtime goes, with anything else left on it), which drops those requests; each one's
+/// log record is completed as it drops and sent to the writer, which is still running on its own
+/// runtime. Only then is the writer drained, so a request cut off by the deadline still leaves
+/// its row.
 pub(crate) fn run(args: ServeArgs) -> anyhow::Result<ExitCode> {
     let data_dir = data_dir()?;
     let path = config_path(args.config, Some(&data_dir));

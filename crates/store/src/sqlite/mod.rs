@@ -55,6 +55,18 @@ impl SqliteStore {
     /// # Errors
     /// The directory cannot be created or the file cannot be opened as a database.
     pub async fn open(path: &Path) -> Result<Self, StoreError> {
+        Self::open_with_busy_timeout(path, BUSY_TIMEOUT).await
+    }
+
+    /// [`SqliteStore::open`] with another wait for a write lock held elsewhere (the default is
+    /// 5 s). Tests that lock the database use a short one, so a batch fails in milliseconds.
+    ///
+    /// # Errors
+    /// As [`SqliteStore::open`].
+    pub async fn open_with_busy_timeout(
+        path: &Path,
+        busy_timeout: Duration,
+    ) -> Result<Self, StoreError> {
         if let Some(parent) = path.parent().filter(|p| !p.as_os_str().is_empty()) {
             tokio::fs::create_dir_all(parent)
                 .await
@@ -68,7 +80,7 @@ impl SqliteStore {
             .create_if_missing(true)
             .journal_mode(SqliteJournalMode::Wal)
             .synchronous(SqliteSynchronous::Normal)
-            .busy_timeout(BUSY_TIMEOUT)
+            .busy_timeout(busy_timeout)
             .foreign_keys(false)
             // 32 MiB of page cache per connection, temp b-trees in memory.
             .pragma("cache_size", "-32768")

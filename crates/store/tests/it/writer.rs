@@ -191,6 +191,7 @@ async fn failing_store_counts_lost_batches_and_keeps_accepting() {
         (1, 5, 0, 0)
     );
     assert_eq!(store.calls.load(Ordering::SeqCst), 3);
+    assert_eq!(stats.retries, 2, "two retries after the first failure");
     assert!(
         stats
             .last_error
@@ -223,4 +224,28 @@ async fn dropping_every_sender_flushes_at_once() {
     let (when, n) = batches.recv().await.expect("a batch");
     assert_eq!((when - start, n), (Duration::ZERO, 2));
     handle.shutdown().await;
+}
+
+#[tokio::test(start_paused = true)]
+async fn shutdown_against_a_dead_store_gives_up_after_one_batch() {
+    let (store, _batches) = ScriptedStore::new(None, true);
+    let (sender, handle) = spawn_writer(store.clone(), 100, opts(1));
+    for i in 0..10 {
+        sender.send(record(i));
+    }
+    let start = Instant::now();
+    handle.shutdown().await;
+    // One batch tries 3 times (10 + 20 ms backoff); the other nine are not tried at all.
+    assert_eq!(store.calls.load(Ordering::SeqCst), 3);
+    assert_eq!(Instant::now() - start, Duration::from_millis(30));
+    let stats = sender.stats();
+    assert_eq!(
+        (
+            stats.lost,
+            stats.failed_batches,
+            stats.queued,
+            stats.written
+        ),
+        (10, 10, 0, 0)
+    );
 }

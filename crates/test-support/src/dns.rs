@@ -1,0 +1,59 @@
+//! A stand-in for DNS. Tests must not ask the system resolver anything (it is off loopback, and
+//! what it answers for an unknown name depends on the machine), so the gateway under test is
+//! given this resolver instead (`TestGatewayBuilder::resolver`).
+
+use std::collections::HashMap;
+use std::net::{IpAddr, SocketAddr};
+use std::sync::Arc;
+
+use parking_lot::Mutex;
+use reqwest::dns::{Addrs, Name, Resolve, Resolving};
+
+/// Names it was told about resolve to their address; every other name fails as a name that
+/// does not exist would (NXDOMAIN). Lookups are recorded.
+#[derive(Clone, Default)]
+pub struct FakeDns {
+    hosts: Arc<Mutex<HashMap<String, IpAddr>>>,
+    lookups: Arc<Mutex<Vec<String>>>,
+}
+
+impl FakeDns {
+    #[must_use]
+    pub fn new() -> Self {
+        Self::default()
+    }
+
+    /// Makes `name` resolve to `ip` (the port comes from the URL).
+    #[must_use]
+    pub fn host(self, name: &str, ip: IpAddr) -> Self {
+        self.hosts.lock().insert(name.to_ascii_lowercase(), ip);
+        self
+    }
+
+    /// Every name looked up so far, in order.
+    #[must_use]
+    pub fn lookups(&self) -> Vec<String> {
+        self.lookups.lock().clone()
+    }
+}
+
+impl Resolve for FakeDns {
+    fn resolve(&self, name: Name) -> Resolving {
+        let name = name.as_str().to_ascii_lowercase();
+        self.lookups.lock().push(name.clone());
+        let found = self.hosts.lock().get(&name).copied();
+        Box::pin(async move {
+            match found {
+                Some(ip) => {
+                    let addrs: Addrs = Box::new(std::iter::once(SocketAddr::new(ip, 0)));
+                    Ok(addrs)
+                }
+                None => Err(std::io::Error::new(
+                    std::io::ErrorKind::NotFound,
+                    format!("failed to lookup address information: no such host `{name}`"),
+                )
+                .into()),
+            }
+        })
+    }
+}
