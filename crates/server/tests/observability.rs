@@ -706,6 +706,37 @@ async fn a_locked_database_loses_log_rows_but_never_a_request_and_recovers() {
     assert_eq!(check, "ok");
 }
 
+/// A database that refuses writes (opened read-only; a file made read-only can't be staged here:
+/// the tests run as root) loses its log rows, counted, and never a request.
+#[tokio::test]
+async fn a_read_only_database_loses_log_rows_but_never_a_request() {
+    let up = MockUpstream::start(sonnet_stream()).await;
+    let gw = TestGateway::builder()
+        .endpoint("primary", "anthropic", &up.url(), "")
+        .sqlite_read_only()
+        .writer(WriterOptions {
+            flush_interval: Duration::from_millis(10),
+            max_retries: 1,
+            retry_backoff: Duration::from_millis(10),
+            ..WriterOptions::default()
+        })
+        .start()
+        .await;
+    for _ in 0..6 {
+        served(&gw, true, Duration::from_secs(1)).await;
+    }
+    let log = log_status_when(&gw, "the refused rows counted lost", |l| {
+        l["queued"] == 0 && l["lost"] == 6
+    })
+    .await;
+    assert_eq!((counter(&log, "written"), counter(&log, "dropped")), (0, 0));
+    let last_error = log["last_error"].as_str().expect("last_error");
+    assert!(last_error.contains("readonly"), "{last_error}");
+    let m = metrics(&gw).await;
+    assert_eq!(sample(&m, "switchboard_log_records_lost_total"), Some(6.0));
+    assert_eq!(gw.store.count().await.expect("count"), 0);
+}
+
 async fn lock_free_connection(path: &std::path::Path) -> sqlx::SqliteConnection {
     use sqlx::Connection as _;
     let opts = sqlx::sqlite::SqliteConnectOptions::new().filename(path);

@@ -23,6 +23,7 @@ pub struct TestGatewayBuilder {
     log_queue: usize,
     writer: WriterOptions,
     busy_timeout: Option<Duration>,
+    read_only: bool,
 }
 
 impl Default for TestGatewayBuilder {
@@ -42,6 +43,7 @@ impl Default for TestGatewayBuilder {
                 ..WriterOptions::default()
             },
             busy_timeout: None,
+            read_only: false,
         }
     }
 }
@@ -101,6 +103,12 @@ impl TestGatewayBuilder {
         self
     }
 
+    /// A SQLite log that refuses every write: created and migrated, then opened read-only.
+    pub fn sqlite_read_only(mut self) -> Self {
+        self.read_only = true;
+        self
+    }
+
     /// How long a SQLite write waits for a lock held by another connection (5 s in production).
     pub fn sqlite_busy_timeout(mut self, timeout: Duration) -> Self {
         self.busy_timeout = Some(timeout);
@@ -126,11 +134,22 @@ impl TestGatewayBuilder {
                 switchboard_config::render_errors(&e)
             )
         });
+        let path = dir.path().join(switchboard_store::SQLITE_FILE_NAME);
         let test_store = match self.busy_timeout {
+            // SQLite-specific knobs (the locked and read-only database tests): always SQLite.
+            _ if self.read_only => {
+                let store = switchboard_store::SqliteStore::open(&path)
+                    .await
+                    .expect("create store");
+                store.migrate().await.expect("migrate");
+                store.pool().close().await;
+                let store = switchboard_store::SqliteStore::open_read_only(&path)
+                    .await
+                    .expect("open store read-only");
+                crate::TestStore::from_store(Arc::new(store))
+            }
             None => crate::TestStore::open(dir.path()).await,
-            // A SQLite-specific knob (the locked-database tests): always SQLite.
             Some(busy) => {
-                let path = dir.path().join(switchboard_store::SQLITE_FILE_NAME);
                 let store = switchboard_store::SqliteStore::open_with_busy_timeout(&path, busy)
                     .await
                     .expect("open store");

@@ -67,6 +67,23 @@ impl SqliteStore {
         path: &Path,
         busy_timeout: Duration,
     ) -> Result<Self, StoreError> {
+        Self::open_with(path, busy_timeout, false).await
+    }
+
+    /// Opens an existing, migrated database read-only: queries work, every write fails (a
+    /// reporting tool that must not touch the log; tests of a database that refuses writes).
+    ///
+    /// # Errors
+    /// The file cannot be opened as a database.
+    pub async fn open_read_only(path: &Path) -> Result<Self, StoreError> {
+        Self::open_with(path, BUSY_TIMEOUT, true).await
+    }
+
+    async fn open_with(
+        path: &Path,
+        busy_timeout: Duration,
+        read_only: bool,
+    ) -> Result<Self, StoreError> {
         if let Some(parent) = path.parent().filter(|p| !p.as_os_str().is_empty()) {
             tokio::fs::create_dir_all(parent)
                 .await
@@ -84,7 +101,8 @@ impl SqliteStore {
             .foreign_keys(false)
             // 32 MiB of page cache per connection, temp b-trees in memory.
             .pragma("cache_size", "-32768")
-            .pragma("temp_store", "memory");
+            .pragma("temp_store", "memory")
+            .read_only(read_only);
         let pool = SqlitePoolOptions::new()
             .max_connections(4)
             .connect_with(options)
