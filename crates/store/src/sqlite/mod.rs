@@ -484,23 +484,29 @@ pub(super) fn push_filters<'a>(
         w.and(qb).push("stream = ").push_bind(stream);
     }
     if let Some(pattern) = query.like_pattern() {
-        // The error message, or the prompt text of an audited request: through the trigram
-        // index when the search is long enough to have trigrams, else by scanning.
+        // The error message (through the partial index of failed requests), or the prompt text
+        // of an audited request (through the trigram index when the search is long enough to
+        // have trigrams, else by scanning the stored prompts). The matching rows are collected
+        // once; every index the outer query walks carries the rowid, so testing membership
+        // costs no table lookup.
         w.and(qb)
-            .push("(error LIKE ")
+            .push("rowid IN (SELECT rowid FROM requests WHERE error IS NOT NULL AND error LIKE ")
             .push_bind(pattern.clone())
-            .push(" ESCAPE '\\' OR id IN (SELECT request_id FROM prompt_text WHERE ");
+            .push(
+                " ESCAPE '\\' UNION SELECT r.rowid FROM prompt_text p \
+                 JOIN requests r ON r.id = p.request_id WHERE ",
+            );
         match query.fts_phrase() {
             Some(phrase) => qb
-                .push("rowid IN (SELECT rowid FROM prompt_fts WHERE prompt_fts MATCH ")
+                .push("p.rowid IN (SELECT rowid FROM prompt_fts WHERE prompt_fts MATCH ")
                 .push_bind(phrase)
                 .push(")"),
             None => qb
-                .push("text LIKE ")
+                .push("p.text LIKE ")
                 .push_bind(pattern)
                 .push(" ESCAPE '\\'"),
         };
-        qb.push("))");
+        qb.push(")");
     }
     w
 }
