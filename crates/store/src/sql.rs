@@ -43,14 +43,15 @@ pub(crate) const ATTEMPT_COLUMNS: &str =
 /// `INSERT INTO requests (…) VALUES (…) ON CONFLICT (id) DO UPDATE SET …` with placeholders made
 /// by `placeholder(1-based index)`: `?` for SQLite, `$n` for Postgres.
 pub(crate) fn upsert(placeholder: impl Fn(usize) -> String) -> String {
-    let mut sql = format!("INSERT INTO requests ({}) VALUES (", *SELECT_COLUMNS);
-    for i in 1..=REQUEST_COLUMNS.len() {
-        if i > 1 {
-            sql.push_str(", ");
-        }
-        sql.push_str(&placeholder(i));
-    }
-    sql.push_str(") ON CONFLICT (id) DO UPDATE SET ");
+    upsert_rows(1, placeholder)
+}
+
+/// [`upsert`] for `rows` rows in one statement (`VALUES (…), (…), …`), placeholders numbered
+/// row after row. The ids of one statement must be distinct.
+pub(crate) fn upsert_rows(rows: usize, placeholder: impl Fn(usize) -> String) -> String {
+    let mut sql = format!("INSERT INTO requests ({}) VALUES ", *SELECT_COLUMNS);
+    push_values(&mut sql, rows, REQUEST_COLUMNS.len(), placeholder);
+    sql.push_str(" ON CONFLICT (id) DO UPDATE SET ");
     for (i, column) in REQUEST_COLUMNS.iter().skip(1).enumerate() {
         if i > 0 {
             sql.push_str(", ");
@@ -60,11 +61,33 @@ pub(crate) fn upsert(placeholder: impl Fn(usize) -> String) -> String {
     sql
 }
 
+/// `(p1, …, pN), (pN+1, …), …`: `rows` tuples of `columns` placeholders.
+fn push_values(
+    sql: &mut String,
+    rows: usize,
+    columns: usize,
+    placeholder: impl Fn(usize) -> String,
+) {
+    for row in 0..rows {
+        sql.push_str(if row == 0 { "(" } else { ", (" });
+        for c in 1..=columns {
+            if c > 1 {
+                sql.push_str(", ");
+            }
+            sql.push_str(&placeholder(row * columns + c));
+        }
+        sql.push(')');
+    }
+}
+
 /// `INSERT INTO attempts (…) VALUES (…)` with placeholders as in [`upsert`].
 pub(crate) fn insert_attempt(placeholder: impl Fn(usize) -> String) -> String {
-    let values: Vec<String> = (1..=8).map(placeholder).collect();
-    format!(
-        "INSERT INTO attempts ({ATTEMPT_COLUMNS}) VALUES ({})",
-        values.join(", ")
-    )
+    insert_attempt_rows(1, placeholder)
+}
+
+/// [`insert_attempt`] for `rows` rows in one statement.
+pub(crate) fn insert_attempt_rows(rows: usize, placeholder: impl Fn(usize) -> String) -> String {
+    let mut sql = format!("INSERT INTO attempts ({ATTEMPT_COLUMNS}) VALUES ");
+    push_values(&mut sql, rows, 8, placeholder);
+    sql
 }
