@@ -2,8 +2,10 @@
 //! forwarded byte for byte; mapping a model splices the new name into the original bytes.
 
 use std::ops::Range;
+use std::sync::LazyLock;
 
 use bytes::{Bytes, BytesMut};
+use memchr::memmem;
 use serde::Deserialize;
 use serde_json::value::RawValue;
 
@@ -119,9 +121,14 @@ pub(crate) fn strip_thinking(body: &[u8]) -> Option<Bytes> {
 /// The body is scanned for the signature markers first; it is re-serialised only when one is
 /// present, so ordinary requests pass untouched.
 pub(crate) fn strip_gateway_thinking(body: &[u8]) -> Option<Bytes> {
-    let marked = switchboard_translate::GATEWAY_SIGNATURE_PREFIXES
-        .iter()
-        .any(|p| memchr::memmem::find(body, format!("\"{p}").as_bytes()).is_some());
+    // Runs on every Anthropic passthrough request: the searchers are built once.
+    static MARKERS: LazyLock<Vec<memmem::Finder<'static>>> = LazyLock::new(|| {
+        switchboard_translate::GATEWAY_SIGNATURE_PREFIXES
+            .iter()
+            .map(|p| memmem::Finder::new(format!("\"{p}").as_bytes()).into_owned())
+            .collect()
+    });
+    let marked = MARKERS.iter().any(|f| f.find(body).is_some());
     if !marked {
         return None;
     }
