@@ -150,10 +150,15 @@ impl ModelMap {
     /// The mapped model for `requested`, if any rule matches.
     #[must_use]
     pub fn resolve(&self, requested: &str) -> Option<&str> {
-        let lower = requested.to_ascii_lowercase();
+        // Every request resolves against its endpoint's map and the global one, most of them
+        // empty: skip the lower-casing and the role scan.
+        if self.rules.is_empty() {
+            return None;
+        }
         if let Some(r) = self.rules.iter().find(|r| r.pattern == requested) {
             return Some(&r.target);
         }
+        let lower = requested.to_ascii_lowercase();
         if let Some(r) = self
             .rules
             .iter()

@@ -185,21 +185,17 @@ impl Decoder {
 
 /// Finds the first line terminator at or after `from`: returns (end of line content, start of next).
 fn find_line_end(buf: &[u8], from: usize) -> Option<(usize, usize)> {
-    let mut i = from;
-    while i < buf.len() {
-        match buf[i] {
-            b'\n' => return Some((i, i + 1)),
-            b'\r' => {
-                if i + 1 < buf.len() {
-                    let next = if buf[i + 1] == b'\n' { i + 2 } else { i + 1 };
-                    return Some((i, next));
-                }
-                return None; // need one more byte to know whether "\r\n"
-            }
-            _ => i += 1,
-        }
+    // memchr scans a word or a vector at a time: byte by byte, this loop was the largest cost
+    // of forwarding a stream (callgrind, docs/benchmarks.md).
+    let i = from + memchr::memchr2(b'\n', b'\r', buf.get(from..)?)?;
+    if buf[i] == b'\n' {
+        return Some((i, i + 1));
     }
-    None
+    match buf.get(i + 1) {
+        Some(b'\n') => Some((i, i + 2)),
+        Some(_) => Some((i, i + 1)),
+        None => None, // need one more byte to know whether "\r\n"
+    }
 }
 
 /// Splits a byte stream into the raw bytes of complete events, for forwarding untouched.
@@ -254,24 +250,29 @@ impl FrameSplitter {
 /// lines, as the spec requires).
 #[must_use]
 pub fn encode(ev: &Event) -> Bytes {
-    let mut out = String::with_capacity(ev.data.len() + 32);
+    let mut out = BytesMut::with_capacity(ev.data.len() + 32);
+    encode_into(ev, &mut out);
+    out.freeze()
+}
+
+/// [`encode`], appended to `out` (several events into one buffer without a copy each).
+pub fn encode_into(ev: &Event, out: &mut BytesMut) {
     if let Some(name) = &ev.event {
-        out.push_str("event: ");
-        out.push_str(name);
-        out.push('\n');
+        out.extend_from_slice(b"event: ");
+        out.extend_from_slice(name.as_bytes());
+        out.extend_from_slice(b"\n");
     }
     if let Some(id) = &ev.id {
-        out.push_str("id: ");
-        out.push_str(id);
-        out.push('\n');
+        out.extend_from_slice(b"id: ");
+        out.extend_from_slice(id.as_bytes());
+        out.extend_from_slice(b"\n");
     }
     for line in ev.data.split('\n') {
-        out.push_str("data: ");
-        out.push_str(line);
-        out.push('\n');
+        out.extend_from_slice(b"data: ");
+        out.extend_from_slice(line.as_bytes());
+        out.extend_from_slice(b"\n");
     }
-    out.push('\n');
-    Bytes::from(out)
+    out.extend_from_slice(b"\n");
 }
 
 #[cfg(test)]

@@ -3,10 +3,12 @@
 //! byte; mapping a model splices the new name into the original bytes.
 
 use std::ops::Range;
+use std::sync::LazyLock;
 use std::time::Duration;
 
 use bytes::{Bytes, BytesMut};
 use http_body_util::BodyExt as _;
+use memchr::memmem;
 use serde::Deserialize;
 use serde_json::value::RawValue;
 
@@ -175,9 +177,14 @@ pub(crate) fn strip_thinking(body: &[u8]) -> Option<Bytes> {
 /// The body is scanned for the signature markers first; it is re-serialised only when one is
 /// present, so ordinary requests pass untouched.
 pub(crate) fn strip_gateway_thinking(body: &[u8]) -> Option<Bytes> {
-    let marked = switchboard_translate::GATEWAY_SIGNATURE_PREFIXES
-        .iter()
-        .any(|p| memchr::memmem::find(body, format!("\"{p}").as_bytes()).is_some());
+    // Runs on every Anthropic passthrough request: the searchers are built once.
+    static MARKERS: LazyLock<Vec<memmem::Finder<'static>>> = LazyLock::new(|| {
+        switchboard_translate::GATEWAY_SIGNATURE_PREFIXES
+            .iter()
+            .map(|p| memmem::Finder::new(format!("\"{p}").as_bytes()).into_owned())
+            .collect()
+    });
+    let marked = MARKERS.iter().any(|f| f.find(body).is_some());
     if !marked {
         return None;
     }

@@ -8,6 +8,7 @@
 //! (the client went away) drops the upstream request and completes the log row.
 
 use std::collections::VecDeque;
+use std::pin::Pin;
 use std::time::Duration;
 
 use bytes::{Bytes, BytesMut};
@@ -65,6 +66,10 @@ pub(crate) struct ProxyStream {
     keepalive: Duration,
     idle_timeout: Duration,
     silent_since: Instant,
+    /// Fires when the next ping (or the idle timeout) is due. One timer for the whole stream,
+    /// moved forward for each wait: arming a fresh `tokio::time::timeout` per chunk registered
+    /// and cancelled a timer-wheel entry every time.
+    timer: Pin<Box<tokio::time::Sleep>>,
     log: RequestLog,
     response_bytes: u64,
     /// The log row has been completed.
@@ -114,6 +119,7 @@ impl ProxyStream {
             keepalive: p.keepalive,
             idle_timeout: p.idle_timeout,
             silent_since: Instant::now(),
+            timer: Box::pin(tokio::time::sleep(p.keepalive)),
             log: p.log,
             response_bytes: 0,
             done: false,
@@ -151,12 +157,22 @@ impl ProxyStream {
                 self.process(&first);
                 continue;
             }
-            let wait = self.keepalive.min(
-                self.idle_timeout
-                    .saturating_sub(self.silent_since.elapsed()),
-            );
-            match tokio::time::timeout(wait, self.rest.next()).await {
-                Err(_) => {
+            let now = Instant::now();
+            let ping_at = now.checked_add(self.keepalive);
+            let idle_at = self.silent_since.checked_add(self.idle_timeout);
+            let deadline = match (ping_at, idle_at) {
+                (Some(p), Some(i)) => p.min(i).max(now),
+                (Some(d), None) | (None, Some(d)) => d.max(now),
+                (None, None) => now + Duration::from_secs(86_400 * 365),
+            };
+            self.timer.as_mut().reset(deadline);
+            let next = tokio::select! {
+                biased;
+                item = self.rest.next() => Ok(item),
+                () = self.timer.as_mut() => Err(()),
+            };
+            match next {
+                Err(()) => {
                     if self.silent_since.elapsed() >= self.idle_timeout {
                         self.fail(format!(
                             "upstream silent for {}s",
@@ -358,7 +374,8 @@ impl Drop for ProxyStream {
 
 /// Reads usage, stop reason and errors from the few events that carry them.
 fn observe_frame(observer: &mut Observer, frame: &[u8]) {
-    if frame.starts_with(b"event: content_block_delta") || frame.starts_with(b"event: ping") {
+    // Content blocks (start, deltas, stop) and pings carry nothing the observers read.
+    if frame.starts_with(b"event: content_block_") || frame.starts_with(b"event: ping") {
         return;
     }
     let mut d = Decoder::default();
@@ -380,9 +397,9 @@ fn encode_all(events: &mut Vec<Event>) -> Option<Bytes> {
     if events.is_empty() {
         return None;
     }
-    let mut buf = BytesMut::new();
+    let mut buf = BytesMut::with_capacity(events.iter().map(|e| e.data.len() + 32).sum());
     for ev in events.drain(..) {
-        buf.extend_from_slice(&sse::encode(&ev));
+        sse::encode_into(&ev, &mut buf);
     }
     Some(buf.freeze())
 }

@@ -27,6 +27,22 @@ const MAX_RESPONSE_BODY: usize = 256 * 1024 * 1024;
 /// Largest first event waited for before committing a stream anyway.
 const MAX_PEEK: usize = 1024 * 1024;
 
+/// Where an attempt goes: a URL parsed once per endpoint, or one built for this request (parsed
+/// by reqwest, which reports a bad one as the attempt's error).
+enum AttemptUrl {
+    Parsed(reqwest::Url),
+    Text(String),
+}
+
+impl AttemptUrl {
+    fn as_str(&self) -> &str {
+        match self {
+            Self::Parsed(u) => u.as_str(),
+            Self::Text(s) => s,
+        }
+    }
+}
+
 /// What the client asked for.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub(crate) enum Op {
@@ -161,7 +177,7 @@ impl Upstream<Arc<Endpoint>> for HttpUpstream<'_> {
                 )
             })?;
             (
-                ep.url(&t.path),
+                AttemptUrl::Text(ep.url(&t.path)),
                 Bytes::from(t.body),
                 Some((ep.kind(), t.ctx)),
             )
@@ -179,7 +195,7 @@ impl Upstream<Arc<Endpoint>> for HttpUpstream<'_> {
             let name = Some(ep.cfg.name.as_str());
             let mut e = audit::entry(AuditKind::UpstreamRequest, Some(n), name, None, &headers);
             e.method = Some(method.to_string());
-            e.url = Some(audit::masked_url(&url));
+            e.url = Some(audit::masked_url(url.as_str()));
             a.push(e, (inbound.op != Op::Models).then_some(&body));
             (a, n)
         });
@@ -192,7 +208,11 @@ impl Upstream<Arc<Endpoint>> for HttpUpstream<'_> {
                     a.push(e, body);
                 }
             };
-        let mut req = self.http.request(method, &url).headers(headers);
+        let req = match url {
+            AttemptUrl::Parsed(u) => self.http.request(method, u),
+            AttemptUrl::Text(s) => self.http.request(method, &s),
+        };
+        let mut req = req.headers(headers);
         if inbound.op != Op::Models {
             req = req.body(body);
         }
@@ -312,7 +332,7 @@ impl Upstream<Arc<Endpoint>> for HttpUpstream<'_> {
 }
 
 impl HttpUpstream<'_> {
-    fn passthrough_url(&self, ep: &Endpoint) -> String {
+    fn passthrough_url(&self, ep: &Endpoint) -> AttemptUrl {
         let inbound = self.inbound;
         let path = match (inbound.op, ep.kind()) {
             (Op::Messages, _) => "/v1/messages",
@@ -322,8 +342,10 @@ impl HttpUpstream<'_> {
             (Op::Models, _) => "/v1/models",
         };
         match (&inbound.query, ep.kind()) {
-            (Some(q), Dialect::Anthropic) => ep.url(&format!("{path}?{q}")),
-            _ => ep.url(path),
+            (Some(q), Dialect::Anthropic) => AttemptUrl::Text(ep.url(&format!("{path}?{q}"))),
+            _ => ep
+                .parsed_url(path)
+                .map_or_else(|| AttemptUrl::Text(ep.url(path)), AttemptUrl::Parsed),
         }
     }
 
