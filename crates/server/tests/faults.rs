@@ -468,3 +468,60 @@ async fn hundreds_of_idle_connections_neither_block_a_request_nor_stay_open() {
         opened.elapsed()
     );
 }
+
+/// Connections are told apart by their first bytes: HTTP/2 with prior knowledge (h2c) and
+/// HTTP/1.1 are both served, and so is a client whose first packet is too short to tell (it
+/// could still become the HTTP/2 preface).
+#[tokio::test]
+async fn h2c_http1_and_a_request_line_arriving_in_pieces_are_all_served() {
+    let up = MockUpstream::start(Reply::json(
+        200,
+        sse::anthropic_message("m", "either way", 2, 1),
+    ))
+    .await;
+    let gw = TestGateway::builder()
+        .endpoint("a", "anthropic", &up.url(), "")
+        .start()
+        .await;
+
+    let h2 = reqwest::Client::builder()
+        .http2_prior_knowledge()
+        .build()
+        .expect("h2c client");
+    let resp = h2
+        .post(format!("{}/v1/messages", gw.url))
+        .header("x-api-key", "sk-client-key-0123456789")
+        .json(&message(false))
+        .send()
+        .await
+        .expect("h2c request");
+    assert_eq!(resp.version(), reqwest::Version::HTTP_2);
+    assert_eq!(resp.status(), 200);
+    let v: Value = resp.json().await.expect("json");
+    assert_eq!(v["content"][0]["text"], "either way");
+
+    let resp = gw.post("/v1/messages", &message(false)).await;
+    assert_eq!(resp.version(), reqwest::Version::HTTP_11);
+    assert_eq!(resp.status(), 200);
+
+    // "P" could begin "PRI * HTTP/2.0": the gateway reads on until it knows.
+    let body = message(false).to_string();
+    let mut s = connect(&gw).await;
+    s.write_all(b"P").await.expect("write");
+    tokio::time::sleep(Duration::from_millis(50)).await;
+    s.write_all(
+        format!(
+            "OST /v1/messages HTTP/1.1\r\nHost: gw\r\nx-api-key: sk-client-key-0123456789\r\n\
+             content-type: application/json\r\nconnection: close\r\ncontent-length: {}\r\n\r\n{body}",
+            body.len()
+        )
+        .as_bytes(),
+    )
+    .await
+    .expect("write");
+    let (got, _) = read_until_closed(&mut s).await;
+    let got = String::from_utf8_lossy(&got);
+    assert!(got.starts_with("HTTP/1.1 200"), "{got}");
+    assert!(got.contains("either way"), "{got}");
+    assert_eq!(up.hits(), 3);
+}
