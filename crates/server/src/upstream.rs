@@ -79,7 +79,8 @@ pub(crate) struct Committed {
 pub(crate) enum CommittedBody {
     Full(Bytes),
     Stream {
-        first: Bytes,
+        /// The chunk(s) holding the first event, then those that had arrived with it.
+        first: Vec<Bytes>,
         rest: BoxStream<'static, reqwest::Result<Bytes>>,
     },
 }
@@ -306,7 +307,9 @@ impl Upstream<Arc<Endpoint>> for HttpUpstream<'_> {
             answered(Some(status.as_u16()), &headers, None, None);
             if let Some((a, _)) = attempt {
                 // The rest of the stream is appended by the response stream as it arrives.
-                a.chunk(AuditKind::UpstreamResponse, &first);
+                for c in &first {
+                    a.chunk(AuditKind::UpstreamResponse, c);
+                }
             }
             CommittedBody::Stream { first, rest }
         } else {
@@ -505,7 +508,7 @@ async fn read_capped(resp: reqwest::Response, cap: usize, idle: Duration) -> Res
 async fn peek_first_event(
     rest: &mut BoxStream<'static, reqwest::Result<Bytes>>,
     timeout: Duration,
-) -> Result<Bytes, (FailureKind, String)> {
+) -> Result<Vec<Bytes>, (FailureKind, String)> {
     let mut buf = BytesMut::new();
     let mut splitter = FrameSplitter::default();
     loop {
@@ -522,7 +525,7 @@ async fn peek_first_event(
                     "stream ended before its first event".into(),
                 ));
             }
-            Ok(None) => return Ok(buf.freeze()),
+            Ok(None) => return Ok(vec![buf.freeze()]),
             Ok(Some(Err(e))) => {
                 return Err((
                     FailureKind::Protocol,
@@ -537,10 +540,28 @@ async fn peek_first_event(
             if let Some(err) = first_event_error(frame) {
                 return Err(err);
             }
-            return Ok(buf.freeze());
+            // What came with it goes out with it, in the same write as the response head. Kept
+            // as the chunks they were: each is decoded (and audited) on its own.
+            let mut chunks = vec![buf.freeze()];
+            let mut held = 0;
+            while held < crate::stream::GATHER_MAX_BYTES {
+                match crate::stream::next_ready(rest).await {
+                    Some(Some(Ok(c))) => {
+                        held += c.len();
+                        chunks.push(c);
+                    }
+                    // The end, or a break: left for the stream to meet.
+                    Some(end) => {
+                        *rest = futures::stream::iter(end).boxed();
+                        break;
+                    }
+                    None => break,
+                }
+            }
+            return Ok(chunks);
         }
         if buf.len() > MAX_PEEK {
-            return Ok(buf.freeze());
+            return Ok(vec![buf.freeze()]);
         }
     }
 }

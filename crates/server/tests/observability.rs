@@ -796,3 +796,51 @@ async fn a_full_log_queue_drops_rows_but_never_a_request() {
     }
     assert_eq!(stored, queued);
 }
+
+/// Events that reach the gateway together go to the client in one write (a burst of five is one
+/// chunk, sent with the response head); events that come apart are forwarded apart, each as it
+/// arrives. Read from the audit of what the client was sent, chunk by chunk.
+#[tokio::test]
+async fn events_arriving_together_are_forwarded_together_and_paced_ones_one_by_one() {
+    use switchboard_test_support::Step;
+    let frames = sse::anthropic_text("claude-sonnet-4-5", &["a", "b", "c", "d"], 10, 4);
+    let bytes = |i: usize| Step::Bytes(Bytes::from(frames[i].clone()));
+    let pause = || Step::Delay(Duration::from_millis(80));
+    let mut steps: Vec<Step> = (0..=4).map(bytes).collect();
+    steps.extend([pause(), bytes(5), pause(), bytes(6), pause()]);
+    steps.extend((7..=9).map(bytes));
+    let up = MockUpstream::start(Reply::steps(steps)).await;
+    let gw = TestGateway::builder()
+        .endpoint("a", "anthropic", &up.url(), "")
+        .start()
+        .await;
+    let body = gw
+        .post("/v1/messages", &message("claude-sonnet-4-5", true))
+        .await
+        .text()
+        .await
+        .expect("body");
+    assert!(body.ends_with(&frames[9]), "{body}");
+    let row = gw.wait_for_logs(1).await.remove(0);
+    let stopped = gw.shutdown().await;
+    let entries = stopped.store.get_audit(row.id).await.expect("audit");
+    let out = entries
+        .iter()
+        .find(|e| e.kind == AuditKind::ClientResponse)
+        .expect("client response");
+    let chunks: Vec<String> = out
+        .body
+        .iter()
+        .map(|b| String::from_utf8_lossy(b).into_owned())
+        .collect();
+    assert_eq!(
+        chunks,
+        [
+            frames[..=4].concat(),
+            frames[5].clone(),
+            frames[6].clone(),
+            frames[7..].concat()
+        ],
+        "{chunks:#?}"
+    );
+}
