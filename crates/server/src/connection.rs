@@ -102,10 +102,9 @@ pub(crate) async fn serve(
             watch.drive(conn, |c| c.graceful_shutdown()).await;
         }
         Proto::Http2 => {
-            let conn = http2::Builder::new(TokioExecutor::new()).serve_connection(io, svc);
-            watch
-                .drive(std::pin::pin!(conn), |c| c.graceful_shutdown())
-                .await;
+            let b = http2::Builder::new(TokioExecutor::new());
+            let conn = std::pin::pin!(b.serve_connection(io, svc));
+            watch.drive(conn, |c| c.graceful_shutdown()).await;
         }
         Proto::Undecided => {
             let mut b = auto::Builder::new(TokioExecutor::new());

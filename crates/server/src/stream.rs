@@ -25,7 +25,7 @@ use tokio::time::Instant;
 use crate::log::RequestLog;
 use crate::state::{AppState, InFlight};
 
-/// What [`ProxyStream::gather`] holds at most before writing.
+/// What [`ProxyStream::gather`] takes in at most before writing.
 pub(crate) const GATHER_MAX_BYTES: usize = 256 * 1024;
 /// Yields after which [`next_ready`] gives up: the connection task needs two scheduler rounds to
 /// hand over each HTTP chunk it has already read (measured: one round always found nothing).
@@ -241,9 +241,11 @@ impl ProxyStream {
     /// Takes in what the upstream has already delivered, without waiting for more, so that
     /// events which arrived together reach the client in one write (see [`next_ready`]).
     async fn gather(&mut self) {
-        while !self.ended && self.out_len() < GATHER_MAX_BYTES {
+        let mut held = self.out_len();
+        while !self.ended && held < GATHER_MAX_BYTES {
             match next_ready(&mut self.rest).await {
                 Some(Some(item)) => {
+                    held += item.as_ref().map_or(0, Bytes::len);
                     self.silent_since = Instant::now();
                     self.received(item);
                 }
