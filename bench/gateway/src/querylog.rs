@@ -23,7 +23,7 @@ fn flag(args: &[String], name: &str) -> Option<String> {
         .and_then(|i| args.get(i + 1).cloned())
 }
 
-/// Fills `requests` (one attempt each, rollups through the triggers) and `prompt_text` (every
+/// Fills `requests` (one attempt each, and their hourly rollups) and `prompt_text` (every
 /// tenth request, FTS through the triggers) in SQL: going through the writer would time the
 /// writer, not the reads.
 async fn generate(store: &SqliteStore, rows: i64) {
@@ -52,6 +52,20 @@ async fn generate(store: &SqliteStore, rows: i64) {
     .execute(store.pool())
     .await
     .expect("generate requests");
+    // The writer adds new rows to the hourly rollups itself (once per group per batch); rows
+    // inserted in SQL are summed here, as the migration that created the table does.
+    sqlx::query(
+        "INSERT INTO request_rollups
+         SELECT started_at / 3600000000 * 3600000000, COALESCE(requested_model, ''),
+                COALESCE(routed_model, ''), COALESCE(endpoint, ''), COALESCE(client_key, ''),
+                status, outcome, stream, COUNT(*), SUM(outcome = 'ok'), SUM(input_tokens),
+                SUM(output_tokens), SUM(cache_creation_input_tokens), SUM(cache_read_input_tokens),
+                TOTAL(cost_usd), COUNT(*) - COUNT(cost_usd), COUNT(ttfb_ms)
+         FROM requests GROUP BY 1, 2, 3, 4, 5, 6, 7, 8",
+    )
+    .execute(store.pool())
+    .await
+    .expect("generate rollups");
     sqlx::query(
         "INSERT INTO attempts SELECT id, 0, endpoint, routed_model, status, latency_ms, error, 'ok'
          FROM requests",

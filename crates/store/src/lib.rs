@@ -56,8 +56,9 @@ pub trait Store: Send + Sync + 'static {
     /// Brings the schema up to date. Idempotent; [`open`] calls it.
     async fn migrate(&self) -> Result<(), StoreError>;
 
-    /// Inserts or replaces (by id) each record and its attempts, atomically per batch. A request
-    /// is typically written twice: when it starts and when it completes.
+    /// Inserts or replaces (by id) each record and its attempts, atomically per batch. The proxy
+    /// writes each request once, when it completes; a record sent again with the same id replaces
+    /// the stored one in every aggregate too.
     async fn insert_batch(&self, records: &[LogRecord]) -> Result<(), StoreError>;
 
     /// One record with its attempts.

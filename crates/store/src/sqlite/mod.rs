@@ -53,6 +53,15 @@ static DELETE_ATTEMPTS: LazyLock<[String; 4]> = LazyLock::new(|| {
         )
     })
 });
+/// `SELECT id FROM requests WHERE id IN (…)` for each size in [`ROWS_PER_STATEMENT`].
+static EXISTING_IDS: LazyLock<[String; 4]> = LazyLock::new(|| {
+    ROWS_PER_STATEMENT.map(|n| {
+        format!(
+            "SELECT id FROM requests WHERE id IN ({})",
+            vec!["?"; n].join(", ")
+        )
+    })
+});
 /// The insert of `attempts` for each size in [`ROWS_PER_STATEMENT`].
 static INSERT_ATTEMPT: LazyLock<[String; 4]> =
     LazyLock::new(|| ROWS_PER_STATEMENT.map(|n| sql::insert_attempt_rows(n, |_| "?".to_owned())));
@@ -234,6 +243,16 @@ impl Store for SqliteStore {
             .flat_map(|r| (0_i64..).zip(&r.attempts).map(move |(seq, a)| (*r, seq, a)))
             .collect();
         let mut tx = self.pool.begin().await?;
+        // Rows already stored are replaced by the upsert, whose trigger moves them between rollup
+        // groups; the others are new, and are added to the rollups below, a group at a time.
+        let mut existing = std::collections::HashSet::new();
+        for (size, chunk) in statement_chunks(&records) {
+            let mut q = sqlx::query_scalar::<_, Uuid>(&EXISTING_IDS[size]);
+            for r in chunk {
+                q = q.bind(r.id);
+            }
+            existing.extend(q.fetch_all(&mut *tx).await?);
+        }
         for (size, chunk) in statement_chunks(&records) {
             let mut q = sqlx::query(&UPSERT[size]);
             for r in chunk {
@@ -290,6 +309,15 @@ impl Store for SqliteStore {
             }
             q.execute(&mut *tx).await?;
         }
+        let new: Vec<&LogRecord> = if existing.is_empty() {
+            records
+        } else {
+            records
+                .into_iter()
+                .filter(|r| !existing.contains(&r.id))
+                .collect()
+        };
+        rollup::add_new_rows(&mut tx, &new).await?;
         tx.commit().await?;
         Ok(())
     }

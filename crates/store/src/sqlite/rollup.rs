@@ -3,17 +3,109 @@
 //!
 //! Invariant: for any query without a free-text search, the sum over the whole hours of the
 //! range from `request_rollups` plus the sum over the edges from `requests` equals the sum over
-//! the range from `requests` (the triggers keep rollups exact, and the parts don't overlap).
+//! the range from `requests` (the parts don't overlap, and rollups are kept exact: new rows are
+//! added by [`add_new_rows`] in the transaction that inserts them; replaced and deleted rows move
+//! through the triggers of migration 0002, which see the old row).
 
 use std::collections::BTreeMap;
 
-use sqlx::{QueryBuilder, Row, Sqlite};
+use sqlx::{QueryBuilder, Row, Sqlite, SqliteConnection};
 
 use super::{AGGREGATES, Range, push_filters, totals_from_row};
-use crate::query::{BreakdownBy, Query, Totals, from_db};
-use crate::{SqliteStore, StoreError};
+use crate::query::{BreakdownBy, Query, Totals, from_db, to_db};
+use crate::{LogRecord, SqliteStore, StoreError};
 
 const HOUR: i64 = 3_600_000_000;
+
+/// Adds one group's sums to its rollup row (the same arithmetic as migration 0002's triggers).
+const ADD_GROUP: &str = "INSERT INTO request_rollups VALUES \
+     (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?) \
+     ON CONFLICT (hour, requested_model, routed_model, endpoint, client_key, status, outcome, stream) \
+     DO UPDATE SET requests = requests + excluded.requests, ok = ok + excluded.ok, \
+     input_tokens = input_tokens + excluded.input_tokens, \
+     output_tokens = output_tokens + excluded.output_tokens, \
+     cache_creation_input_tokens = cache_creation_input_tokens + excluded.cache_creation_input_tokens, \
+     cache_read_input_tokens = cache_read_input_tokens + excluded.cache_read_input_tokens, \
+     cost_usd = cost_usd + excluded.cost_usd, \
+     unknown_cost_requests = unknown_cost_requests + excluded.unknown_cost_requests, \
+     ttfb_requests = ttfb_requests + excluded.ttfb_requests";
+
+/// A rollup row's key: hour, requested model, routed model, endpoint, client key ('' for
+/// NULL), status, outcome, stream.
+type RollupKey<'a> = (i64, &'a str, &'a str, &'a str, &'a str, u16, &'a str, bool);
+
+/// The sums of one rollup row, in column order after `requests`.
+#[derive(Default)]
+struct RollupSums {
+    requests: i64,
+    ok: i64,
+    input_tokens: i64,
+    output_tokens: i64,
+    cache_creation_input_tokens: i64,
+    cache_read_input_tokens: i64,
+    cost_usd: f64,
+    unknown_cost_requests: i64,
+    ttfb_requests: i64,
+}
+
+/// Adds `records`, rows just inserted into `requests` (not replacements), to the hourly rollups:
+/// one upsert per group, where a trigger cost one per row. Runs in the inserting transaction.
+pub(super) async fn add_new_rows(
+    conn: &mut SqliteConnection,
+    records: &[&LogRecord],
+) -> Result<(), sqlx::Error> {
+    let mut groups: BTreeMap<RollupKey<'_>, RollupSums> = BTreeMap::new();
+    for r in records {
+        let started = r.started_at.timestamp_micros();
+        let key = (
+            started.div_euclid(HOUR) * HOUR,
+            r.requested_model.as_deref().unwrap_or(""),
+            r.routed_model.as_deref().unwrap_or(""),
+            r.endpoint.as_deref().unwrap_or(""),
+            r.client_key.as_deref().unwrap_or(""),
+            r.status,
+            r.outcome.as_str(),
+            r.stream,
+        );
+        let g = groups.entry(key).or_default();
+        g.requests += 1;
+        g.ok += i64::from(r.outcome == "ok");
+        g.input_tokens = g.input_tokens.saturating_add(to_db(r.input_tokens));
+        g.output_tokens = g.output_tokens.saturating_add(to_db(r.output_tokens));
+        g.cache_creation_input_tokens = g
+            .cache_creation_input_tokens
+            .saturating_add(to_db(r.cache_creation_input_tokens));
+        g.cache_read_input_tokens = g
+            .cache_read_input_tokens
+            .saturating_add(to_db(r.cache_read_input_tokens));
+        g.cost_usd += r.cost_usd.unwrap_or(0.0);
+        g.unknown_cost_requests += i64::from(r.cost_usd.is_none());
+        g.ttfb_requests += i64::from(r.ttfb_ms.is_some());
+    }
+    for ((hour, requested, routed, endpoint, key, status, outcome, stream), g) in groups {
+        sqlx::query(ADD_GROUP)
+            .bind(hour)
+            .bind(requested)
+            .bind(routed)
+            .bind(endpoint)
+            .bind(key)
+            .bind(i64::from(status))
+            .bind(outcome)
+            .bind(stream)
+            .bind(g.requests)
+            .bind(g.ok)
+            .bind(g.input_tokens)
+            .bind(g.output_tokens)
+            .bind(g.cache_creation_input_tokens)
+            .bind(g.cache_read_input_tokens)
+            .bind(g.cost_usd)
+            .bind(g.unknown_cost_requests)
+            .bind(g.ttfb_requests)
+            .execute(&mut *conn)
+            .await?;
+    }
+    Ok(())
+}
 
 /// The sums of [`AGGREGATES`] for rollup rows, in the same column order, plus the ttfb count.
 const ROLLUP_AGGREGATES: &str = "COALESCE(SUM(requests), 0), COALESCE(SUM(ok), 0), \

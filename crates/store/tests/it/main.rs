@@ -2,6 +2,7 @@
 //! PostgreSQL, the writer against scripted stores. The million-row query benchmark is `bench/querylog.sh`.
 
 mod audit;
+mod rollups;
 mod suite;
 mod support;
 mod writer;
