@@ -2,6 +2,7 @@
 //! the most specific glob. No loose prefix matching: a sibling model (`gpt-5-pro` next to `gpt-5`)
 //! must not borrow a price.
 
+use std::borrow::Cow;
 use std::collections::HashMap;
 
 use crate::Price;
@@ -17,7 +18,7 @@ pub(crate) struct Table {
 impl Table {
     /// Adds `pattern` (an id or a glob); a later entry for the same pattern replaces the earlier.
     pub(crate) fn add(&mut self, pattern: &str, price: &Price) {
-        let key = normalize(pattern);
+        let key = normalize(pattern).into_owned();
         if key.contains(['*', '?']) {
             let literal = key.chars().filter(|c| !matches!(c, '*' | '?')).count();
             self.globs.retain(|(p, _, _)| *p != key);
@@ -33,6 +34,10 @@ impl Table {
 
     /// The entry for a normalized model id.
     pub(crate) fn find(&self, key: &str) -> Option<&Price> {
+        if self.exact.is_empty() && self.globs.is_empty() {
+            // No `[pricing]` overrides, the usual case: nothing to strip or scan.
+            return None;
+        }
         if let Some(p) = self.exact.get(key) {
             return Some(p);
         }
@@ -52,8 +57,12 @@ impl Table {
 }
 
 /// Lower case, trimmed, `.` as `-` (`claude-sonnet-4.5` and `claude-sonnet-4-5` are one model;
-/// so are `gpt-4.1` and `gpt-4-1`).
-pub(crate) fn normalize(model: &str) -> String {
+/// so are `gpt-4.1` and `gpt-4-1`). Borrowed when already normal, as most ids are.
+pub(crate) fn normalize(model: &str) -> Cow<'_, str> {
+    let normal = |b: &u8| !b.is_ascii_uppercase() && *b != b'.';
+    if model.trim().len() == model.len() && model.as_bytes().iter().all(normal) {
+        return Cow::Borrowed(model);
+    }
     model
         .trim()
         .chars()

@@ -127,6 +127,7 @@ fn matching_is_case_insensitive_and_ignores_decorations() {
     let p = Pricing::builtin();
     for (model, entry) in [
         ("Claude-Sonnet-4.5", "claude-sonnet-4-5"),
+        (" claude-sonnet-4-5\t", "claude-sonnet-4-5"),
         ("claude-sonnet-4-5[1m]", "claude-sonnet-4-5"),
         ("anthropic/claude-sonnet-4.5", "claude-sonnet-4-5"),
         ("claude-sonnet-4-5@20250929", "claude-sonnet-4-5"),

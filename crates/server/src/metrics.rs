@@ -6,12 +6,12 @@
 //! are read when scraped. Label values are endpoint and model names from the config and the
 //! requests, so their number is bounded by what the gateway routes to.
 
-use std::collections::{BTreeMap, HashMap};
 use std::fmt::Write as _;
 use std::sync::atomic::{AtomicU64, Ordering};
 
 use axum::extract::State;
 use axum::response::{IntoResponse, Response};
+use hashbrown::HashMap;
 use http::{HeaderValue, header};
 use parking_lot::Mutex;
 use switchboard_store::LogRecord;
@@ -43,21 +43,38 @@ impl Histogram {
     }
 }
 
-/// `(endpoint, model)`.
-type Key = (String, String);
-
+/// Series by endpoint, then model: looked up with the record's borrowed names, so counting a
+/// request allocates nothing once its series exist.
 #[derive(Default)]
 struct Registry {
-    /// `(endpoint, model, status class, outcome)`.
-    requests: HashMap<(String, String, &'static str, String), u64>,
+    endpoints: HashMap<String, EndpointSeries>,
+    /// Attempts by the attempted endpoint, then the router's disposition.
+    attempts: HashMap<String, HashMap<String, u64>>,
+}
+
+#[derive(Default)]
+struct EndpointSeries {
+    /// By model (routed, else requested).
+    models: HashMap<String, ModelSeries>,
+    latency: Histogram,
+    ttfb: Histogram,
+}
+
+#[derive(Default)]
+struct ModelSeries {
+    /// By (status class, outcome); a handful at most.
+    requests: Vec<(&'static str, String, u64)>,
     /// input, output, cache_creation, cache_read.
-    tokens: HashMap<Key, [u64; 4]>,
-    cost: HashMap<Key, f64>,
-    unpriced: HashMap<Key, u64>,
-    latency: HashMap<String, Histogram>,
-    ttfb: HashMap<String, Histogram>,
-    /// `(endpoint, disposition)`.
-    attempts: HashMap<(String, String), u64>,
+    tokens: [u64; 4],
+    /// Cost of the priced requests, and how many there were.
+    cost: f64,
+    priced: u64,
+    unpriced: u64,
+}
+
+/// The entry for `key`, created (with an owned key) only when missing.
+fn slot<'m, V: Default>(map: &'m mut HashMap<String, V>, key: &str) -> &'m mut V {
+    map.entry_ref(key).or_default()
 }
 
 /// The gateway's metrics registry.
@@ -89,42 +106,41 @@ fn seconds(ms: u64) -> f64 {
 impl Metrics {
     /// Counts one completed request.
     pub(crate) fn observe(&self, r: &LogRecord) {
-        let endpoint = r.endpoint.clone().unwrap_or_default();
+        let endpoint = r.endpoint.as_deref().unwrap_or_default();
         let model = r
             .routed_model
-            .clone()
-            .or_else(|| r.requested_model.clone())
+            .as_deref()
+            .or(r.requested_model.as_deref())
             .unwrap_or_default();
-        let key = (endpoint.clone(), model.clone());
+        let class = status_class(r.status);
         let mut reg = self.registry.lock();
-        *reg.requests
-            .entry((
-                endpoint.clone(),
-                model,
-                status_class(r.status),
-                r.outcome.clone(),
-            ))
-            .or_default() += 1;
-        let t = reg.tokens.entry(key.clone()).or_default();
-        t[0] += r.input_tokens;
-        t[1] += r.output_tokens;
-        t[2] += r.cache_creation_input_tokens;
-        t[3] += r.cache_read_input_tokens;
-        match r.cost_usd {
-            Some(c) => *reg.cost.entry(key).or_default() += c,
-            None => *reg.unpriced.entry(key).or_default() += 1,
-        }
-        reg.latency
-            .entry(endpoint.clone())
-            .or_default()
-            .observe(seconds(r.latency_ms));
+        let ep = slot(&mut reg.endpoints, endpoint);
+        ep.latency.observe(seconds(r.latency_ms));
         if let Some(ttfb) = r.ttfb_ms {
-            reg.ttfb.entry(endpoint).or_default().observe(seconds(ttfb));
+            ep.ttfb.observe(seconds(ttfb));
+        }
+        let m = slot(&mut ep.models, model);
+        match m
+            .requests
+            .iter_mut()
+            .find(|(c, o, _)| *c == class && *o == r.outcome)
+        {
+            Some((_, _, n)) => *n += 1,
+            None => m.requests.push((class, r.outcome.clone(), 1)),
+        }
+        m.tokens[0] += r.input_tokens;
+        m.tokens[1] += r.output_tokens;
+        m.tokens[2] += r.cache_creation_input_tokens;
+        m.tokens[3] += r.cache_read_input_tokens;
+        match r.cost_usd {
+            Some(c) => {
+                m.cost += c;
+                m.priced += 1;
+            }
+            None => m.unpriced += 1,
         }
         for a in &r.attempts {
-            *reg.attempts
-                .entry((a.endpoint.clone(), a.disposition.clone()))
-                .or_default() += 1;
+            *slot(slot(&mut reg.attempts, &a.endpoint), &a.disposition) += 1;
         }
     }
 }
@@ -151,10 +167,14 @@ fn family(out: &mut String, name: &str, kind: &str, help: &str) {
     let _ = writeln!(out, "# TYPE {name} {kind}");
 }
 
-fn histogram(out: &mut String, name: &str, help: &str, series: &HashMap<String, Histogram>) {
+fn histogram<'a>(
+    out: &mut String,
+    name: &str,
+    help: &str,
+    series: impl Iterator<Item = (&'a str, &'a Histogram)>,
+) {
     family(out, name, "histogram", help);
-    let sorted: BTreeMap<_, _> = series.iter().collect();
-    for (endpoint, h) in sorted {
+    for (endpoint, h) in series.filter(|(_, h)| h.count > 0) {
         let ep = esc(endpoint);
         for (bound, n) in BUCKETS.iter().zip(h.counts) {
             let _ = writeln!(out, "{name}_bucket{{endpoint=\"{ep}\",le=\"{bound}\"}} {n}");
@@ -169,27 +189,43 @@ fn histogram(out: &mut String, name: &str, help: &str, series: &HashMap<String, 
     }
 }
 
+/// `map` in key order.
+fn sorted<V>(map: &HashMap<String, V>) -> Vec<(&str, &V)> {
+    let mut v: Vec<_> = map.iter().map(|(k, v)| (k.as_str(), v)).collect();
+    v.sort_unstable_by_key(|(k, _)| *k);
+    v
+}
+
 /// The whole exposition.
 pub(crate) fn render(state: &AppState) -> String {
     let mut out = String::with_capacity(4096);
     let m = &state.0.metrics;
     {
         let reg = m.registry.lock();
+        let endpoints = sorted(&reg.endpoints);
+        // (endpoint, model, series), in label order.
+        let series: Vec<(&str, &str, &ModelSeries)> = endpoints
+            .iter()
+            .flat_map(|(ep, e)| sorted(&e.models).into_iter().map(move |(m, s)| (*ep, m, s)))
+            .collect();
         family(
             &mut out,
             "switchboard_requests_total",
             "counter",
             "Completed requests by endpoint, model (routed, else requested), status class and outcome.",
         );
-        let requests: BTreeMap<_, _> = reg.requests.iter().collect();
-        for ((ep, model, class, outcome), n) in requests {
-            let _ = writeln!(
-                out,
-                "switchboard_requests_total{{endpoint=\"{}\",model=\"{}\",status_class=\"{class}\",outcome=\"{}\"}} {n}",
-                esc(ep),
-                esc(model),
-                esc(outcome)
-            );
+        for (ep, model, s) in &series {
+            let mut requests: Vec<_> = s.requests.iter().collect();
+            requests.sort_unstable_by(|a, b| (a.0, &a.1).cmp(&(b.0, &b.1)));
+            for (class, outcome, n) in requests {
+                let _ = writeln!(
+                    out,
+                    "switchboard_requests_total{{endpoint=\"{}\",model=\"{}\",status_class=\"{class}\",outcome=\"{}\"}} {n}",
+                    esc(ep),
+                    esc(model),
+                    esc(outcome)
+                );
+            }
         }
         family(
             &mut out,
@@ -197,11 +233,10 @@ pub(crate) fn render(state: &AppState) -> String {
             "counter",
             "Tokens by kind (input excludes cache reads and writes).",
         );
-        let tokens: BTreeMap<_, _> = reg.tokens.iter().collect();
-        for ((ep, model), t) in tokens {
+        for (ep, model, s) in &series {
             for (kind, n) in ["input", "output", "cache_creation", "cache_read"]
                 .iter()
-                .zip(t)
+                .zip(s.tokens)
             {
                 let _ = writeln!(
                     out,
@@ -217,13 +252,13 @@ pub(crate) fn render(state: &AppState) -> String {
             "counter",
             "Cost in USD of requests whose model has a price.",
         );
-        let cost: BTreeMap<_, _> = reg.cost.iter().collect();
-        for ((ep, model), c) in cost {
+        for (ep, model, s) in series.iter().filter(|(_, _, s)| s.priced > 0) {
             let _ = writeln!(
                 out,
-                "switchboard_cost_usd_total{{endpoint=\"{}\",model=\"{}\"}} {c}",
+                "switchboard_cost_usd_total{{endpoint=\"{}\",model=\"{}\"}} {}",
                 esc(ep),
-                esc(model)
+                esc(model),
+                s.cost
             );
         }
         family(
@@ -232,26 +267,26 @@ pub(crate) fn render(state: &AppState) -> String {
             "counter",
             "Requests whose cost is unknown (no price for the model).",
         );
-        let unpriced: BTreeMap<_, _> = reg.unpriced.iter().collect();
-        for ((ep, model), n) in unpriced {
+        for (ep, model, s) in series.iter().filter(|(_, _, s)| s.unpriced > 0) {
             let _ = writeln!(
                 out,
-                "switchboard_unpriced_requests_total{{endpoint=\"{}\",model=\"{}\"}} {n}",
+                "switchboard_unpriced_requests_total{{endpoint=\"{}\",model=\"{}\"}} {}",
                 esc(ep),
-                esc(model)
+                esc(model),
+                s.unpriced
             );
         }
         histogram(
             &mut out,
             "switchboard_request_duration_seconds",
             "Time from request to the last byte of the response.",
-            &reg.latency,
+            endpoints.iter().map(|(ep, e)| (*ep, &e.latency)),
         );
         histogram(
             &mut out,
             "switchboard_ttfb_seconds",
             "Time from request to the first byte sent to the client.",
-            &reg.ttfb,
+            endpoints.iter().map(|(ep, e)| (*ep, &e.ttfb)),
         );
         family(
             &mut out,
@@ -259,14 +294,15 @@ pub(crate) fn render(state: &AppState) -> String {
             "counter",
             "Attempts against endpoints by the router's disposition (ok, retry, cooldown, next, returned, partial…).",
         );
-        let attempts: BTreeMap<_, _> = reg.attempts.iter().collect();
-        for ((ep, disposition), n) in attempts {
-            let _ = writeln!(
-                out,
-                "switchboard_upstream_attempts_total{{endpoint=\"{}\",disposition=\"{}\"}} {n}",
-                esc(ep),
-                esc(disposition)
-            );
+        for (ep, dispositions) in sorted(&reg.attempts) {
+            for (disposition, n) in sorted(dispositions) {
+                let _ = writeln!(
+                    out,
+                    "switchboard_upstream_attempts_total{{endpoint=\"{}\",disposition=\"{}\"}} {n}",
+                    esc(ep),
+                    esc(disposition)
+                );
+            }
         }
     }
 

@@ -166,6 +166,21 @@ async fn requests_are_priced_and_counted_in_metrics() {
     assert_eq!(
         sample(
             &m,
+            r#"switchboard_cost_usd_total{endpoint="primary",model="my-local-model"}"#
+        ),
+        None,
+        "no cost series for a model never priced"
+    );
+    assert_eq!(
+        sample(
+            &m,
+            r#"switchboard_unpriced_requests_total{endpoint="primary",model="claude-sonnet-4-5"}"#
+        ),
+        None
+    );
+    assert_eq!(
+        sample(
+            &m,
             r#"switchboard_request_duration_seconds_count{endpoint="primary"}"#
         ),
         Some(2.0)
