@@ -242,7 +242,10 @@ impl Store for SqliteStore {
             .iter()
             .flat_map(|r| (0_i64..).zip(&r.attempts).map(move |(seq, a)| (*r, seq, a)))
             .collect();
-        let mut tx = self.pool.begin().await?;
+        // IMMEDIATE: the batch reads (which ids exist) before it writes, and in WAL mode a read
+        // transaction cannot become a write one once another connection has committed (retention,
+        // audit): it would fail at once with "database is locked" instead of waiting its turn.
+        let mut tx = self.pool.begin_with("BEGIN IMMEDIATE").await?;
         // Rows already stored are replaced by the upsert, whose trigger moves them between rollup
         // groups; the others are new, and are added to the rollups below, a group at a time.
         let mut existing = std::collections::HashSet::new();
@@ -286,11 +289,12 @@ impl Store for SqliteStore {
             }
             q.execute(&mut *tx).await?;
         }
-        // An upsert replaces the request's attempts too (a completed row after a started one).
-        for (size, chunk) in statement_chunks(&records) {
+        // A replaced request's attempts are replaced too.
+        let replaced: Vec<Uuid> = existing.iter().copied().collect();
+        for (size, chunk) in statement_chunks(&replaced) {
             let mut q = sqlx::query(&DELETE_ATTEMPTS[size]);
-            for r in chunk {
-                q = q.bind(r.id);
+            for id in chunk {
+                q = q.bind(*id);
             }
             q.execute(&mut *tx).await?;
         }
