@@ -186,7 +186,7 @@ async fn an_endless_event_is_cut_off_with_an_error() {
 // The gateway is given a stand-in resolver (`FakeDns`): the system resolver is off loopback, and
 // tests never leave it. It answers the names it was told and fails every other one as a name
 // that does not exist would; the failure reaches the gateway exactly where a real DNS error
-// does (reqwest's connector), so the routing under test is the real one.
+// does (hyper-util's connector), so the routing under test is the real one.
 
 #[tokio::test]
 async fn an_endpoint_whose_name_does_not_resolve_fails_over() {

@@ -7,7 +7,7 @@ use std::net::{IpAddr, SocketAddr};
 use std::sync::Arc;
 
 use parking_lot::Mutex;
-use reqwest::dns::{Addrs, Name, Resolve, Resolving};
+use switchboard_server::{Resolve, Resolving};
 
 /// Names it was told about resolve to their address; every other name fails as a name that
 /// does not exist would (NXDOMAIN). Lookups are recorded.
@@ -38,21 +38,17 @@ impl FakeDns {
 }
 
 impl Resolve for FakeDns {
-    fn resolve(&self, name: Name) -> Resolving {
-        let name = name.as_str().to_ascii_lowercase();
+    fn resolve(&self, host: &str) -> Resolving {
+        let name = host.to_ascii_lowercase();
         self.lookups.lock().push(name.clone());
         let found = self.hosts.lock().get(&name).copied();
         Box::pin(async move {
             match found {
-                Some(ip) => {
-                    let addrs: Addrs = Box::new(std::iter::once(SocketAddr::new(ip, 0)));
-                    Ok(addrs)
-                }
+                Some(ip) => Ok(vec![SocketAddr::new(ip, 0)]),
                 None => Err(std::io::Error::new(
                     std::io::ErrorKind::NotFound,
                     format!("failed to lookup address information: no such host `{name}`"),
-                )
-                .into()),
+                )),
             }
         })
     }

@@ -1,0 +1,214 @@
+//! The upstream leg's HTTP client: hyper-util's pooled client (the one reqwest is a layer over),
+//! called directly. TCP by hyper-util's connector; https by rustls through hyper-rustls (the ring
+//! provider and Mozilla's roots from webpki-roots, as reqwest's `rustls-tls` has it), offering
+//! HTTP/2 and HTTP/1.1 by ALPN; plain http is HTTP/1.1. Nothing is added on top: no redirects
+//! followed (a 3xx is an answer like any other), no proxy from the environment, no decompression.
+//!
+//! Host names are resolved by the system (`getaddrinfo` on a blocking thread) unless a
+//! [`Resolve`] is given: tests give one so they never ask a real DNS server.
+
+use std::future::Future;
+use std::io;
+use std::net::SocketAddr;
+use std::pin::Pin;
+use std::sync::Arc;
+use std::task::{Context, Poll};
+use std::time::Duration;
+
+use bytes::Bytes;
+use http::Uri;
+use http_body_util::Full;
+use hyper_rustls::{
+    ConfigBuilderExt as _, HttpsConnector, HttpsConnectorBuilder, MaybeHttpsStream,
+};
+use hyper_util::client::legacy::connect::HttpConnector;
+use hyper_util::client::legacy::connect::dns::{GaiResolver, Name};
+use hyper_util::rt::{TokioExecutor, TokioIo, TokioTimer};
+use tokio::net::TcpStream;
+
+type BoxError = Box<dyn std::error::Error + Send + Sync>;
+
+/// The client: every request body is whole in memory when it is sent (so its `content-length` is
+/// known and set by hyper).
+pub(crate) type Client = hyper_util::client::legacy::Client<Connector, Full<Bytes>>;
+
+/// The addresses a name resolves to, when they are known.
+pub type Resolving = Pin<Box<dyn Future<Output = io::Result<Vec<SocketAddr>>> + Send>>;
+
+/// Resolves upstream host names instead of the system's resolver (see
+/// [`AppState::with_resolver`](crate::AppState::with_resolver)).
+pub trait Resolve: Send + Sync {
+    /// The addresses of `host`, a name as it appears in an endpoint's URL (IP addresses are never
+    /// looked up). Their ports are ignored: the URL's port (or the scheme's) is used. An error
+    /// fails the attempt as a connect error whose message includes `dns error` and this one.
+    fn resolve(&self, host: &str) -> Resolving;
+}
+
+/// The client could not be built.
+#[derive(Debug, thiserror::Error)]
+pub enum ClientError {
+    #[error("cannot set up TLS for upstream connections: {0}")]
+    Tls(#[from] rustls::Error),
+}
+
+/// Timeouts and pool settings that reqwest had: TCP keep-alive probes after 15 s idle (every
+/// 15 s, 3 of them) and a 30 s `TCP_USER_TIMEOUT`, so a dead connection is noticed.
+const TCP_KEEPALIVE: Duration = Duration::from_secs(15);
+const TCP_KEEPALIVE_RETRIES: u32 = 3;
+#[cfg(any(target_os = "android", target_os = "fuchsia", target_os = "linux"))]
+const TCP_USER_TIMEOUT: Duration = Duration::from_secs(30);
+const POOL_IDLE_TIMEOUT: Duration = Duration::from_secs(90);
+const POOL_MAX_IDLE_PER_HOST: usize = 256;
+const HTTP2_KEEPALIVE: Duration = Duration::from_secs(30);
+
+/// Builds the upstream client. `connect_timeout` bounds the whole of establishing a connection:
+/// resolving the name, TCP and the TLS handshake.
+///
+/// # Errors
+/// The TLS configuration was refused (not expected with the built-in provider).
+pub(crate) fn build(
+    connect_timeout: Duration,
+    resolver: Option<Arc<dyn Resolve>>,
+) -> Result<Client, ClientError> {
+    let tls = rustls::ClientConfig::builder_with_provider(Arc::new(
+        rustls::crypto::ring::default_provider(),
+    ))
+    .with_safe_default_protocol_versions()?
+    .with_webpki_roots()
+    .with_no_client_auth();
+    Ok(build_with(connect_timeout, resolver, tls))
+}
+
+/// [`build`] with the TLS configuration given (its ALPN protocols are set here).
+fn build_with(
+    connect_timeout: Duration,
+    resolver: Option<Arc<dyn Resolve>>,
+    tls: rustls::ClientConfig,
+) -> Client {
+    let resolver = match resolver {
+        Some(r) => Resolver::Given(r),
+        None => Resolver::System(GaiResolver::new()),
+    };
+    let mut tcp = HttpConnector::new_with_resolver(resolver);
+    // The https connector below decides by scheme; this one must accept both.
+    tcp.enforce_http(false);
+    tcp.set_nodelay(true);
+    tcp.set_connect_timeout(Some(connect_timeout));
+    tcp.set_keepalive(Some(TCP_KEEPALIVE));
+    tcp.set_keepalive_interval(Some(TCP_KEEPALIVE));
+    tcp.set_keepalive_retries(Some(TCP_KEEPALIVE_RETRIES));
+    #[cfg(any(target_os = "android", target_os = "fuchsia", target_os = "linux"))]
+    tcp.set_tcp_user_timeout(Some(TCP_USER_TIMEOUT));
+    // ALPN offers h2, then http/1.1.
+    let https = HttpsConnectorBuilder::new()
+        .with_tls_config(tls)
+        .https_or_http()
+        .enable_http1()
+        .enable_http2()
+        .wrap_connector(tcp);
+    let connector = Connector {
+        inner: https,
+        timeout: connect_timeout,
+    };
+    hyper_util::client::legacy::Client::builder(TokioExecutor::new())
+        .timer(TokioTimer::new())
+        .pool_timer(TokioTimer::new())
+        .pool_idle_timeout(POOL_IDLE_TIMEOUT)
+        .pool_max_idle_per_host(POOL_MAX_IDLE_PER_HOST)
+        .http2_keep_alive_interval(HTTP2_KEEPALIVE)
+        .build(connector)
+}
+
+/// The https-or-http connector with one deadline over everything a new connection takes.
+#[derive(Clone)]
+pub(crate) struct Connector {
+    inner: HttpsConnector<HttpConnector<Resolver>>,
+    timeout: Duration,
+}
+
+impl tower::Service<Uri> for Connector {
+    type Response = MaybeHttpsStream<TokioIo<TcpStream>>;
+    type Error = BoxError;
+    type Future = Pin<Box<dyn Future<Output = Result<Self::Response, BoxError>> + Send>>;
+
+    fn poll_ready(&mut self, cx: &mut Context<'_>) -> Poll<Result<(), BoxError>> {
+        self.inner.poll_ready(cx)
+    }
+
+    fn call(&mut self, dst: Uri) -> Self::Future {
+        let connecting = self.inner.call(dst);
+        let timeout = self.timeout;
+        Box::pin(async move {
+            match tokio::time::timeout(timeout, connecting).await {
+                Ok(connected) => connected,
+                Err(_) => Err(io::Error::new(
+                    io::ErrorKind::TimedOut,
+                    format!("not connected within {timeout:?}"),
+                )
+                .into()),
+            }
+        })
+    }
+}
+
+/// The system's resolver or the one given, as hyper-util's connector wants it.
+#[derive(Clone)]
+pub(crate) enum Resolver {
+    System(GaiResolver),
+    Given(Arc<dyn Resolve>),
+}
+
+impl tower::Service<Name> for Resolver {
+    type Response = std::vec::IntoIter<SocketAddr>;
+    type Error = io::Error;
+    type Future = Pin<Box<dyn Future<Output = io::Result<Self::Response>> + Send>>;
+
+    fn poll_ready(&mut self, _cx: &mut Context<'_>) -> Poll<io::Result<()>> {
+        Poll::Ready(Ok(()))
+    }
+
+    fn call(&mut self, name: Name) -> Self::Future {
+        match self {
+            Self::System(gai) => {
+                let resolving = gai.call(name);
+                Box::pin(async move { Ok(resolving.await?.collect::<Vec<_>>().into_iter()) })
+            }
+            Self::Given(r) => {
+                let resolving = r.resolve(name.as_str());
+                Box::pin(async move { Ok(resolving.await?.into_iter()) })
+            }
+        }
+    }
+}
+
+/// `e` and its sources, `: `-separated.
+pub(crate) fn error_chain(e: &(dyn std::error::Error + 'static)) -> String {
+    let mut message = e.to_string();
+    let mut src = e.source();
+    while let Some(s) = src {
+        message.push_str(": ");
+        message.push_str(&s.to_string());
+        src = s.source();
+    }
+    message
+}
+
+/// Whether `e` or one of its sources is a timeout.
+pub(crate) fn is_timeout(e: &(dyn std::error::Error + 'static)) -> bool {
+    let mut src = Some(e);
+    while let Some(s) = src {
+        if let Some(h) = s.downcast_ref::<hyper::Error>()
+            && h.is_timeout()
+        {
+            return true;
+        }
+        if let Some(io) = s.downcast_ref::<io::Error>()
+            && io.kind() == io::ErrorKind::TimedOut
+        {
+            return true;
+        }
+        src = s.source();
+    }
+    false
+}
+
