@@ -9,11 +9,13 @@ use std::sync::Arc;
 use parking_lot::Mutex;
 use switchboard_server::{Resolve, Resolving};
 
-/// Names it was told about resolve to their address; every other name fails as a name that
-/// does not exist would (NXDOMAIN). Lookups are recorded.
+/// Names it was told about resolve to their address, names it was told to ignore are never
+/// answered (as a DNS server that does not reply); every other name fails as a name that does
+/// not exist would (NXDOMAIN). Lookups are recorded.
 #[derive(Clone, Default)]
 pub struct FakeDns {
     hosts: Arc<Mutex<HashMap<String, IpAddr>>>,
+    silent: Arc<Mutex<Vec<String>>>,
     lookups: Arc<Mutex<Vec<String>>>,
 }
 
@@ -30,6 +32,13 @@ impl FakeDns {
         self
     }
 
+    /// Makes a lookup of `name` wait forever.
+    #[must_use]
+    pub fn silent(self, name: &str) -> Self {
+        self.silent.lock().push(name.to_ascii_lowercase());
+        self
+    }
+
     /// Every name looked up so far, in order.
     #[must_use]
     pub fn lookups(&self) -> Vec<String> {
@@ -42,6 +51,9 @@ impl Resolve for FakeDns {
         let name = host.to_ascii_lowercase();
         self.lookups.lock().push(name.clone());
         let found = self.hosts.lock().get(&name).copied();
+        if self.silent.lock().contains(&name) {
+            return Box::pin(std::future::pending());
+        }
         Box::pin(async move {
             match found {
                 Some(ip) => Ok(vec![SocketAddr::new(ip, 0)]),
