@@ -212,3 +212,133 @@ pub(crate) fn is_timeout(e: &(dyn std::error::Error + 'static)) -> bool {
     false
 }
 
+#[cfg(test)]
+mod tests {
+    use std::net::Ipv4Addr;
+
+    use http::{Request, StatusCode, Version};
+    use http_body_util::BodyExt as _;
+    use hyper_util::server::conn::auto;
+    use rustls::pki_types::{CertificateDer, PrivateKeyDer, PrivatePkcs8KeyDer};
+    use tokio::net::TcpListener;
+
+    use super::*;
+
+    const CA: &[u8] = include_bytes!("../tests/fixtures/tls/ca.der");
+    const LEAF: &[u8] = include_bytes!("../tests/fixtures/tls/leaf.der");
+    const LEAF_KEY: &[u8] = include_bytes!("../tests/fixtures/tls/leaf.key.der");
+
+    /// `upstream.test` is loopback.
+    struct Loopback;
+
+    impl Resolve for Loopback {
+        fn resolve(&self, host: &str) -> Resolving {
+            let found = host == "upstream.test";
+            Box::pin(async move {
+                if found {
+                    Ok(vec![SocketAddr::from((Ipv4Addr::LOCALHOST, 0))])
+                } else {
+                    Err(io::Error::new(io::ErrorKind::NotFound, "unknown"))
+                }
+            })
+        }
+    }
+
+    fn provider() -> Arc<rustls::crypto::CryptoProvider> {
+        Arc::new(rustls::crypto::ring::default_provider())
+    }
+
+    /// An https server for `upstream.test` that answers each request with the HTTP version it
+    /// was made with; it offers `alpn` protocols.
+    async fn tls_upstream(alpn: &[&[u8]]) -> u16 {
+        let mut cfg = rustls::ServerConfig::builder_with_provider(provider())
+            .with_safe_default_protocol_versions()
+            .expect("versions")
+            .with_no_client_auth()
+            .with_single_cert(
+                vec![CertificateDer::from(LEAF.to_vec())],
+                PrivateKeyDer::Pkcs8(PrivatePkcs8KeyDer::from(LEAF_KEY.to_vec())),
+            )
+            .expect("certificate");
+        cfg.alpn_protocols = alpn.iter().map(|p| p.to_vec()).collect();
+        let acceptor = tokio_rustls::TlsAcceptor::from(Arc::new(cfg));
+        let listener = TcpListener::bind((Ipv4Addr::LOCALHOST, 0))
+            .await
+            .expect("bind");
+        let port = listener.local_addr().expect("addr").port();
+        tokio::spawn(async move {
+            while let Ok((tcp, _)) = listener.accept().await {
+                let acceptor = acceptor.clone();
+                tokio::spawn(async move {
+                    let Ok(tls) = acceptor.accept(tcp).await else {
+                        return;
+                    };
+                    let svc = hyper::service::service_fn(|req: Request<hyper::body::Incoming>| {
+                        let v = format!("{:?}", req.version());
+                        async move { Ok::<_, hyper::Error>(http::Response::new(Full::<Bytes>::from(v))) }
+                    });
+                    let _ = auto::Builder::new(TokioExecutor::new())
+                        .serve_connection(TokioIo::new(tls), svc)
+                        .await;
+                });
+            }
+        });
+        port
+    }
+
+    fn trusting_test_ca() -> rustls::ClientConfig {
+        let mut roots = rustls::RootCertStore::empty();
+        roots
+            .add(CertificateDer::from(CA.to_vec()))
+            .expect("test CA");
+        rustls::ClientConfig::builder_with_provider(provider())
+            .with_safe_default_protocol_versions()
+            .expect("versions")
+            .with_root_certificates(roots)
+            .with_no_client_auth()
+    }
+
+    async fn get(client: &Client, port: u16) -> Result<(Version, String), String> {
+        let uri: Uri = format!("https://upstream.test:{port}/v1/models")
+            .parse()
+            .expect("uri");
+        let mut req = Request::new(Full::default());
+        *req.uri_mut() = uri;
+        let resp = client.request(req).await.map_err(|e| {
+            assert!(e.is_connect(), "{e:?}");
+            error_chain(&e)
+        })?;
+        assert_eq!(resp.status(), StatusCode::OK);
+        let version = resp.version();
+        let body = resp.into_body().collect().await.expect("body").to_bytes();
+        Ok((version, String::from_utf8_lossy(&body).into_owned()))
+    }
+
+    #[tokio::test]
+    async fn https_speaks_http2_when_the_upstream_offers_it_and_http1_otherwise() {
+        let timeout = Duration::from_secs(5);
+        let client = build_with(timeout, Some(Arc::new(Loopback)), trusting_test_ca());
+        let h2 = tls_upstream(&[b"h2", b"http/1.1"]).await;
+        let h1 = tls_upstream(&[b"http/1.1"]).await;
+        let none = tls_upstream(&[]).await;
+        for (port, want) in [
+            (h2, Version::HTTP_2),
+            (h1, Version::HTTP_11),
+            (none, Version::HTTP_11),
+        ] {
+            let (version, seen) = get(&client, port).await.expect("response");
+            assert_eq!(version, want);
+            assert_eq!(seen, format!("{want:?}"), "the upstream saw the same");
+        }
+    }
+
+    #[tokio::test]
+    async fn https_upstreams_are_verified_against_the_built_in_roots() {
+        let port = tls_upstream(&[b"h2", b"http/1.1"]).await;
+        let client = build(Duration::from_secs(5), Some(Arc::new(Loopback))).expect("client");
+        let e = get(&client, port)
+            .await
+            .expect_err("the test CA is not trusted");
+        assert!(e.contains("invalid peer certificate"), "{e}");
+    }
+}
