@@ -1,8 +1,10 @@
 //! The upstream leg's HTTP client: hyper-util's pooled client (the one reqwest is a layer over),
 //! called directly. TCP by hyper-util's connector; https by rustls through hyper-rustls (the ring
 //! provider and Mozilla's roots from webpki-roots, as reqwest's `rustls-tls` has it), offering
-//! HTTP/2 and HTTP/1.1 by ALPN; plain http is HTTP/1.1. Nothing is added on top: no redirects
-//! followed (a 3xx is an answer like any other), no proxy from the environment, no decompression.
+//! HTTP/2 and HTTP/1.1 by ALPN; plain http is HTTP/1.1. Of what reqwest added on top, only its
+//! resending of requests an HTTP/2 upstream refused unprocessed is kept ([`send`]): no redirects
+//! are followed (a 3xx is an answer like any other), no proxy is read from the environment,
+//! nothing is decompressed.
 //!
 //! Host names are resolved by the system (`getaddrinfo` on a blocking thread) unless a
 //! [`Resolve`] is given: tests give one so they never ask a real DNS server.
@@ -16,8 +18,9 @@ use std::task::{Context, Poll};
 use std::time::Duration;
 
 use bytes::Bytes;
-use http::Uri;
+use http::{Request, Response, Uri};
 use http_body_util::Full;
+use hyper::body::Incoming;
 use hyper_rustls::{
     ConfigBuilderExt as _, HttpsConnector, HttpsConnectorBuilder, MaybeHttpsStream,
 };
@@ -181,6 +184,42 @@ impl tower::Service<Name> for Resolver {
     }
 }
 
+/// How many times a request that an HTTP/2 upstream refused unprocessed is sent again.
+const REFUSED_RETRIES: usize = 2;
+
+/// Sends `first`; when an HTTP/2 upstream refused it without processing it (a graceful GOAWAY
+/// that raced it, or `REFUSED_STREAM`), sends what `again` builds, at once, at most twice, as
+/// reqwest did. Anything the upstream may have acted on is never sent again here.
+pub(crate) async fn send(
+    client: &Client,
+    first: Request<Full<Bytes>>,
+    mut again: impl FnMut() -> Request<Full<Bytes>>,
+) -> Result<Response<Incoming>, hyper_util::client::legacy::Error> {
+    let mut result = client.request(first).await;
+    for _ in 0..REFUSED_RETRIES {
+        match &result {
+            Err(e) if refused_unprocessed(e) => result = client.request(again()).await,
+            _ => break,
+        }
+    }
+    result
+}
+
+/// The upstream said, over HTTP/2, that it did not process the request.
+fn refused_unprocessed(e: &(dyn std::error::Error + 'static)) -> bool {
+    let mut src = Some(e);
+    while let Some(s) = src {
+        if let Some(h2) = s.downcast_ref::<h2::Error>() {
+            let reason = h2.reason();
+            return h2.is_remote()
+                && ((h2.is_go_away() && reason == Some(h2::Reason::NO_ERROR))
+                    || (h2.is_reset() && reason == Some(h2::Reason::REFUSED_STREAM)));
+        }
+        src = s.source();
+    }
+    false
+}
+
 /// `e` and its sources, `: `-separated.
 pub(crate) fn error_chain(e: &(dyn std::error::Error + 'static)) -> String {
     let mut message = e.to_string();
@@ -215,6 +254,7 @@ pub(crate) fn is_timeout(e: &(dyn std::error::Error + 'static)) -> bool {
 #[cfg(test)]
 mod tests {
     use std::net::Ipv4Addr;
+    use std::sync::atomic::{AtomicUsize, Ordering};
 
     use http::{Request, StatusCode, Version};
     use http_body_util::BodyExt as _;
@@ -248,9 +288,8 @@ mod tests {
         Arc::new(rustls::crypto::ring::default_provider())
     }
 
-    /// An https server for `upstream.test` that answers each request with the HTTP version it
-    /// was made with; it offers `alpn` protocols.
-    async fn tls_upstream(alpn: &[&[u8]]) -> u16 {
+    /// TLS for `upstream.test`, offering `alpn` protocols.
+    fn server_tls(alpn: &[&[u8]]) -> rustls::ServerConfig {
         let mut cfg = rustls::ServerConfig::builder_with_provider(provider())
             .with_safe_default_protocol_versions()
             .expect("versions")
@@ -261,7 +300,13 @@ mod tests {
             )
             .expect("certificate");
         cfg.alpn_protocols = alpn.iter().map(|p| p.to_vec()).collect();
-        let acceptor = tokio_rustls::TlsAcceptor::from(Arc::new(cfg));
+        cfg
+    }
+
+    /// An https server for `upstream.test` that answers each request with the HTTP version it
+    /// was made with; it offers `alpn` protocols.
+    async fn tls_upstream(alpn: &[&[u8]]) -> u16 {
+        let acceptor = tokio_rustls::TlsAcceptor::from(Arc::new(server_tls(alpn)));
         let listener = TcpListener::bind((Ipv4Addr::LOCALHOST, 0))
             .await
             .expect("bind");
@@ -330,6 +375,72 @@ mod tests {
             assert_eq!(version, want);
             assert_eq!(seen, format!("{want:?}"), "the upstream saw the same");
         }
+    }
+
+    /// An HTTP/2 (over TLS) upstream that refuses the first `refuse` requests with
+    /// `REFUSED_STREAM` and answers the others; it counts the requests it saw.
+    async fn refusing_h2_upstream(refuse: usize) -> (u16, Arc<AtomicUsize>) {
+        let acceptor = tokio_rustls::TlsAcceptor::from(Arc::new(server_tls(&[b"h2"])));
+        let listener = TcpListener::bind((Ipv4Addr::LOCALHOST, 0))
+            .await
+            .expect("bind");
+        let port = listener.local_addr().expect("addr").port();
+        let seen = Arc::new(AtomicUsize::new(0));
+        let counter = seen.clone();
+        tokio::spawn(async move {
+            while let Ok((tcp, _)) = listener.accept().await {
+                let (acceptor, seen) = (acceptor.clone(), counter.clone());
+                tokio::spawn(async move {
+                    let Ok(tls) = acceptor.accept(tcp).await else {
+                        return;
+                    };
+                    let Ok(mut conn) = h2::server::handshake(tls).await else {
+                        return;
+                    };
+                    while let Some(Ok((_req, mut respond))) = conn.accept().await {
+                        if seen.fetch_add(1, Ordering::SeqCst) < refuse {
+                            respond.send_reset(h2::Reason::REFUSED_STREAM);
+                        } else {
+                            let _ = respond.send_response(http::Response::new(()), true);
+                        }
+                    }
+                });
+            }
+        });
+        (port, seen)
+    }
+
+    async fn send_get(client: &Client, port: u16) -> Result<Response<Incoming>, String> {
+        let make = || {
+            let mut req = Request::new(Full::default());
+            *req.uri_mut() = format!("https://upstream.test:{port}/v1/models")
+                .parse()
+                .expect("uri");
+            req
+        };
+        send(client, make(), make)
+            .await
+            .map_err(|e| error_chain(&e))
+    }
+
+    #[tokio::test]
+    async fn a_request_an_http2_upstream_refused_unprocessed_is_sent_again_twice_at_most() {
+        let client = build_with(
+            Duration::from_secs(5),
+            Some(Arc::new(Loopback)),
+            trusting_test_ca(),
+        );
+        let (port, seen) = refusing_h2_upstream(2).await;
+        let resp = send_get(&client, port).await.expect("third try answered");
+        assert_eq!(resp.status(), StatusCode::OK);
+        assert_eq!(seen.load(Ordering::SeqCst), 3);
+
+        let (port, seen) = refusing_h2_upstream(usize::MAX).await;
+        let e = send_get(&client, port)
+            .await
+            .expect_err("refused each time");
+        assert!(e.contains("refused stream"), "{e}");
+        assert_eq!(seen.load(Ordering::SeqCst), 3, "sent once and again twice");
     }
 
     #[tokio::test]

@@ -175,7 +175,7 @@ impl Upstream<Arc<Endpoint>> for HttpUpstream<'_> {
         };
         let url = url.map_err(|e| fail(FailureKind::Protocol, e))?;
         let request_bytes = body.len();
-        let mut headers = self.headers(ep, passthrough);
+        let headers = self.headers(ep, passthrough);
         let method = if inbound.op == Op::Models {
             Method::GET
         } else {
@@ -200,22 +200,27 @@ impl Upstream<Arc<Endpoint>> for HttpUpstream<'_> {
                     a.push(e, body);
                 }
             };
-        // What reqwest added to every request: `accept: */*` unless the request has one.
-        headers
-            .entry(header::ACCEPT)
-            .or_insert(HeaderValue::from_static("*/*"));
         // The body is whole, so hyper sets `content-length`; a GET's is empty, so it sends none.
-        let mut req = Request::new(if inbound.op == Op::Models {
-            Full::default()
-        } else {
-            Full::new(body)
-        });
-        *req.method_mut() = method;
-        *req.uri_mut() = url.clone();
-        *req.headers_mut() = headers;
+        let request = |mut headers: HeaderMap| {
+            // What reqwest added to every request: `accept: */*` unless the request has one.
+            headers
+                .entry(header::ACCEPT)
+                .or_insert(HeaderValue::from_static("*/*"));
+            let mut req = Request::new(if inbound.op == Op::Models {
+                Full::default()
+            } else {
+                Full::new(body.clone())
+            });
+            *req.method_mut() = method.clone();
+            *req.uri_mut() = url.clone();
+            *req.headers_mut() = headers;
+            req
+        };
 
         let routing = &self.live.config.routing;
-        let sent = self.http.request(req);
+        let sent = client::send(self.http, request(headers), || {
+            request(self.headers(ep, passthrough))
+        });
         let resp = match tokio::time::timeout(routing.first_byte_timeout, sent).await {
             Err(_) => {
                 let err = fail(
