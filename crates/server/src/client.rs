@@ -42,8 +42,9 @@ pub type Resolving = Pin<Box<dyn Future<Output = io::Result<Vec<SocketAddr>>> + 
 /// [`AppState::with_resolver`](crate::AppState::with_resolver)).
 pub trait Resolve: Send + Sync {
     /// The addresses of `host`, a name as it appears in an endpoint's URL (IP addresses are never
-    /// looked up). Their ports are ignored: the URL's port (or the scheme's) is used. An error
-    /// fails the attempt as a connect error whose message includes `dns error` and this one.
+    /// looked up). Give them port 0: it is replaced by the URL's port, or the scheme's (a port
+    /// in the URL always wins). An error fails the attempt as a connect error whose message
+    /// includes `dns error` and this one.
     fn resolve(&self, host: &str) -> Resolving;
 }
 
@@ -54,8 +55,8 @@ pub enum ClientError {
     Tls(#[from] rustls::Error),
 }
 
-/// Timeouts and pool settings that reqwest had: TCP keep-alive probes after 15 s idle (every
-/// 15 s, 3 of them) and a 30 s `TCP_USER_TIMEOUT`, so a dead connection is noticed.
+/// The settings the reqwest client had, its defaults included: TCP keep-alive probes after 15 s
+/// idle (every 15 s, 3 of them) and a 30 s `TCP_USER_TIMEOUT`, so a dead connection is noticed.
 const TCP_KEEPALIVE: Duration = Duration::from_secs(15);
 const TCP_KEEPALIVE_RETRIES: u32 = 3;
 #[cfg(any(target_os = "android", target_os = "fuchsia", target_os = "linux"))]
