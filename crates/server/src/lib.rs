@@ -1,6 +1,6 @@
 //! The HTTP layer of Switchboard: proxy routes (`/v1/messages`, `/v1/chat/completions`, …),
-//! operational routes (`/health`, `/status`), the reqwest-backed upstream, the streaming tee, and
-//! hot reload.
+//! operational routes (`/health`, `/status`), the upstream over hyper-util's client, the streaming
+//! tee, and hot reload.
 //!
 //! - [`app`] builds the axum router over an [`AppState`]; [`serve`] runs it on a listener until a
 //!   shutdown signal, then drains in-flight requests up to a deadline.
@@ -14,6 +14,7 @@ mod admin;
 pub mod api;
 mod audit;
 mod body;
+mod client;
 mod connection;
 mod error;
 mod log;
@@ -37,6 +38,7 @@ use tokio_util::sync::CancellationToken;
 use tokio_util::task::TaskTracker;
 
 pub use admin::status_json;
+pub use client::{ClientError, Resolve, Resolving};
 pub use state::{AppState, Endpoint, Live, ReloadStatus};
 
 /// The gateway's routes.

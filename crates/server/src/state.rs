@@ -6,6 +6,7 @@ use std::sync::Arc;
 use std::sync::atomic::{AtomicU64, Ordering};
 
 use arc_swap::ArcSwap;
+use http::Uri;
 use parking_lot::Mutex;
 use switchboard_config::{AuthStyle, Config, ConfigSource, EndpointConfig};
 use switchboard_protocol::Dialect;
@@ -13,6 +14,8 @@ use switchboard_router::{Health, Policy, Target};
 use switchboard_store::{LogRecord, LogSender, Store};
 use tokio::sync::broadcast;
 use tokio::time::Instant;
+
+use crate::client::{ClientError, Resolve};
 
 /// The paths passthrough requests go to (see `HttpUpstream::passthrough_url`), parsed once per
 /// endpoint: parsing the URL again for every request cost ~6k instructions (callgrind).
@@ -30,18 +33,23 @@ pub struct Endpoint {
     pub cfg: EndpointConfig,
     base: String,
     /// `base` + each of [`PASSTHROUGH_PATHS`], parsed (absent if it does not parse).
-    parsed: Vec<(&'static str, reqwest::Url)>,
+    parsed: Vec<(&'static str, Uri)>,
 }
 
 impl Endpoint {
     #[must_use]
     pub fn new(cfg: EndpointConfig) -> Self {
         let base = cfg.base_url.as_str().trim_end_matches('/').to_owned();
-        let parsed = PASSTHROUGH_PATHS
+        let mut ep = Self {
+            cfg,
+            base,
+            parsed: Vec::new(),
+        };
+        ep.parsed = PASSTHROUGH_PATHS
             .iter()
-            .filter_map(|p| Some((*p, reqwest::Url::parse(&format!("{base}{p}")).ok()?)))
+            .filter_map(|p| Some((*p, ep.uri(p).ok()?)))
             .collect();
-        Self { cfg, base, parsed }
+        ep
     }
 
     /// `base_url` + `path` (path starts with `/`).
@@ -50,8 +58,17 @@ impl Endpoint {
         format!("{}{}", self.base, path)
     }
 
-    /// [`Endpoint::url`] already parsed, for the fixed passthrough paths.
-    pub(crate) fn parsed_url(&self, path: &str) -> Option<reqwest::Url> {
+    /// [`Endpoint::url`] parsed for sending, read as the `url` crate reads it (the config's base
+    /// URL was normalised by it already). A `path` that crate would leave as it is (the API
+    /// paths, ordinary model names and query strings) is taken as is; anything else (a space, a
+    /// quote, non-ASCII, a dot segment) goes through `url` first, which percent-encodes it and
+    /// resolves dot segments, so the upstream gets what it got before the gateway left reqwest.
+    pub(crate) fn uri(&self, path: &str) -> Result<Uri, String> {
+        to_uri(&self.base, path)
+    }
+
+    /// [`Endpoint::uri`] already parsed, for the fixed passthrough paths.
+    pub(crate) fn parsed_uri(&self, path: &str) -> Option<Uri> {
         self.parsed
             .iter()
             .find(|(p, _)| *p == path)
@@ -62,6 +79,30 @@ impl Endpoint {
     pub fn kind(&self) -> Dialect {
         self.cfg.kind
     }
+}
+
+/// See [`Endpoint::uri`].
+fn to_uri(base: &str, path: &str) -> Result<Uri, String> {
+    let invalid = |e: &dyn std::fmt::Display| {
+        let url = crate::audit::masked_url(&format!("{base}{path}"));
+        format!("invalid upstream URL {url}: {e}")
+    };
+    let text = format!("{base}{path}");
+    if is_plain(path) {
+        return Uri::try_from(text).map_err(|e| invalid(&e));
+    }
+    let url = url::Url::parse(&text).map_err(|e| invalid(&e))?;
+    Uri::try_from(url.as_str()).map_err(|e| invalid(&e))
+}
+
+/// A path (and query) that the `url` crate would not change: only characters it never
+/// percent-encodes in a path or a special scheme's query, and no `.` or `..` segment.
+fn is_plain(path: &str) -> bool {
+    let plain_byte = |b: u8| b.is_ascii_alphanumeric() || b"-._~!$&()*+,;=:@/%?".contains(&b);
+    let encoded_dot = |w: &[u8]| matches!(w, [b'%', b'2', b'e' | b'E']);
+    path.bytes().all(plain_byte)
+        && !path.contains("/.")
+        && !path.as_bytes().windows(3).any(encoded_dot)
 }
 
 impl Target for Endpoint {
@@ -141,7 +182,8 @@ pub struct AppState(pub(crate) Arc<Inner>);
 pub(crate) struct Inner {
     live: ArcSwap<Live>,
     pub(crate) health: Health,
-    pub(crate) http: reqwest::Client,
+    /// The upstream client (hyper-util's, see [`crate::client`]).
+    pub(crate) http: crate::client::Client,
     pub(crate) log: LogSender,
     pub(crate) data_dir: PathBuf,
     pub(crate) started: Instant,
@@ -170,8 +212,8 @@ impl AppState {
     /// current here (if any).
     ///
     /// # Errors
-    /// The HTTP client could not be built (TLS roots unavailable).
-    pub fn new(config: Config, log: LogSender, data_dir: PathBuf) -> Result<Self, reqwest::Error> {
+    /// The upstream HTTP client could not be built (its TLS configuration was refused).
+    pub fn new(config: Config, log: LogSender, data_dir: PathBuf) -> Result<Self, ClientError> {
         Self::build(config, log, data_dir, None)
     }
 
@@ -185,8 +227,8 @@ impl AppState {
         config: Config,
         log: LogSender,
         data_dir: PathBuf,
-        resolver: Arc<dyn reqwest::dns::Resolve>,
-    ) -> Result<Self, reqwest::Error> {
+        resolver: Arc<dyn Resolve>,
+    ) -> Result<Self, ClientError> {
         Self::build(config, log, data_dir, Some(resolver))
     }
 
@@ -194,24 +236,12 @@ impl AppState {
         config: Config,
         log: LogSender,
         data_dir: PathBuf,
-        resolver: Option<Arc<dyn reqwest::dns::Resolve>>,
-    ) -> Result<Self, reqwest::Error> {
-        let mut http = reqwest::Client::builder()
-            .tcp_nodelay(true)
-            .connect_timeout(config.routing.connect_timeout)
-            .pool_idle_timeout(std::time::Duration::from_secs(90))
-            .pool_max_idle_per_host(256)
-            .http2_keep_alive_interval(std::time::Duration::from_secs(30))
-            // Responses are observed (usage, stop reason) and SSE must never be compressed on the
-            // way to the client, so ask upstreams for identity encoding.
-            .no_gzip()
-            .no_brotli()
-            .no_zstd()
-            .no_deflate();
-        if let Some(resolver) = resolver {
-            http = http.dns_resolver2(resolver);
-        }
-        let http = http.build()?;
+        resolver: Option<Arc<dyn Resolve>>,
+    ) -> Result<Self, ClientError> {
+        // Responses are observed (usage, stop reason) and SSE must never be compressed on the way
+        // to the client: the client decompresses nothing, and each attempt asks for identity
+        // encoding (`HttpUpstream::headers`).
+        let http = crate::client::build(config.routing.connect_timeout, resolver)?;
         let telemetry = crate::otel::Telemetry::new(config.opentelemetry.as_ref());
         Ok(Self(Arc::new(Inner {
             live: ArcSwap::from_pointee(Live::new(config)),
@@ -333,5 +363,43 @@ impl Drop for InFlight {
     fn drop(&mut self) {
         self.0.in_flight.fetch_sub(1, Ordering::Relaxed);
         self.0.served.fetch_add(1, Ordering::Relaxed);
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// What the upstream was sent before: the text parsed by `url`, then as a URI.
+    fn through_url(text: &str) -> Uri {
+        let url = url::Url::parse(text).expect("url");
+        Uri::try_from(url.as_str()).expect("uri")
+    }
+
+    #[test]
+    fn uris_are_what_the_url_crate_makes_of_the_same_text() {
+        let base = "https://api.example.com/v1";
+        for path in [
+            "/v1/messages",
+            "/v1/messages?beta=true",
+            "/v1/messages?a=1&b=x%20y&c=:@!$()*+,;",
+            "/v1beta/models/gemini-2.5-pro:streamGenerateContent?alt=sse",
+            "/v1beta/models/my model:generateContent",
+            "/v1beta/models/caf\u{e9}:generateContent",
+            "/v1beta/models/{x}\"y\":generateContent",
+            "/v1beta/models/../secret:generateContent",
+            "/v1beta/models/%2e%2E/x",
+            "/v1/messages?q=<a>&r='b'",
+            "/v1/messages?q=\u{e9}",
+        ] {
+            let text = format!("{base}{path}");
+            assert_eq!(to_uri(base, path), Ok(through_url(&text)), "{path}");
+        }
+        assert!(is_plain("/v1/messages?beta=true"));
+        assert!(is_plain(
+            "/v1beta/models/gemini-2.5-pro:streamGenerateContent?alt=sse"
+        ));
+        assert!(!is_plain("/a/./b"));
+        assert!(!is_plain("/a/%2E%2e/b"));
     }
 }

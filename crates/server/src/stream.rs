@@ -13,7 +13,6 @@ use std::time::Duration;
 
 use bytes::{Bytes, BytesMut};
 use futures::StreamExt;
-use futures::stream::BoxStream;
 use switchboard_protocol::Dialect;
 use switchboard_protocol::error::{ErrorKind, anthropic_body, openai_body};
 use switchboard_protocol::observe::{AnthropicStreamObserver, OpenAiStreamObserver, Summary};
@@ -24,6 +23,7 @@ use tokio::time::Instant;
 
 use crate::log::RequestLog;
 use crate::state::{AppState, InFlight};
+use crate::upstream::BodyStream;
 
 /// What [`ProxyStream::gather`] takes in at most before writing.
 pub(crate) const GATHER_MAX_BYTES: usize = 256 * 1024;
@@ -40,8 +40,8 @@ const GATHER_PATIENCE: usize = 2;
 /// `writev`s and, on a shared core, as many wake-ups of the client. Yielding lets that task run
 /// first, so what it had read goes out in one write.
 pub(crate) async fn next_ready(
-    rest: &mut BoxStream<'static, reqwest::Result<Bytes>>,
-) -> Option<Option<reqwest::Result<Bytes>>> {
+    rest: &mut BodyStream,
+) -> Option<Option<Result<Bytes, hyper::Error>>> {
     for _ in 0..GATHER_PATIENCE {
         tokio::task::yield_now().await;
         let polled =
@@ -82,7 +82,7 @@ impl Observer {
 }
 
 pub(crate) struct ProxyStream {
-    rest: BoxStream<'static, reqwest::Result<Bytes>>,
+    rest: BodyStream,
     first: Vec<Bytes>,
     mode: Mode,
     out: VecDeque<Bytes>,
@@ -106,7 +106,7 @@ pub(crate) struct ProxyStream {
 }
 
 pub(crate) struct StreamParts {
-    pub(crate) rest: BoxStream<'static, reqwest::Result<Bytes>>,
+    pub(crate) rest: BodyStream,
     pub(crate) first: Vec<Bytes>,
     pub(crate) client: Dialect,
     pub(crate) translator: Option<Box<dyn StreamTranslator>>,
@@ -226,7 +226,7 @@ impl ProxyStream {
         }
     }
 
-    fn received(&mut self, item: reqwest::Result<Bytes>) {
+    fn received(&mut self, item: Result<Bytes, hyper::Error>) {
         match item {
             Ok(chunk) => {
                 if let Some(a) = self.log.audit() {
@@ -234,7 +234,10 @@ impl ProxyStream {
                 }
                 self.process(&chunk);
             }
-            Err(e) => self.fail(format!("upstream connection broke: {e}")),
+            Err(e) => self.fail(format!(
+                "upstream connection broke: {}",
+                crate::client::error_chain(&e)
+            )),
         }
     }
 

@@ -1,6 +1,6 @@
-//! The reqwest-backed [`Upstream`]: builds each attempt for its own endpoint (URL, credentials,
-//! mapped model, translation), sends it, and returns only once the response is committed — a
-//! success status and, for streams, the first whole SSE event in hand.
+//! The [`Upstream`] over hyper-util's client ([`crate::client`]): builds each attempt for its own
+//! endpoint (URL, credentials, mapped model, translation), sends it, and returns only once the
+//! response is committed — a success status and, for streams, the first whole SSE event in hand.
 
 use std::sync::Arc;
 use std::time::Duration;
@@ -8,7 +8,9 @@ use std::time::Duration;
 use bytes::{Bytes, BytesMut};
 use futures::StreamExt;
 use futures::stream::BoxStream;
-use http::{HeaderMap, HeaderName, HeaderValue, StatusCode, header};
+use http::{HeaderMap, HeaderName, HeaderValue, Method, Request, StatusCode, Uri, header};
+use http_body_util::{BodyDataStream, BodyExt, Full};
+use hyper::body::Incoming;
 use switchboard_protocol::Dialect;
 use switchboard_protocol::error::ErrorKind;
 use switchboard_protocol::sse::{Decoder, FrameSplitter};
@@ -18,6 +20,7 @@ use switchboard_translate::{RequestOptions, ResponseContext, translate_request};
 
 use crate::audit;
 use crate::body::{RequestHead, strip_gateway_thinking, strip_thinking, with_include_usage};
+use crate::client;
 use crate::state::{Endpoint, Live, auth_header};
 
 /// Largest error body kept (it is returned to the client for client errors).
@@ -27,21 +30,8 @@ const MAX_RESPONSE_BODY: usize = 256 * 1024 * 1024;
 /// Largest first event waited for before committing a stream anyway.
 const MAX_PEEK: usize = 1024 * 1024;
 
-/// Where an attempt goes: a URL parsed once per endpoint, or one built for this request (parsed
-/// by reqwest, which reports a bad one as the attempt's error).
-enum AttemptUrl {
-    Parsed(reqwest::Url),
-    Text(String),
-}
-
-impl AttemptUrl {
-    fn as_str(&self) -> &str {
-        match self {
-            Self::Parsed(u) => u.as_str(),
-            Self::Text(s) => s,
-        }
-    }
-}
+/// An upstream response body as it arrives: its data, chunk by chunk (trailers are dropped).
+pub(crate) type BodyStream = BoxStream<'static, Result<Bytes, hyper::Error>>;
 
 /// What the client asked for.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -81,12 +71,12 @@ pub(crate) enum CommittedBody {
     Stream {
         /// The chunk(s) holding the first event, then those that had arrived with it.
         first: Vec<Bytes>,
-        rest: BoxStream<'static, reqwest::Result<Bytes>>,
+        rest: BodyStream,
     },
 }
 
 pub(crate) struct HttpUpstream<'a> {
-    pub(crate) http: &'a reqwest::Client,
+    pub(crate) http: &'a crate::client::Client,
     pub(crate) live: &'a Live,
     pub(crate) inbound: &'a Inbound,
     /// The request's audit capture, when audit is on: each attempt records what it sent and got.
@@ -158,7 +148,7 @@ impl Upstream<Arc<Endpoint>> for HttpUpstream<'_> {
             if inbound.dialect == Dialect::OpenAiChat && head.stream && !head.has_stream_options {
                 body = with_include_usage(&body);
             }
-            (self.passthrough_url(ep), body, None)
+            (self.passthrough_uri(ep), body, None)
         } else {
             if inbound.op != Op::Messages && inbound.op != Op::ChatCompletions {
                 return Err(fail(
@@ -178,17 +168,18 @@ impl Upstream<Arc<Endpoint>> for HttpUpstream<'_> {
                 )
             })?;
             (
-                AttemptUrl::Text(ep.url(&t.path)),
+                ep.uri(&t.path),
                 Bytes::from(t.body),
                 Some((ep.kind(), t.ctx)),
             )
         };
+        let url = url.map_err(|e| fail(FailureKind::Protocol, e))?;
         let request_bytes = body.len();
         let headers = self.headers(ep, passthrough);
         let method = if inbound.op == Op::Models {
-            reqwest::Method::GET
+            Method::GET
         } else {
-            reqwest::Method::POST
+            Method::POST
         };
         // Audit: what this attempt sends, then what it gets (or why it got nothing).
         let attempt = self.audit.as_deref().map(|a| {
@@ -196,7 +187,7 @@ impl Upstream<Arc<Endpoint>> for HttpUpstream<'_> {
             let name = Some(ep.cfg.name.as_str());
             let mut e = audit::entry(AuditKind::UpstreamRequest, Some(n), name, None, &headers);
             e.method = Some(method.to_string());
-            e.url = Some(audit::masked_url(url.as_str()));
+            e.url = Some(audit::masked_url(&url.to_string()));
             a.push(e, (inbound.op != Op::Models).then_some(&body));
             (a, n)
         });
@@ -209,17 +200,28 @@ impl Upstream<Arc<Endpoint>> for HttpUpstream<'_> {
                     a.push(e, body);
                 }
             };
-        let req = match url {
-            AttemptUrl::Parsed(u) => self.http.request(method, u),
-            AttemptUrl::Text(s) => self.http.request(method, &s),
+        // The body is whole, so hyper sets `content-length`; a GET's is empty, so it sends none.
+        let request = |mut headers: HeaderMap| {
+            // What reqwest added to every request: `accept: */*` unless the request has one.
+            headers
+                .entry(header::ACCEPT)
+                .or_insert(HeaderValue::from_static("*/*"));
+            let mut req = Request::new(if inbound.op == Op::Models {
+                Full::default()
+            } else {
+                Full::new(body.clone())
+            });
+            *req.method_mut() = method.clone();
+            *req.uri_mut() = url.clone();
+            *req.headers_mut() = headers;
+            req
         };
-        let mut req = req.headers(headers);
-        if inbound.op != Op::Models {
-            req = req.body(body);
-        }
 
         let routing = &self.live.config.routing;
-        let resp = match tokio::time::timeout(routing.first_byte_timeout, req.send()).await {
+        let sent = client::send(self.http, request(headers), || {
+            request(self.headers(ep, passthrough))
+        });
+        let resp = match tokio::time::timeout(routing.first_byte_timeout, sent).await {
             Err(_) => {
                 let err = fail(
                     FailureKind::Timeout,
@@ -232,14 +234,15 @@ impl Upstream<Arc<Endpoint>> for HttpUpstream<'_> {
                 return Err(err);
             }
             Ok(Err(e)) => {
-                let err = network_failure(&ep.cfg.name, &e);
+                let err = network_failure(&ep.cfg.name, &url, &e);
                 answered(None, &HeaderMap::new(), None, Some(&err.message));
                 return Err(err);
             }
             Ok(Ok(r)) => r,
         };
-        let status = resp.status();
-        let headers = resp.headers().clone();
+        let (head, resp) = resp.into_parts();
+        let status = head.status;
+        let headers = head.headers;
         if !status.is_success() {
             let retry_after = retry_after(&headers);
             let body = read_capped(resp, MAX_ERROR_BODY, routing.idle_timeout)
@@ -297,7 +300,7 @@ impl Upstream<Arc<Endpoint>> for HttpUpstream<'_> {
             return Err(fail(FailureKind::Protocol, msg));
         }
         let body = if is_sse {
-            let mut rest = resp.bytes_stream().boxed();
+            let mut rest = BodyDataStream::new(resp).boxed();
             let first = peek_first_event(&mut rest, routing.first_byte_timeout)
                 .await
                 .map_err(|(kind, msg)| {
@@ -335,7 +338,7 @@ impl Upstream<Arc<Endpoint>> for HttpUpstream<'_> {
 }
 
 impl HttpUpstream<'_> {
-    fn passthrough_url(&self, ep: &Endpoint) -> AttemptUrl {
+    fn passthrough_uri(&self, ep: &Endpoint) -> Result<Uri, String> {
         let inbound = self.inbound;
         let path = match (inbound.op, ep.kind()) {
             (Op::Messages, _) => "/v1/messages",
@@ -345,10 +348,8 @@ impl HttpUpstream<'_> {
             (Op::Models, _) => "/v1/models",
         };
         match (&inbound.query, ep.kind()) {
-            (Some(q), Dialect::Anthropic) => AttemptUrl::Text(ep.url(&format!("{path}?{q}"))),
-            _ => ep
-                .parsed_url(path)
-                .map_or_else(|| AttemptUrl::Text(ep.url(path)), AttemptUrl::Parsed),
+            (Some(q), Dialect::Anthropic) => ep.uri(&format!("{path}?{q}")),
+            _ => ep.parsed_uri(path).map_or_else(|| ep.uri(path), Ok),
         }
     }
 
@@ -461,39 +462,47 @@ fn retry_after(headers: &HeaderMap) -> Option<Duration> {
     )
 }
 
-fn network_failure(endpoint: &str, e: &reqwest::Error) -> UpstreamError {
+/// A request that got no response: connect errors (the name, TCP, TLS, the connect timeout) are
+/// [`FailureKind::Connect`], timeouts otherwise [`FailureKind::Timeout`], anything else
+/// [`FailureKind::Protocol`]. The message names the URL (credential-like query values masked)
+/// and gives the error's whole source chain.
+fn network_failure(
+    endpoint: &str,
+    url: &Uri,
+    e: &hyper_util::client::legacy::Error,
+) -> UpstreamError {
     let kind = if e.is_connect() {
         FailureKind::Connect
-    } else if e.is_timeout() {
+    } else if client::is_timeout(e) {
         FailureKind::Timeout
     } else {
         FailureKind::Protocol
     };
-    // reqwest's Display includes the URL (never a key: credentials travel in headers).
-    let mut message = e.to_string();
-    let mut src = std::error::Error::source(e);
-    while let Some(s) = src {
-        message.push_str(": ");
-        message.push_str(&s.to_string());
-        src = s.source();
-    }
+    let url = audit::masked_url(&url.to_string());
     UpstreamError {
         endpoint: endpoint.to_owned(),
         kind,
-        message,
+        message: format!(
+            "error sending request for url ({url}): {}",
+            client::error_chain(e)
+        ),
     }
 }
 
 /// Reads a whole body, failing if it exceeds `cap` or stalls longer than `idle`.
-async fn read_capped(resp: reqwest::Response, cap: usize, idle: Duration) -> Result<Bytes, String> {
-    let mut stream = resp.bytes_stream();
+async fn read_capped(mut body: Incoming, cap: usize, idle: Duration) -> Result<Bytes, String> {
     let mut buf = BytesMut::new();
     loop {
-        match tokio::time::timeout(idle, stream.next()).await {
+        match tokio::time::timeout(idle, body.frame()).await {
             Err(_) => return Err(format!("response body stalled for {}s", idle.as_secs())),
             Ok(None) => return Ok(buf.freeze()),
-            Ok(Some(Err(e))) => return Err(format!("response body broke: {e}")),
-            Ok(Some(Ok(chunk))) => {
+            Ok(Some(Err(e))) => {
+                return Err(format!("response body broke: {}", client::error_chain(&e)));
+            }
+            Ok(Some(Ok(frame))) => {
+                let Ok(chunk) = frame.into_data() else {
+                    continue; // trailers
+                };
                 if buf.len() + chunk.len() > cap {
                     return Err(format!("response body larger than {cap} bytes"));
                 }
@@ -506,7 +515,7 @@ async fn read_capped(resp: reqwest::Response, cap: usize, idle: Duration) -> Res
 /// Reads until the first whole SSE event has arrived. An error event before anything reached the
 /// client is a failure like any other (it may fail over).
 async fn peek_first_event(
-    rest: &mut BoxStream<'static, reqwest::Result<Bytes>>,
+    rest: &mut BodyStream,
     timeout: Duration,
 ) -> Result<Vec<Bytes>, (FailureKind, String)> {
     let mut buf = BytesMut::new();
@@ -529,7 +538,10 @@ async fn peek_first_event(
             Ok(Some(Err(e))) => {
                 return Err((
                     FailureKind::Protocol,
-                    format!("stream broke before its first event: {e}"),
+                    format!(
+                        "stream broke before its first event: {}",
+                        client::error_chain(&e)
+                    ),
                 ));
             }
             Ok(Some(Ok(c))) => c,

@@ -186,7 +186,7 @@ async fn an_endless_event_is_cut_off_with_an_error() {
 // The gateway is given a stand-in resolver (`FakeDns`): the system resolver is off loopback, and
 // tests never leave it. It answers the names it was told and fails every other one as a name
 // that does not exist would; the failure reaches the gateway exactly where a real DNS error
-// does (reqwest's connector), so the routing under test is the real one.
+// does (hyper-util's connector), so the routing under test is the real one.
 
 #[tokio::test]
 async fn an_endpoint_whose_name_does_not_resolve_fails_over() {
@@ -235,6 +235,11 @@ async fn an_endpoint_whose_name_does_not_resolve_fails_over() {
             e.contains("dns error") && e.contains("nowhere.invalid"),
             "{e}"
         );
+        let url = format!("http://nowhere.invalid:{port}/v1/messages");
+        assert!(
+            e.starts_with(&format!("error sending request for url ({url}): ")),
+            "the message names the URL: {e}"
+        );
     }
     assert_eq!(failed.last().map(|a| a.disposition.as_str()), Some("next"));
     assert_eq!(
@@ -243,6 +248,59 @@ async fn an_endpoint_whose_name_does_not_resolve_fails_over() {
     );
     assert!(dns.lookups().iter().any(|n| n == "nowhere.invalid"));
     assert!(dns.lookups().iter().any(|n| n == "upstream.test"));
+}
+
+#[tokio::test]
+async fn a_name_that_gets_no_answer_is_a_connect_timeout_and_fails_over() {
+    let up = MockUpstream::start(Reply::json(
+        200,
+        sse::anthropic_message("m", "answered", 2, 1),
+    ))
+    .await;
+    let port = up.addr().port();
+    let dns = FakeDns::new()
+        .silent("silent.test")
+        .host("upstream.test", Ipv4Addr::LOCALHOST.into());
+    let gw = TestGateway::builder()
+        .resolver(dns)
+        .routing(
+            "max_retries = 2\nbackoff = { initial = \"1ms\", max = \"4ms\" }\n\
+             failure_cooldown = \"0s\"\nconnect_timeout = \"150ms\"\n",
+        )
+        .endpoint(
+            "silent",
+            "anthropic",
+            &format!("http://silent.test:{port}"),
+            "",
+        )
+        .endpoint(
+            "named",
+            "anthropic",
+            &format!("http://upstream.test:{port}"),
+            "",
+        )
+        .start()
+        .await;
+    let started = Instant::now();
+    let resp = gw.post("/v1/messages", &message(false)).await;
+    assert_eq!(resp.status(), 200);
+    assert!(started.elapsed() < PATIENCE, "{:?}", started.elapsed());
+    let r = &gw.wait_for_logs(1).await[0];
+    assert_eq!(r.endpoint.as_deref(), Some("named"));
+    let (failed, _) = r.attempts.split_at(r.attempts.len() - 1);
+    assert_eq!(
+        failed.len(),
+        3,
+        "retried like any connect error: {:?}",
+        r.attempts
+    );
+    for a in failed {
+        let e = a.error.as_deref().unwrap_or_default();
+        assert!(
+            e.contains("client error (Connect)") && e.contains("not connected within 150ms"),
+            "{e}"
+        );
+    }
 }
 
 #[tokio::test]

@@ -254,6 +254,22 @@ async fn network_errors_and_resets_before_headers_fail_over() {
     assert_eq!(resp.status(), 200);
     let _ = text_of(resp).await;
     assert_eq!((a.hits(), b.hits()), (3, 1));
+    let r = &gw.wait_for_logs(1).await[0];
+    let refused: Vec<&str> = r
+        .attempts
+        .iter()
+        .filter(|a| a.endpoint == "dead")
+        .filter_map(|a| a.error.as_deref())
+        .collect();
+    assert_eq!(refused.len(), 3, "{:?}", r.attempts);
+    for e in refused {
+        assert!(
+            e.starts_with("error sending request for url (http://127.0.0.1:9/v1/messages): ")
+                && e.contains("tcp connect error")
+                && e.to_ascii_lowercase().contains("connection refused"),
+            "{e}"
+        );
+    }
 }
 
 #[tokio::test]

@@ -7,13 +7,15 @@ use std::net::{IpAddr, SocketAddr};
 use std::sync::Arc;
 
 use parking_lot::Mutex;
-use reqwest::dns::{Addrs, Name, Resolve, Resolving};
+use switchboard_server::{Resolve, Resolving};
 
-/// Names it was told about resolve to their address; every other name fails as a name that
-/// does not exist would (NXDOMAIN). Lookups are recorded.
+/// Names it was told about resolve to their address, names it was told to ignore are never
+/// answered (as a DNS server that does not reply); every other name fails as a name that does
+/// not exist would (NXDOMAIN). Lookups are recorded.
 #[derive(Clone, Default)]
 pub struct FakeDns {
     hosts: Arc<Mutex<HashMap<String, IpAddr>>>,
+    silent: Arc<Mutex<Vec<String>>>,
     lookups: Arc<Mutex<Vec<String>>>,
 }
 
@@ -30,6 +32,13 @@ impl FakeDns {
         self
     }
 
+    /// Makes a lookup of `name` wait forever.
+    #[must_use]
+    pub fn silent(self, name: &str) -> Self {
+        self.silent.lock().push(name.to_ascii_lowercase());
+        self
+    }
+
     /// Every name looked up so far, in order.
     #[must_use]
     pub fn lookups(&self) -> Vec<String> {
@@ -38,21 +47,20 @@ impl FakeDns {
 }
 
 impl Resolve for FakeDns {
-    fn resolve(&self, name: Name) -> Resolving {
-        let name = name.as_str().to_ascii_lowercase();
+    fn resolve(&self, host: &str) -> Resolving {
+        let name = host.to_ascii_lowercase();
         self.lookups.lock().push(name.clone());
         let found = self.hosts.lock().get(&name).copied();
+        if self.silent.lock().contains(&name) {
+            return Box::pin(std::future::pending());
+        }
         Box::pin(async move {
             match found {
-                Some(ip) => {
-                    let addrs: Addrs = Box::new(std::iter::once(SocketAddr::new(ip, 0)));
-                    Ok(addrs)
-                }
+                Some(ip) => Ok(vec![SocketAddr::new(ip, 0)]),
                 None => Err(std::io::Error::new(
                     std::io::ErrorKind::NotFound,
                     format!("failed to lookup address information: no such host `{name}`"),
-                )
-                .into()),
+                )),
             }
         })
     }

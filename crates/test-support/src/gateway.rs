@@ -19,7 +19,7 @@ pub struct TestGatewayBuilder {
     routing: String,
     server: String,
     watch: bool,
-    resolver: Option<Arc<dyn reqwest::dns::Resolve>>,
+    resolver: Option<Arc<dyn switchboard_server::Resolve>>,
     log_queue: usize,
     writer: WriterOptions,
     busy_timeout: Option<Duration>,
@@ -85,7 +85,7 @@ impl TestGatewayBuilder {
 
     /// Resolves upstream host names with `resolver` (e.g. [`crate::FakeDns`]) instead of the
     /// system's resolver.
-    pub fn resolver(mut self, resolver: impl reqwest::dns::Resolve + 'static) -> Self {
+    pub fn resolver(mut self, resolver: impl switchboard_server::Resolve + 'static) -> Self {
         self.resolver = Some(Arc::new(resolver));
         self
     }
