@@ -265,9 +265,33 @@ mod tests {
 
     use super::*;
 
-    const CA: &[u8] = include_bytes!("../tests/fixtures/tls/ca.der");
-    const LEAF: &[u8] = include_bytes!("../tests/fixtures/tls/leaf.der");
-    const LEAF_KEY: &[u8] = include_bytes!("../tests/fixtures/tls/leaf.key.der");
+    /// A throwaway CA and a certificate for `upstream.test` signed by it, made for this test
+    /// run: (CA certificate, leaf certificate, leaf key as PKCS#8), DER.
+    struct TestPki {
+        ca: Vec<u8>,
+        leaf: Vec<u8>,
+        leaf_key: Vec<u8>,
+    }
+
+    static PKI: std::sync::LazyLock<TestPki> = std::sync::LazyLock::new(|| {
+        let mut ca_params = rcgen::CertificateParams::new(Vec::<String>::new()).expect("CA params");
+        ca_params.is_ca = rcgen::IsCa::Ca(rcgen::BasicConstraints::Unconstrained);
+        ca_params
+            .distinguished_name
+            .push(rcgen::DnType::CommonName, "switchboard test CA");
+        let ca_key = rcgen::KeyPair::generate().expect("CA key");
+        let ca = ca_params.self_signed(&ca_key).expect("CA certificate");
+        let leaf_key = rcgen::KeyPair::generate().expect("leaf key");
+        let leaf = rcgen::CertificateParams::new(vec!["upstream.test".to_owned()])
+            .expect("leaf params")
+            .signed_by(&leaf_key, &ca, &ca_key)
+            .expect("leaf certificate");
+        TestPki {
+            ca: ca.der().to_vec(),
+            leaf: leaf.der().to_vec(),
+            leaf_key: leaf_key.serialize_der(),
+        }
+    });
 
     /// `upstream.test` is loopback.
     struct Loopback;
@@ -296,8 +320,8 @@ mod tests {
             .expect("versions")
             .with_no_client_auth()
             .with_single_cert(
-                vec![CertificateDer::from(LEAF.to_vec())],
-                PrivateKeyDer::Pkcs8(PrivatePkcs8KeyDer::from(LEAF_KEY.to_vec())),
+                vec![CertificateDer::from(PKI.leaf.clone())],
+                PrivateKeyDer::Pkcs8(PrivatePkcs8KeyDer::from(PKI.leaf_key.clone())),
             )
             .expect("certificate");
         cfg.alpn_protocols = alpn.iter().map(|p| p.to_vec()).collect();
@@ -335,7 +359,7 @@ mod tests {
     fn trusting_test_ca() -> rustls::ClientConfig {
         let mut roots = rustls::RootCertStore::empty();
         roots
-            .add(CertificateDer::from(CA.to_vec()))
+            .add(CertificateDer::from(PKI.ca.clone()))
             .expect("test CA");
         rustls::ClientConfig::builder_with_provider(provider())
             .with_safe_default_protocol_versions()
