@@ -8,6 +8,7 @@
 //! has no clock for HTTP/2), so the same limit is applied here until the first request reaches
 //! the router.
 
+use std::convert::Infallible;
 use std::net::SocketAddr;
 use std::pin::Pin;
 use std::sync::Arc;
@@ -15,6 +16,8 @@ use std::time::Duration;
 
 use axum::Router;
 use axum::extract::ConnectInfo;
+use futures::FutureExt as _;
+use futures::future::Either;
 use hyper::body::Incoming;
 use hyper::server::conn::{http1, http2};
 use hyper_util::rt::{TokioExecutor, TokioIo, TokioTimer};
@@ -23,6 +26,9 @@ use tokio::net::TcpStream;
 use tokio::sync::Notify;
 use tokio_util::sync::CancellationToken;
 use tower::ServiceExt as _;
+
+use crate::proxy;
+use crate::state::AppState;
 
 /// What an HTTP/2 client with prior knowledge (h2c) sends first.
 const H2_PREFACE: &[u8; 24] = b"PRI * HTTP/2.0\r\n\r\nSM\r\n\r\n";
@@ -58,6 +64,7 @@ async fn sniff(tcp: &TcpStream) -> Option<Proto> {
 pub(crate) async fn serve(
     tcp: TcpStream,
     remote: SocketAddr,
+    state: AppState,
     router: Router,
     header_timeout: Duration,
     draining: CancellationToken,
@@ -80,9 +87,14 @@ pub(crate) async fn serve(
         let first_request = first_request.clone();
         hyper::service::service_fn(move |mut req: http::Request<Incoming>| {
             first_request.notify_one();
+            if let Some((dialect, op)) = proxy::direct_route(req.method(), req.uri().path()) {
+                let req = req.map(axum::body::Body::new);
+                let served = proxy::handle(state.clone(), dialect, op, req, Some(remote));
+                return Either::Left(served.map(Ok::<_, Infallible>));
+            }
             // What `into_make_service_with_connect_info` did: handlers read the peer from here.
             req.extensions_mut().insert(ConnectInfo(remote));
-            router.clone().oneshot(req)
+            Either::Right(router.clone().oneshot(req))
         })
     };
     let io = TokioIo::new(tcp);

@@ -100,6 +100,7 @@ pub async fn serve(
         connections.spawn(connection::serve(
             tcp,
             remote,
+            state.clone(),
             router.clone(),
             header_timeout,
             draining.clone(),

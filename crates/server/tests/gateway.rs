@@ -74,6 +74,11 @@ async fn streams_through_and_logs_usage_and_models() {
     assert!(r.ttfb_ms.is_some());
     assert_eq!(r.attempts.len(), 1);
     assert_eq!(r.attempts[0].disposition, "ok");
+    let client = r.client_addr.as_deref().unwrap_or_default();
+    assert!(
+        client.starts_with("127.0.0.1:"),
+        "the client's address: {client:?}"
+    );
 }
 
 #[tokio::test]
