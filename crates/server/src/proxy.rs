@@ -70,7 +70,6 @@ pub(crate) async fn list_models(State(state): State<AppState>, req: Request) -> 
             strip,
         };
         let upstream = HttpUpstream {
-            http: &state.0.http,
             live: &live,
             inbound: &inbound,
             audit: None,
@@ -268,7 +267,6 @@ async fn handle_logged(
         strip,
     };
     let upstream = HttpUpstream {
-        http: &state.0.http,
         live: &live,
         inbound: &inbound,
         audit: log.audit().cloned(),
