@@ -102,6 +102,43 @@ mod tests {
     use super::*;
 
     #[test]
+    fn summary_names_each_endpoints_proxy_with_the_password_masked() {
+        let config = switchboard_config::compile_str(
+            "[routing]\nproxy = \"http://alice:correct-horse-battery-staple@proxy.corp:3128\"\nno_proxy = \"localhost\"\n\
+             [[endpoints]]\nname = \"a\"\npreset = \"anthropic\"\n\
+             [[endpoints]]\nname = \"b\"\npreset = \"openai\"\nproxy = \"none\"\n",
+            ConfigSource::Default,
+            &|_| None,
+        )
+        .expect("valid config");
+        let text = summary(&config, &ProxyEnv::none());
+        assert!(!text.contains("battery"), "{text}");
+        assert!(
+            text.contains(
+                "  proxy      http://alice:correct-ho…aple@proxy.corp:3128 (except localhost)"
+            ),
+            "{text}"
+        );
+        assert!(
+            text.contains("pass-through  http://alice:correct-ho…aple@proxy.corp:3128 (routing)"),
+            "{text}"
+        );
+        assert!(text.contains("pass-through  direct"), "{text}");
+
+        let env = ProxyEnv::from_vars(&|name| {
+            (name == "HTTPS_PROXY").then(|| "http://bob:hunter2@10.0.0.1:8080".to_owned())
+        });
+        let text = summary(&switchboard_config::default_config(), &env);
+        assert!(
+            text.contains(
+                "  proxy      from the environment: HTTPS_PROXY=http://bob:…****@10.0.0.1:8080"
+            ),
+            "{text}"
+        );
+        assert!(text.contains("(HTTPS_PROXY)"), "{text}");
+    }
+
+    #[test]
     fn summary_of_the_default_config() {
         let text = summary(&switchboard_config::default_config(), &ProxyEnv::none());
         assert!(text.starts_with("no configuration file"), "{text}");
