@@ -14,6 +14,7 @@ use crate::model::{
     ROLES, RoutingConfig, ServerConfig, StorageConfig,
 };
 use crate::observe;
+use crate::proxy::ProxySetting;
 use crate::reader::{Cx, Section, SectionData, string_map};
 use crate::secret::SecretString;
 
@@ -44,6 +45,8 @@ const ROUTING_KEYS: &[&str] = &[
     "first_byte_timeout",
     "idle_timeout",
     "keepalive_interval",
+    "proxy",
+    "no_proxy",
 ];
 const BACKOFF_KEYS: &[&str] = &["initial", "max"];
 const STORAGE_KEYS: &[&str] = &["url", "log_queue", "retention"];
@@ -219,6 +222,26 @@ fn routing(cx: &mut Cx<'_>, s: Section<'_>) -> RoutingConfig {
             } else {
                 *slot = d;
             }
+        }
+    }
+    out.proxy = crate::proxy::proxy_setting(cx, s, "proxy");
+    if let Some(no_proxy) = crate::proxy::no_proxy(cx, s) {
+        let message = match (&out.proxy, s.contains("proxy")) {
+            (Some(ProxySetting::Via(_)), _) => {
+                out.no_proxy = no_proxy.value;
+                None
+            }
+            (Some(ProxySetting::Direct), _) => {
+                Some("has no effect: `proxy` is \"none\", so nothing goes through a proxy")
+            }
+            (None, false) => Some(
+                "applies to `proxy` in this section, which is not set; proxies from the environment follow NO_PROXY (an endpoint's `proxy = \"none\"` connects it directly)",
+            ),
+            // `proxy` was invalid and reported already.
+            (None, true) => None,
+        };
+        if let Some(message) = message {
+            cx.error(no_proxy.span, s.field("no_proxy"), message);
         }
     }
     out

@@ -24,6 +24,7 @@ pub(crate) const ENDPOINT_KEYS: &[&str] = &[
     "count_tokens",
     "enabled",
     "models",
+    "proxy",
 ];
 const KINDS: &[&str] = &["anthropic", "openai", "gemini"];
 const AUTH_STYLES: &[&str] = &["x-api-key", "bearer", "x-goog-api-key"];
@@ -46,6 +47,7 @@ pub(crate) fn default_endpoint() -> EndpointConfig {
         max_output_tokens: None,
         count_tokens: true,
         enabled: true,
+        proxy: None,
     }
 }
 
@@ -124,6 +126,7 @@ fn endpoint(
         .and_then(|n| u32::try_from(n).ok());
     let count_tokens = s.bool(cx, "count_tokens");
     let enabled = s.bool(cx, "enabled").unwrap_or(true);
+    let proxy = crate::proxy::proxy_setting(cx, s, "proxy");
     let models = s
         .table(cx, "models")
         .map(|m| model_map(cx, m.any()))
@@ -160,6 +163,7 @@ fn endpoint(
             .or(preset.map(|p| p.count_tokens))
             .unwrap_or(kind == Dialect::Anthropic),
         enabled,
+        proxy,
     })
 }
 

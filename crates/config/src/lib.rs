@@ -20,6 +20,7 @@ mod error;
 mod model;
 mod observe;
 mod preset;
+mod proxy;
 mod reader;
 mod secret;
 
@@ -28,6 +29,7 @@ use std::path::Path;
 pub use error::{ConfigError, render_errors};
 pub use model::*;
 pub use preset::{PRESETS, Preset, preset};
+pub use proxy::{PROXY_SCHEMES, ProxySetting, ProxyUrl, mask_proxy_url, parse_proxy_url};
 pub use secret::{SecretString, mask};
 
 use crate::error::Locator;

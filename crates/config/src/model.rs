@@ -7,6 +7,7 @@ use std::time::Duration;
 use switchboard_protocol::Dialect;
 use url::Url;
 
+use crate::proxy::ProxySetting;
 use crate::secret::SecretString;
 
 /// Default listen address: loopback only.
@@ -111,6 +112,8 @@ pub struct EndpointConfig {
     pub count_tokens: bool,
     /// Disabled endpoints stay in the config but receive no traffic.
     pub enabled: bool,
+    /// This endpoint's own proxy choice; `None` follows `[routing]` (and so the environment).
+    pub proxy: Option<ProxySetting>,
 }
 
 impl EndpointConfig {
@@ -245,6 +248,13 @@ pub struct RoutingConfig {
     /// After an endpoint exhausts its retries on 5xx/network errors it sits out this long, so
     /// the requests that follow don't each wait through the whole backoff ladder. Zero disables.
     pub failure_cooldown: Duration,
+    /// How upstream connections go out: `None` reads the environment (`HTTPS_PROXY`,
+    /// `HTTP_PROXY`, `ALL_PROXY`, `NO_PROXY`) as reqwest and curl do; otherwise this, whatever
+    /// the environment says. An endpoint's own `proxy` wins over it.
+    pub proxy: Option<ProxySetting>,
+    /// Hosts that bypass [`Self::proxy`] when it is a URL, in `NO_PROXY`'s syntax: a domain
+    /// (matching its subdomains too), an IP address or CIDR range, or `*`.
+    pub no_proxy: Vec<String>,
 }
 
 impl Default for RoutingConfig {
@@ -259,6 +269,8 @@ impl Default for RoutingConfig {
             idle_timeout: Duration::from_secs(600),
             keepalive_interval: Duration::from_secs(15),
             failure_cooldown: Duration::from_secs(30),
+            proxy: None,
+            no_proxy: Vec::new(),
         }
     }
 }

@@ -6,8 +6,8 @@ use std::path::{Path, PathBuf};
 use std::time::Duration;
 
 use switchboard_config::{
-    AuthStyle, Config, ConfigError, ConfigSource, DEFAULT_LISTEN, PRESETS, compile_str,
-    default_config, load_file, render_errors,
+    AuthStyle, Config, ConfigError, ConfigSource, DEFAULT_LISTEN, PRESETS, ProxySetting,
+    compile_str, default_config, load_file, render_errors,
 };
 use switchboard_protocol::Dialect;
 
@@ -751,4 +751,109 @@ timeout = "0s"
         text.contains("opentelemetry.headers.auth: environment variable `NOPE` is not set"),
         "{text}"
     );
+}
+
+// ---- proxies -------------------------------------------------------------------------------
+
+#[test]
+fn proxies_are_read_from_routing_and_endpoints() {
+    let c = compile_str(
+        r#"[routing]
+proxy = "http://alice:${PROXY_PASSWORD}@proxy.corp:3128"
+no_proxy = "localhost, .internal.example,10.0.0.0/8"
+
+[[endpoints]]
+name = "a"
+preset = "anthropic"
+
+[[endpoints]]
+name = "b"
+preset = "openai"
+proxy = "socks5h://127.0.0.1"
+
+[[endpoints]]
+name = "c"
+preset = "deepseek"
+proxy = "none"
+
+[[endpoints]]
+name = "d"
+preset = "gemini"
+proxy = false
+"#,
+        file(),
+        &env_of(&[("PROXY_PASSWORD", "correct-horse-battery-staple")]),
+    )
+    .expect("valid");
+    let Some(ProxySetting::Via(url)) = &c.routing.proxy else {
+        unreachable!("a proxy URL: {:?}", c.routing.proxy);
+    };
+    assert_eq!(
+        url.expose(),
+        "http://alice:correct-horse-battery-staple@proxy.corp:3128/"
+    );
+    assert_eq!(url.masked(), "http://alice:correct-ho…aple@proxy.corp:3128");
+    assert!(!format!("{c:?}").contains("battery"), "masked in Debug");
+    assert_eq!(
+        c.routing.no_proxy,
+        ["localhost", ".internal.example", "10.0.0.0/8"]
+    );
+    let proxies: Vec<Option<String>> = c
+        .endpoints
+        .iter()
+        .map(|e| {
+            e.proxy.as_ref().map(|p| match p {
+                ProxySetting::Direct => "direct".to_owned(),
+                ProxySetting::Via(u) => u.expose().to_owned(),
+            })
+        })
+        .collect();
+    assert_eq!(
+        proxies,
+        [
+            None,
+            Some("socks5h://127.0.0.1:1080".to_owned()),
+            Some("direct".to_owned()),
+            Some("direct".to_owned())
+        ]
+    );
+    let c = compiled(
+        "[routing]\nproxy = \"https://p.example\"\nno_proxy = [\"a.example\", \"b.example, c.example\"]\n",
+    );
+    assert_eq!(c.routing.no_proxy, ["a.example", "b.example", "c.example"]);
+    assert_eq!(default_config().routing.proxy, None, "the environment's");
+}
+
+#[test]
+fn proxy_mistakes_are_reported_with_their_place() {
+    let text = r#"[routing]
+proxy = "proxy.corp:3128"
+no_proxy = "*.corp.example"
+
+[[endpoints]]
+name = "a"
+preset = "anthropic"
+proxy = "ftp://u:hunter2hunter2hunter2@proxy.corp"
+
+[[endpoints]]
+name = "b"
+preset = "openai"
+proxy = true
+
+[[endpoints]]
+name = "c"
+preset = "openai"
+proxy = "socks4://user:pw@proxy.corp"
+"#;
+    insta::assert_snapshot!(errors(text), @r#"
+    switchboard.toml:2:9: routing.proxy: `proxy.corp:3128` has no scheme: write the proxy as a URL, like "http://proxy.example:3128" or "socks5h://127.0.0.1:1080" (or "none" to connect directly)
+    switchboard.toml:3:12: routing.no_proxy: `*.corp.example`: write `.corp.example` (or `corp.example`) to match a domain and its subdomains; `*` alone matches every host
+    switchboard.toml:8:9: endpoints[0].proxy: unsupported proxy scheme `ftp`: expected one of http://, https://, socks5://, socks5h://, socks4://, socks4a://
+    switchboard.toml:13:9: endpoints[1].proxy: `true` is not a proxy: give its URL, like "http://proxy.example:3128" (or false to connect directly)
+    switchboard.toml:18:9: endpoints[2].proxy: SOCKS4 proxies take no user name or password; use socks5:// or socks5h:// for a proxy that authenticates
+    "#);
+    assert!(!errors(text).contains("hunter2"), "no password in errors");
+    insta::assert_snapshot!(errors("[routing]\nno_proxy = \"localhost\"\n"), @r#"switchboard.toml:2:12: routing.no_proxy: applies to `proxy` in this section, which is not set; proxies from the environment follow NO_PROXY (an endpoint's `proxy = "none"` connects it directly)"#);
+    insta::assert_snapshot!(errors("[routing]\nproxy = \"none\"\nno_proxy = \"localhost\"\n"), @r#"switchboard.toml:3:12: routing.no_proxy: has no effect: `proxy` is "none", so nothing goes through a proxy"#);
+    insta::assert_snapshot!(errors("[routing]\nproxy = \"\"\n"), @r#"switchboard.toml:2:9: routing.proxy: is empty; give a proxy URL, "none" to connect directly, or remove the key"#);
 }

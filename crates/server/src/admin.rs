@@ -36,6 +36,7 @@ pub fn status_json(state: &AppState) -> serde_json::Value {
     let now = Instant::now();
     let names = live.config.endpoints.iter().map(|e| e.name.as_str());
     let health = state.health().snapshot(names, now);
+    let env = state.0.egress.env();
     let endpoints: Vec<_> = live
         .config
         .endpoints
@@ -51,6 +52,9 @@ pub fn status_json(state: &AppState) -> serde_json::Value {
             } else {
                 "healthy"
             };
+            // How its connections go out: `null` is direct.
+            let proxy = crate::egress::proxy_for(e, &live.config.routing, env)
+                .map(|p| json!({"url": p.url, "from": p.source.to_string()}));
             json!({
                 "name": e.name,
                 "kind": e.kind.as_str(),
@@ -62,6 +66,7 @@ pub fn status_json(state: &AppState) -> serde_json::Value {
                     (Some(k), AuthStyle::Bearer) => format!("bearer {}", k.masked()),
                     (Some(k), AuthStyle::GoogApiKey) => format!("x-goog-api-key {}", k.masked()),
                 },
+                "proxy": proxy,
                 "state": state,
                 "cooldown_remaining_s": h.cooldown_remaining.map(|d| d.as_secs_f64()),
                 "cooldown_reason": h.cooldown_reason,

@@ -3,8 +3,9 @@
 //! provider and Mozilla's roots from webpki-roots, as reqwest's `rustls-tls` has it), offering
 //! HTTP/2 and HTTP/1.1 by ALPN; plain http is HTTP/1.1. Of what reqwest added on top, only its
 //! resending of requests an HTTP/2 upstream refused unprocessed is kept ([`send`]): no redirects
-//! are followed (a 3xx is an answer like any other), no proxy is read from the environment,
-//! nothing is decompressed.
+//! are followed (a 3xx is an answer like any other), nothing is decompressed. Proxies (from the
+//! config or the environment, as reqwest read them) are [`crate::egress`]'s: this module is the
+//! direct path, unchanged by them.
 //!
 //! Host names are resolved by the system (`getaddrinfo` on a blocking thread) unless a
 //! [`Resolve`] is given: tests give one so they never ask a real DNS server.
@@ -24,6 +25,7 @@ use hyper::body::Incoming;
 use hyper_rustls::{
     ConfigBuilderExt as _, HttpsConnector, HttpsConnectorBuilder, MaybeHttpsStream,
 };
+use hyper_util::client::legacy::ResponseFuture;
 use hyper_util::client::legacy::connect::HttpConnector;
 use hyper_util::client::legacy::connect::dns::{GaiResolver, Name};
 use hyper_util::rt::{TokioExecutor, TokioIo, TokioTimer};
@@ -65,44 +67,41 @@ const POOL_IDLE_TIMEOUT: Duration = Duration::from_secs(90);
 const POOL_MAX_IDLE_PER_HOST: usize = 256;
 const HTTP2_KEEPALIVE: Duration = Duration::from_secs(30);
 
-/// Builds the upstream client. `connect_timeout` bounds the whole of establishing a connection:
-/// resolving the name, TCP and the TLS handshake.
+/// The TLS configuration for upstreams: the ring provider and Mozilla's roots, no ALPN yet (the
+/// connectors set it).
 ///
 /// # Errors
 /// The TLS configuration was refused (not expected with the built-in provider).
-pub(crate) fn build(
-    connect_timeout: Duration,
-    resolver: Option<Arc<dyn Resolve>>,
-) -> Result<Client, ClientError> {
-    let tls = rustls::ClientConfig::builder_with_provider(Arc::new(
+pub(crate) fn tls_config() -> Result<rustls::ClientConfig, ClientError> {
+    Ok(rustls::ClientConfig::builder_with_provider(Arc::new(
         rustls::crypto::ring::default_provider(),
     ))
     .with_safe_default_protocol_versions()?
     .with_webpki_roots()
-    .with_no_client_auth();
-    Ok(build_with(connect_timeout, resolver, tls))
+    .with_no_client_auth())
 }
 
-/// [`build`] with the TLS configuration given (its ALPN protocols are set here).
-fn build_with(
+/// Builds the upstream client for direct connections. `connect_timeout` bounds the whole of
+/// establishing a connection: resolving the name, TCP and the TLS handshake.
+#[cfg(test)]
+pub(crate) fn build(
     connect_timeout: Duration,
     resolver: Option<Arc<dyn Resolve>>,
+) -> Result<Client, ClientError> {
+    Ok(build_with(
+        connect_timeout,
+        Resolver::from(resolver),
+        tls_config()?,
+    ))
+}
+
+/// The direct client with the TLS configuration given (its ALPN protocols are set here).
+pub(crate) fn build_with(
+    connect_timeout: Duration,
+    resolver: Resolver,
     tls: rustls::ClientConfig,
 ) -> Client {
-    let resolver = match resolver {
-        Some(r) => Resolver::Given(r),
-        None => Resolver::System(GaiResolver::new()),
-    };
-    let mut tcp = HttpConnector::new_with_resolver(resolver);
-    // The https connector below decides by scheme; this one must accept both.
-    tcp.enforce_http(false);
-    tcp.set_nodelay(true);
-    tcp.set_connect_timeout(Some(connect_timeout));
-    tcp.set_keepalive(Some(TCP_KEEPALIVE));
-    tcp.set_keepalive_interval(Some(TCP_KEEPALIVE));
-    tcp.set_keepalive_retries(Some(TCP_KEEPALIVE_RETRIES));
-    #[cfg(any(target_os = "android", target_os = "fuchsia", target_os = "linux"))]
-    tcp.set_tcp_user_timeout(Some(TCP_USER_TIMEOUT));
+    let tcp = tcp_connector(connect_timeout, resolver);
     // ALPN offers h2, then http/1.1.
     let https = HttpsConnectorBuilder::new()
         .with_tls_config(tls)
@@ -114,13 +113,64 @@ fn build_with(
         inner: https,
         timeout: connect_timeout,
     };
-    hyper_util::client::legacy::Client::builder(TokioExecutor::new())
+    client_builder().build(connector)
+}
+
+/// hyper-util's TCP connector as every upstream connection uses it (to a provider or a proxy).
+pub(crate) fn tcp_connector(
+    connect_timeout: Duration,
+    resolver: Resolver,
+) -> HttpConnector<Resolver> {
+    let mut tcp = HttpConnector::new_with_resolver(resolver);
+    // The https connector above it decides by scheme; this one must accept both.
+    tcp.enforce_http(false);
+    tcp.set_nodelay(true);
+    tcp.set_connect_timeout(Some(connect_timeout));
+    tcp.set_keepalive(Some(TCP_KEEPALIVE));
+    tcp.set_keepalive_interval(Some(TCP_KEEPALIVE));
+    tcp.set_keepalive_retries(Some(TCP_KEEPALIVE_RETRIES));
+    #[cfg(any(target_os = "android", target_os = "fuchsia", target_os = "linux"))]
+    tcp.set_tcp_user_timeout(Some(TCP_USER_TIMEOUT));
+    tcp
+}
+
+/// The pool and HTTP/2 settings every upstream client has.
+pub(crate) fn client_builder() -> hyper_util::client::legacy::Builder {
+    let mut builder = hyper_util::client::legacy::Client::builder(TokioExecutor::new());
+    builder
         .timer(TokioTimer::new())
         .pool_timer(TokioTimer::new())
         .pool_idle_timeout(POOL_IDLE_TIMEOUT)
         .pool_max_idle_per_host(POOL_MAX_IDLE_PER_HOST)
-        .http2_keep_alive_interval(HTTP2_KEEPALIVE)
-        .build(connector)
+        .http2_keep_alive_interval(HTTP2_KEEPALIVE);
+    builder
+}
+
+/// The client an endpoint's requests go out on: the shared direct one, or one for the proxy the
+/// endpoint goes through (each proxy has its own pool, so a connection made through one proxy,
+/// or none, is never reused for a route that should take another).
+#[derive(Clone)]
+pub(crate) enum UpstreamClient {
+    Direct(Client),
+    Proxied(crate::egress::ProxiedClient),
+}
+
+impl UpstreamClient {
+    pub(crate) fn request(&self, req: Request<Full<Bytes>>) -> ResponseFuture {
+        match self {
+            Self::Direct(c) => c.request(req),
+            Self::Proxied(c) => c.request(req),
+        }
+    }
+}
+
+impl std::fmt::Debug for UpstreamClient {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str(match self {
+            Self::Direct(_) => "UpstreamClient::Direct",
+            Self::Proxied(_) => "UpstreamClient::Proxied",
+        })
+    }
 }
 
 /// The https-or-http connector with one deadline over everything a new connection takes.
@@ -162,6 +212,15 @@ pub(crate) enum Resolver {
     Given(Arc<dyn Resolve>),
 }
 
+impl From<Option<Arc<dyn Resolve>>> for Resolver {
+    fn from(resolver: Option<Arc<dyn Resolve>>) -> Self {
+        match resolver {
+            Some(r) => Self::Given(r),
+            None => Self::System(GaiResolver::new()),
+        }
+    }
+}
+
 impl tower::Service<Name> for Resolver {
     type Response = std::vec::IntoIter<SocketAddr>;
     type Error = io::Error;
@@ -192,7 +251,7 @@ const REFUSED_RETRIES: usize = 2;
 /// that raced it, or `REFUSED_STREAM`), sends what `again` builds, at once, at most twice, as
 /// reqwest did. Anything the upstream may have acted on is never sent again here.
 pub(crate) async fn send(
-    client: &Client,
+    client: &UpstreamClient,
     first: Request<Full<Bytes>>,
     mut again: impl FnMut() -> Request<Full<Bytes>>,
 ) -> Result<Response<Incoming>, hyper_util::client::legacy::Error> {
@@ -253,7 +312,7 @@ pub(crate) fn is_timeout(e: &(dyn std::error::Error + 'static)) -> bool {
 }
 
 #[cfg(test)]
-mod tests {
+pub(crate) mod tests {
     use std::net::Ipv4Addr;
     use std::sync::atomic::{AtomicUsize, Ordering};
 
@@ -267,13 +326,13 @@ mod tests {
 
     /// A throwaway CA and a certificate for `upstream.test` signed by it, made for this test
     /// run: (CA certificate, leaf certificate, leaf key as PKCS#8), DER.
-    struct TestPki {
-        ca: Vec<u8>,
-        leaf: Vec<u8>,
-        leaf_key: Vec<u8>,
+    pub(crate) struct TestPki {
+        pub(crate) ca: Vec<u8>,
+        pub(crate) leaf: Vec<u8>,
+        pub(crate) leaf_key: Vec<u8>,
     }
 
-    static PKI: std::sync::LazyLock<TestPki> = std::sync::LazyLock::new(|| {
+    pub(crate) static PKI: std::sync::LazyLock<TestPki> = std::sync::LazyLock::new(|| {
         let mut ca_params = rcgen::CertificateParams::new(Vec::<String>::new()).expect("CA params");
         ca_params.is_ca = rcgen::IsCa::Ca(rcgen::BasicConstraints::Unconstrained);
         ca_params
@@ -294,7 +353,7 @@ mod tests {
     });
 
     /// `upstream.test` is loopback.
-    struct Loopback;
+    pub(crate) struct Loopback;
 
     impl Resolve for Loopback {
         fn resolve(&self, host: &str) -> Resolving {
@@ -307,6 +366,10 @@ mod tests {
                 }
             })
         }
+    }
+
+    pub(crate) fn loopback() -> Resolver {
+        Resolver::Given(Arc::new(Loopback))
     }
 
     fn provider() -> Arc<rustls::crypto::CryptoProvider> {
@@ -330,7 +393,7 @@ mod tests {
 
     /// An https server for `upstream.test` that answers each request with the HTTP version it
     /// was made with; it offers `alpn` protocols.
-    async fn tls_upstream(alpn: &[&[u8]]) -> u16 {
+    pub(crate) async fn tls_upstream(alpn: &[&[u8]]) -> u16 {
         let acceptor = tokio_rustls::TlsAcceptor::from(Arc::new(server_tls(alpn)));
         let listener = TcpListener::bind((Ipv4Addr::LOCALHOST, 0))
             .await
@@ -356,7 +419,7 @@ mod tests {
         port
     }
 
-    fn trusting_test_ca() -> rustls::ClientConfig {
+    pub(crate) fn trusting_test_ca() -> rustls::ClientConfig {
         let mut roots = rustls::RootCertStore::empty();
         roots
             .add(CertificateDer::from(PKI.ca.clone()))
@@ -387,7 +450,7 @@ mod tests {
     #[tokio::test]
     async fn https_speaks_http2_when_the_upstream_offers_it_and_http1_otherwise() {
         let timeout = Duration::from_secs(5);
-        let client = build_with(timeout, Some(Arc::new(Loopback)), trusting_test_ca());
+        let client = build_with(timeout, loopback(), trusting_test_ca());
         let h2 = tls_upstream(&[b"h2", b"http/1.1"]).await;
         let h1 = tls_upstream(&[b"http/1.1"]).await;
         let none = tls_upstream(&[]).await;
@@ -435,7 +498,7 @@ mod tests {
         (port, seen)
     }
 
-    async fn send_get(client: &Client, port: u16) -> Result<Response<Incoming>, String> {
+    async fn send_get(client: &UpstreamClient, port: u16) -> Result<Response<Incoming>, String> {
         let make = || {
             let mut req = Request::new(Full::default());
             *req.uri_mut() = format!("https://upstream.test:{port}/v1/models")
@@ -450,11 +513,11 @@ mod tests {
 
     #[tokio::test]
     async fn a_request_an_http2_upstream_refused_unprocessed_is_sent_again_twice_at_most() {
-        let client = build_with(
+        let client = UpstreamClient::Direct(build_with(
             Duration::from_secs(5),
-            Some(Arc::new(Loopback)),
+            loopback(),
             trusting_test_ca(),
-        );
+        ));
         let (port, seen) = refusing_h2_upstream(2).await;
         let resp = send_get(&client, port).await.expect("third try answered");
         assert_eq!(resp.status(), StatusCode::OK);

@@ -16,6 +16,7 @@ mod audit;
 mod body;
 mod client;
 mod connection;
+mod egress;
 mod error;
 mod log;
 mod logfile;
@@ -39,7 +40,8 @@ use tokio_util::task::TaskTracker;
 
 pub use admin::status_json;
 pub use client::{ClientError, Resolve, Resolving};
-pub use state::{AppState, Endpoint, Live, ReloadStatus};
+pub use egress::{ProxyChoice, ProxyEnv, ProxySource, proxy_for};
+pub use state::{AppState, Endpoint, Live, ReloadStatus, UpstreamOptions};
 
 /// The gateway's routes.
 pub fn app(state: AppState) -> Router {

@@ -98,7 +98,6 @@ pub(crate) async fn list_models(State(state): State<AppState>, req: Request) -> 
             strip,
         };
         let upstream = HttpUpstream {
-            http: &state.0.http,
             live: &live,
             inbound: &inbound,
             audit: None,
@@ -299,7 +298,6 @@ async fn handle_logged(
         strip,
     };
     let upstream = HttpUpstream {
-        http: &state.0.http,
         live: &live,
         inbound: &inbound,
         audit: log.audit().cloned(),

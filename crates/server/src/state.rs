@@ -1,5 +1,5 @@
-//! Shared state: a cheap handle (`AppState`) over what lives for the whole process (HTTP client,
-//! health, log queue) and the reloadable part (`Live`), swapped atomically on reload.
+//! Shared state: a cheap handle (`AppState`) over what lives for the whole process (upstream
+//! clients, health, log queue) and the reloadable part (`Live`), swapped atomically on reload.
 
 use std::path::PathBuf;
 use std::sync::Arc;
@@ -16,6 +16,7 @@ use tokio::sync::broadcast;
 use tokio::time::Instant;
 
 use crate::client::{ClientError, Resolve};
+use crate::egress::{Egress, ProxyEnv, Route};
 
 /// The paths passthrough requests go to (see `HttpUpstream::passthrough_url`), parsed once per
 /// endpoint: parsing the URL again for every request cost ~6k instructions (callgrind).
@@ -27,23 +28,25 @@ const PASSTHROUGH_PATHS: [&str; 5] = [
     "/v1/models",
 ];
 
-/// An endpoint ready to receive requests: its config plus the URLs derived from it.
+/// An endpoint ready to receive requests: its config plus the URLs derived from it, and how its
+/// requests go out (directly or through its proxy).
 #[derive(Debug)]
 pub struct Endpoint {
     pub cfg: EndpointConfig,
     base: String,
     /// `base` + each of [`PASSTHROUGH_PATHS`], parsed (absent if it does not parse).
     parsed: Vec<(&'static str, Uri)>,
+    pub(crate) route: Route,
 }
 
 impl Endpoint {
-    #[must_use]
-    pub fn new(cfg: EndpointConfig) -> Self {
+    pub(crate) fn new(cfg: EndpointConfig, route: Route) -> Self {
         let base = cfg.base_url.as_str().trim_end_matches('/').to_owned();
         let mut ep = Self {
             cfg,
             base,
             parsed: Vec::new(),
+            route,
         };
         ep.parsed = PASSTHROUGH_PATHS
             .iter()
@@ -128,14 +131,16 @@ pub struct Live {
 }
 
 impl Live {
-    #[must_use]
-    pub fn new(config: Config) -> Self {
+    /// Each enabled endpoint gets its route (its proxy, chosen once here) from `egress`.
+    pub(crate) fn new(config: Config, egress: &Egress) -> Self {
         let endpoints = config
             .endpoints
             .iter()
             .filter(|e| e.enabled)
-            .cloned()
-            .map(|e| Arc::new(Endpoint::new(e)))
+            .map(|e| {
+                let route = egress.route(e, &config.routing);
+                Arc::new(Endpoint::new(e.clone(), route))
+            })
             .collect();
         let r = &config.routing;
         let policy = Policy {
@@ -182,8 +187,8 @@ pub struct AppState(pub(crate) Arc<Inner>);
 pub(crate) struct Inner {
     live: ArcSwap<Live>,
     pub(crate) health: Health,
-    /// The upstream client (hyper-util's, see [`crate::client`]).
-    pub(crate) http: crate::client::Client,
+    /// The upstream clients: the direct one and one per proxy in use ([`crate::egress`]).
+    pub(crate) egress: Egress,
     pub(crate) log: LogSender,
     pub(crate) data_dir: PathBuf,
     pub(crate) started: Instant,
@@ -204,6 +209,15 @@ pub(crate) struct Inner {
     pub(crate) telemetry: crate::otel::Telemetry,
 }
 
+/// How the upstream leg is set up; the defaults are production's.
+#[derive(Default)]
+pub struct UpstreamOptions {
+    /// Resolves upstream and proxy host names instead of the system's resolver (tests).
+    pub resolver: Option<Arc<dyn Resolve>>,
+    /// The proxy variables; `None` reads the process environment once, now.
+    pub proxy_env: Option<ProxyEnv>,
+}
+
 /// Capacity of [`AppState::request_events`].
 const EVENTS_CAPACITY: usize = 1024;
 
@@ -214,7 +228,7 @@ impl AppState {
     /// # Errors
     /// The upstream HTTP client could not be built (its TLS configuration was refused).
     pub fn new(config: Config, log: LogSender, data_dir: PathBuf) -> Result<Self, ClientError> {
-        Self::build(config, log, data_dir, None)
+        Self::with_upstream(config, log, data_dir, UpstreamOptions::default())
     }
 
     /// As [`AppState::new`], with upstream host names resolved by `resolver` instead of the
@@ -229,24 +243,34 @@ impl AppState {
         data_dir: PathBuf,
         resolver: Arc<dyn Resolve>,
     ) -> Result<Self, ClientError> {
-        Self::build(config, log, data_dir, Some(resolver))
+        let options = UpstreamOptions {
+            resolver: Some(resolver),
+            ..UpstreamOptions::default()
+        };
+        Self::with_upstream(config, log, data_dir, options)
     }
 
-    fn build(
+    /// As [`AppState::new`], with the upstream leg set up as `options` say.
+    ///
+    /// # Errors
+    /// As [`AppState::new`].
+    pub fn with_upstream(
         config: Config,
         log: LogSender,
         data_dir: PathBuf,
-        resolver: Option<Arc<dyn Resolve>>,
+        options: UpstreamOptions,
     ) -> Result<Self, ClientError> {
         // Responses are observed (usage, stop reason) and SSE must never be compressed on the way
         // to the client: the client decompresses nothing, and each attempt asks for identity
         // encoding (`HttpUpstream::headers`).
-        let http = crate::client::build(config.routing.connect_timeout, resolver)?;
+        let env = options.proxy_env.unwrap_or_else(ProxyEnv::from_process);
+        let egress = Egress::new(config.routing.connect_timeout, options.resolver, env)?;
         let telemetry = crate::otel::Telemetry::new(config.opentelemetry.as_ref());
+        let live = Live::new(config, &egress);
         Ok(Self(Arc::new(Inner {
-            live: ArcSwap::from_pointee(Live::new(config)),
+            live: ArcSwap::from_pointee(live),
             health: Health::new(),
-            http,
+            egress,
             log,
             data_dir,
             started: Instant::now(),
@@ -291,10 +315,16 @@ impl AppState {
         self.0.live.load_full()
     }
 
-    /// Replaces the configuration (in-flight requests keep their snapshot).
+    /// Replaces the configuration (in-flight requests keep their snapshot). Proxy settings take
+    /// effect here: each endpoint's route is chosen again, and the clients of proxies no longer
+    /// used are dropped (requests in flight keep theirs).
     pub fn swap_config(&self, config: Config) {
         self.0.telemetry.reconfigure(config.opentelemetry.as_ref());
-        self.0.live.store(Arc::new(Live::new(config)));
+        let live = Live::new(config, &self.0.egress);
+        self.0
+            .egress
+            .retain(live.endpoints.iter().map(|e| &e.route));
+        self.0.live.store(Arc::new(live));
         let mut r = self.0.reload.lock();
         r.reloads += 1;
         r.last_error = None;

@@ -76,7 +76,6 @@ pub(crate) enum CommittedBody {
 }
 
 pub(crate) struct HttpUpstream<'a> {
-    pub(crate) http: &'a crate::client::Client,
     pub(crate) live: &'a Live,
     pub(crate) inbound: &'a Inbound,
     /// The request's audit capture, when audit is on: each attempt records what it sent and got.
@@ -211,6 +210,10 @@ impl Upstream<Arc<Endpoint>> for HttpUpstream<'_> {
             } else {
                 Full::new(body.clone())
             });
+            // To an HTTP proxy that forwards the request (an `http` upstream), as reqwest did.
+            if let Some(auth) = &ep.route.forward_auth {
+                headers.insert(header::PROXY_AUTHORIZATION, auth.clone());
+            }
             *req.method_mut() = method.clone();
             *req.uri_mut() = url.clone();
             *req.headers_mut() = headers;
@@ -218,7 +221,7 @@ impl Upstream<Arc<Endpoint>> for HttpUpstream<'_> {
         };
 
         let routing = &self.live.config.routing;
-        let sent = client::send(self.http, request(headers), || {
+        let sent = client::send(&ep.route.client, request(headers), || {
             request(self.headers(ep, passthrough))
         });
         let resp = match tokio::time::timeout(routing.first_byte_timeout, sent).await {
@@ -249,6 +252,24 @@ impl Upstream<Arc<Endpoint>> for HttpUpstream<'_> {
                 .await
                 .unwrap_or_default();
             answered(Some(status.as_u16()), &headers, Some(&body), None);
+            if status == StatusCode::PROXY_AUTHENTICATION_REQUIRED
+                && ep.route.forwarded
+                && let Some(proxy) = &ep.route.proxy
+            {
+                // The proxy's answer, not the provider's: the connection failed.
+                return Err(fail(
+                    FailureKind::Connect,
+                    format!(
+                        "proxy {}: HTTP 407 Proxy Authentication Required (credentials {})",
+                        proxy.url,
+                        if ep.route.forward_auth.is_some() {
+                            "refused"
+                        } else {
+                            "needed: put them in the proxy URL"
+                        }
+                    ),
+                ));
+            }
             let detail = switchboard_protocol::error::parse_any(&body)
                 .map(|(_, m)| m)
                 .unwrap_or_default();

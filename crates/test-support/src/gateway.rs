@@ -5,7 +5,7 @@ use std::path::PathBuf;
 use std::sync::Arc;
 use std::time::Duration;
 
-use switchboard_server::AppState;
+use switchboard_server::{AppState, ProxyEnv, UpstreamOptions};
 use switchboard_store::{LogRecord, Query, Store, WriterHandle, WriterOptions, spawn_writer};
 use tokio::net::TcpListener;
 use tokio::task::JoinHandle;
@@ -20,6 +20,7 @@ pub struct TestGatewayBuilder {
     server: String,
     watch: bool,
     resolver: Option<Arc<dyn switchboard_server::Resolve>>,
+    proxy_env: Option<ProxyEnv>,
     log_queue: usize,
     writer: WriterOptions,
     busy_timeout: Option<Duration>,
@@ -37,6 +38,7 @@ impl Default for TestGatewayBuilder {
             server: String::new(),
             watch: false,
             resolver: None,
+            proxy_env: None,
             log_queue: 10_000,
             writer: WriterOptions {
                 flush_interval: Duration::from_millis(10),
@@ -90,6 +92,13 @@ impl TestGatewayBuilder {
         self
     }
 
+    /// The proxy environment variables the gateway sees (`HTTPS_PROXY`…). By default it sees
+    /// none, whatever the test process's environment holds.
+    pub fn proxy_env(mut self, env: ProxyEnv) -> Self {
+        self.proxy_env = Some(env);
+        self
+    }
+
     /// The log queue's capacity (10,000 by default, as `storage.log_queue`).
     pub fn log_queue(mut self, capacity: usize) -> Self {
         self.log_queue = capacity;
@@ -123,7 +132,7 @@ impl TestGatewayBuilder {
     }
 
     /// Starts the gateway.
-    pub async fn start(self) -> TestGateway {
+    pub async fn start(mut self) -> TestGateway {
         let dir = tempfile::tempdir().expect("temp dir");
         let config_path = dir.path().join("switchboard.toml");
         std::fs::write(&config_path, self.toml()).expect("write config");
@@ -160,12 +169,13 @@ impl TestGatewayBuilder {
         let store = test_store.store.clone();
         let (log, writer) = spawn_writer(store.clone(), self.log_queue, self.writer.clone());
         let data_dir = dir.path().to_path_buf();
-        let state = match self.resolver.clone() {
-            None => AppState::new(config, log, data_dir),
-            Some(r) => AppState::with_resolver(config, log, data_dir, r),
-        }
-        .expect("state")
-        .with_store(store.clone());
+        let options = UpstreamOptions {
+            resolver: self.resolver.clone(),
+            proxy_env: Some(self.proxy_env.take().unwrap_or_else(ProxyEnv::none)),
+        };
+        let state = AppState::with_upstream(config, log, data_dir, options)
+            .expect("state")
+            .with_store(store.clone());
         let listener = TcpListener::bind("127.0.0.1:0")
             .await
             .expect("bind gateway");

@@ -5,9 +5,12 @@ use std::fmt::Write as _;
 use std::process::ExitCode;
 
 use switchboard_config::{Config, ConfigSource, env_from_process, render_errors};
+use switchboard_server::ProxyEnv;
 
 use crate::args::CheckArgs;
-use crate::commands::{config_path, credentials, data_dir, load_config, print_out, table};
+use crate::commands::{
+    config_path, credentials, data_dir, load_config, print_out, proxy_column, proxy_summary, table,
+};
 
 pub(crate) fn check(args: CheckArgs) -> anyhow::Result<ExitCode> {
     // No data directory (no HOME) only means there is no default file to look for.
@@ -16,7 +19,7 @@ pub(crate) fn check(args: CheckArgs) -> anyhow::Result<ExitCode> {
     let env = env_from_process();
     match load_config(path.as_deref(), &env) {
         Ok(config) => {
-            print_out(&summary(&config))?;
+            print_out(&summary(&config, &ProxyEnv::from_process()))?;
             Ok(ExitCode::SUCCESS)
         }
         Err(errors) => {
@@ -36,7 +39,7 @@ pub(crate) fn check(args: CheckArgs) -> anyhow::Result<ExitCode> {
 }
 
 /// What `config check` prints for a valid configuration.
-fn summary(config: &Config) -> String {
+fn summary(config: &Config, env: &ProxyEnv) -> String {
     let mut out = String::new();
     let _ = match &config.source {
         ConfigSource::File(p) => writeln!(out, "{}: OK", p.display()),
@@ -54,6 +57,7 @@ fn summary(config: &Config) -> String {
             |t| format!("clients must present the gateway token ({})", t.masked())
         )
     );
+    let _ = writeln!(out, "  proxy      {}", proxy_summary(config, env));
     if let Some(t) = &config.opentelemetry {
         let _ = writeln!(out, "  traces     {}", crate::commands::traces(t));
     }
@@ -66,20 +70,28 @@ fn summary(config: &Config) -> String {
         "PRESET".to_owned(),
         "CREDENTIALS".to_owned(),
     ]];
+    let proxies = proxy_column(config, env);
+    if proxies.is_some() {
+        rows[0].push("PROXY".to_owned());
+    }
     for (i, e) in config.endpoints.iter().enumerate() {
         let name = if e.enabled {
             e.name.clone()
         } else {
             format!("{} (disabled)", e.name)
         };
-        rows.push(vec![
+        let mut row = vec![
             format!("{}.", i + 1),
             name,
             e.kind.to_string(),
             e.base_url.to_string(),
             e.preset.clone().unwrap_or_else(|| "-".to_owned()),
             credentials(e),
-        ]);
+        ];
+        if let Some(p) = proxies.as_ref().and_then(|p| p.get(i)) {
+            row.push(p.clone());
+        }
+        rows.push(row);
     }
     out.push_str(&table(&rows, "    "));
     out
@@ -90,8 +102,45 @@ mod tests {
     use super::*;
 
     #[test]
+    fn summary_names_each_endpoints_proxy_with_the_password_masked() {
+        let config = switchboard_config::compile_str(
+            "[routing]\nproxy = \"http://alice:correct-horse-battery-staple@proxy.corp:3128\"\nno_proxy = \"localhost\"\n\
+             [[endpoints]]\nname = \"a\"\npreset = \"anthropic\"\n\
+             [[endpoints]]\nname = \"b\"\npreset = \"openai\"\nproxy = \"none\"\n",
+            ConfigSource::Default,
+            &|_| None,
+        )
+        .expect("valid config");
+        let text = summary(&config, &ProxyEnv::none());
+        assert!(!text.contains("battery"), "{text}");
+        assert!(
+            text.contains(
+                "  proxy      http://alice:correct-ho…aple@proxy.corp:3128 (except localhost)"
+            ),
+            "{text}"
+        );
+        assert!(
+            text.contains("pass-through  http://alice:correct-ho…aple@proxy.corp:3128 (routing)"),
+            "{text}"
+        );
+        assert!(text.contains("pass-through  direct"), "{text}");
+
+        let env = ProxyEnv::from_vars(&|name| {
+            (name == "HTTPS_PROXY").then(|| "http://bob:hunter2@10.0.0.1:8080".to_owned())
+        });
+        let text = summary(&switchboard_config::default_config(), &env);
+        assert!(
+            text.contains(
+                "  proxy      from the environment: HTTPS_PROXY=http://bob:…****@10.0.0.1:8080"
+            ),
+            "{text}"
+        );
+        assert!(text.contains("(HTTPS_PROXY)"), "{text}");
+    }
+
+    #[test]
     fn summary_of_the_default_config() {
-        let text = summary(&switchboard_config::default_config());
+        let text = summary(&switchboard_config::default_config(), &ProxyEnv::none());
         assert!(text.starts_with("no configuration file"), "{text}");
         assert!(text.contains("listen     127.0.0.1:8787"), "{text}");
         assert!(

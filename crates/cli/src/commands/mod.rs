@@ -10,7 +10,10 @@ use std::net::{IpAddr, Ipv4Addr, Ipv6Addr, SocketAddr};
 use std::path::{Path, PathBuf};
 
 use anyhow::Context as _;
-use switchboard_config::{AuthStyle, Config, ConfigError, EndpointConfig, OpenTelemetryConfig};
+use switchboard_config::{
+    AuthStyle, Config, ConfigError, EndpointConfig, OpenTelemetryConfig, ProxySetting,
+};
+use switchboard_server::{ProxyEnv, proxy_for};
 
 /// Exit status for a configuration that does not compile (`serve`, `status`).
 pub(crate) const EXIT_CONFIG: u8 = 2;
@@ -72,6 +75,42 @@ pub(crate) fn credentials(e: &EndpointConfig) -> String {
         (Some(k), AuthStyle::Bearer) => format!("bearer {}", k.masked()),
         (Some(k), AuthStyle::GoogApiKey) => format!("x-goog-api-key {}", k.masked()),
     }
+}
+
+/// How upstream connections go out, in one line, passwords masked.
+pub(crate) fn proxy_summary(config: &Config, env: &ProxyEnv) -> String {
+    let r = &config.routing;
+    match &r.proxy {
+        Some(ProxySetting::Direct) => {
+            "none: direct connections (proxy environment variables ignored)".to_owned()
+        }
+        Some(ProxySetting::Via(url)) if r.no_proxy.is_empty() => format!("{url}"),
+        Some(ProxySetting::Via(url)) => format!("{url} (except {})", r.no_proxy.join(", ")),
+        None => {
+            let vars = env.describe();
+            if vars.is_empty() {
+                "from the environment: none set, direct connections".to_owned()
+            } else {
+                format!("from the environment: {}", vars.join(" "))
+            }
+        }
+    }
+}
+
+/// Each endpoint's proxy (`direct`, or the URL and where it was chosen), when at least one
+/// endpoint has one.
+pub(crate) fn proxy_column(config: &Config, env: &ProxyEnv) -> Option<Vec<String>> {
+    let column: Vec<Option<String>> = config
+        .endpoints
+        .iter()
+        .map(|e| proxy_for(e, &config.routing, env).map(|p| format!("{} ({})", p.url, p.source)))
+        .collect();
+    column.iter().any(Option::is_some).then(|| {
+        column
+            .into_iter()
+            .map(|p| p.unwrap_or_else(|| "direct".to_owned()))
+            .collect()
+    })
 }
 
 /// Where spans go, in one line, with header values masked.

@@ -10,14 +10,15 @@ use std::time::Duration;
 
 use anyhow::Context as _;
 use switchboard_config::{Config, ConfigSource, render_errors};
-use switchboard_server::AppState;
 use switchboard_server::reload::{EnvFn, spawn_watcher};
+use switchboard_server::{AppState, ProxyEnv};
 use switchboard_store::{SQLITE_FILE_NAME, WriterOptions};
 use tokio_util::sync::CancellationToken;
 
 use crate::args::ServeArgs;
 use crate::commands::{
-    EXIT_CONFIG, client_addr, config_path, credentials, data_dir, load_config, mask_url, table,
+    EXIT_CONFIG, client_addr, config_path, credentials, data_dir, load_config, mask_url,
+    proxy_column, proxy_summary, table,
 };
 
 /// Runs the gateway until SIGINT/SIGTERM.
@@ -117,6 +118,7 @@ pub(crate) fn run(args: ServeArgs) -> anyhow::Result<ExitCode> {
         &data_dir,
         path.as_deref(),
         token_var.as_deref(),
+        &ProxyEnv::from_process(),
     );
     let served = server_rt.block_on(Box::pin(serve(listener, state, env, banner, stop)));
 
@@ -235,6 +237,7 @@ fn banner(
     data_dir: &Path,
     path: Option<&Path>,
     token_var: Option<&str>,
+    env: &ProxyEnv,
 ) -> String {
     let url = format!("http://{}", client_addr(local));
     let mut out = String::new();
@@ -257,6 +260,10 @@ fn banner(
     if let Some(t) = &config.opentelemetry {
         let _ = writeln!(out, "  traces      {}", crate::commands::traces(t));
     }
+    let proxies = proxy_column(config, env);
+    if proxies.is_some() || config.routing.proxy.is_some() {
+        let _ = writeln!(out, "  proxy       {}", proxy_summary(config, env));
+    }
     let _ = writeln!(out, "  endpoints   in priority order:");
     let rows: Vec<Vec<String>> = config
         .endpoints
@@ -268,13 +275,17 @@ fn banner(
             } else {
                 format!("{} (disabled)", e.name)
             };
-            vec![
+            let mut row = vec![
                 format!("{}.", i + 1),
                 name,
                 e.kind.to_string(),
                 e.base_url.to_string(),
                 credentials(e),
-            ]
+            ];
+            if let Some(p) = proxies.as_ref().and_then(|p| p.get(i)) {
+                row.push(p.clone());
+            }
+            row
         })
         .collect();
     out.push_str(&table(&rows, "    "));
@@ -393,7 +404,14 @@ mod tests {
     fn default_banner_passes_credentials_through() {
         let cfg = switchboard_config::default_config();
         let local: SocketAddr = "127.0.0.1:8787".parse().expect("addr");
-        let text = banner(&cfg, local, Path::new("/home/u/.switchboard"), None, None);
+        let text = banner(
+            &cfg,
+            local,
+            Path::new("/home/u/.switchboard"),
+            None,
+            None,
+            &ProxyEnv::none(),
+        );
         assert_eq!(
             text,
             "Switchboard 0.1.0
@@ -440,6 +458,7 @@ url = "postgres://sb:hunter2@db/sb"
             Path::new("/d"),
             Some(Path::new("sb.toml")),
             Some("SWITCHBOARD_TOKEN"),
+            &ProxyEnv::none(),
         );
         assert!(!text.contains("gw-secret-token-0123456789"), "{text}");
         assert!(!text.contains("abcdefghijklmnop"), "{text}");
