@@ -10,6 +10,7 @@ use std::sync::mpsc;
 use std::time::Duration;
 
 // Real time (no runtime here); tokio's Instant only satisfies the workspace's disallowed-types.
+use switchboard_test_support::{MockUpstream, Reply};
 use tokio::time::Instant;
 
 const WAIT: Duration = Duration::from_secs(30);
@@ -575,28 +576,40 @@ max_retries = 0
     drop(silent);
 }
 
-/// Crash consistency: SIGKILL while requests are being served and logged, then restart on the
-/// same data directory. The database opens, and every row written before the kill is intact.
+/// Crash consistency: SIGKILL while requests are being served and logged with their audit
+/// bodies, then restart on the same data directory. The database passes SQLite's integrity
+/// check, every row written before the kill is there, and so is every audit record written
+/// before it, decodable, with the bodies that were sent and received.
 #[test]
-fn sigkill_under_load_leaves_a_database_that_reopens_with_its_rows() {
+fn sigkill_under_load_leaves_the_log_and_the_audit_store_intact() {
+    let rt = tokio::runtime::Runtime::new().expect("runtime");
+    let upstream = rt.block_on(MockUpstream::start(Reply::json(
+        200,
+        switchboard_test_support::sse::anthropic_message(
+            "claude-opus-5-5",
+            "kept after a crash",
+            9,
+            4,
+        ),
+    )));
     let dir = tempfile::tempdir().expect("tempdir");
-    let dead = closed_port();
     write_file(
         dir.path(),
         "config.toml",
         &format!(
-            "[server]\nlisten = \"127.0.0.1:0\"\n\n[[endpoints]]\nname = \"down\"\nkind = \"anthropic\"\nbase_url = \"http://127.0.0.1:{dead}\"\n\n[routing]\nmax_retries = 0\nfailure_cooldown = \"0s\"\n"
+            "[server]\nlisten = \"127.0.0.1:0\"\n\n[[endpoints]]\nname = \"mock\"\nkind = \"anthropic\"\nbase_url = \"{}\"\n\n[routing]\nmax_retries = 0\n",
+            upstream.url()
         ),
     );
     let mut gw = Gateway::start(switchboard(dir.path()));
     let addr = gw.wait_for_banner();
 
-    // Load: requests fail fast (the endpoint refuses connections) and are all logged.
+    // Load: every request is answered by the mock and logged with its audit bodies.
     let stop = std::sync::Arc::new(std::sync::atomic::AtomicBool::new(false));
     let loader = {
         let stop = stop.clone();
         std::thread::spawn(move || {
-            let body = r#"{"model":"claude-opus-5-5","max_tokens":8,"messages":[{"role":"user","content":"hi"}]}"#;
+            let body = r#"{"model":"claude-opus-5-5","max_tokens":8,"messages":[{"role":"user","content":"remember me"}]}"#;
             let mut sent = 0u32;
             while !stop.load(std::sync::atomic::Ordering::Relaxed) && sent < 5_000 {
                 let Ok(mut s) = TcpStream::connect_timeout(&addr, Duration::from_secs(2)) else {
@@ -618,14 +631,15 @@ fn sigkill_under_load_leaves_a_database_that_reopens_with_its_rows() {
         })
     };
 
-    // Wait until a good number of rows are on disk, then kill -9 mid-load.
+    // Wait until a good number of rows and audit records are on disk, then kill -9 mid-load.
     let deadline = Instant::now() + WAIT;
-    let written_before = loop {
+    let (written_before, audited_before) = loop {
         let (_, body) = http(addr, "GET", "/status", "", "");
         let v: serde_json::Value = serde_json::from_str(&body).expect("status json");
         let written = v["log"]["written"].as_u64().expect("written");
-        if written >= 50 {
-            break written;
+        let audited = v["log"]["audit_written"].as_u64().expect("audit_written");
+        if written >= 50 && audited >= 50 {
+            break (written, audited);
         }
         assert!(Instant::now() < deadline, "rows were not written: {v}");
         std::thread::sleep(POLL);
@@ -635,6 +649,19 @@ fn sigkill_under_load_leaves_a_database_that_reopens_with_its_rows() {
     stop.store(true, std::sync::atomic::Ordering::Relaxed);
     let sent = loader.join().expect("loader");
     assert!(u64::from(sent) >= written_before);
+
+    // The file as the kill left it (WAL and all): SQLite finds nothing wrong.
+    let db = dir.path().join("switchboard.db");
+    let check: String = rt.block_on(async {
+        let store = switchboard_store::SqliteStore::open(&db)
+            .await
+            .expect("open the log");
+        sqlx::query_scalar("PRAGMA integrity_check")
+            .fetch_one(store.pool())
+            .await
+            .expect("integrity_check")
+    });
+    assert_eq!(check, "ok");
 
     // Restart on the same data directory.
     let mut again = Gateway::start(switchboard(dir.path()));
@@ -647,11 +674,53 @@ fn sigkill_under_load_leaves_a_database_that_reopens_with_its_rows() {
         rows >= written_before,
         "{rows} rows after restart, {written_before} were written before the kill"
     );
-    let (status, body) = http(addr, "GET", "/api/requests?limit=5", "", "");
+    let (status, body) = http(addr, "GET", "/api/requests?limit=1000", "", "");
     assert_eq!(status, 200, "{body}");
     let page: serde_json::Value = serde_json::from_str(&body).expect("page json");
-    let first = &page["records"][0];
-    assert_eq!(first["outcome"], "rejected");
-    assert_eq!(first["attempts"][0]["endpoint"], "down");
+    let records = page["records"].as_array().expect("records");
+    assert_eq!(records.len() as u64, rows.min(1000));
+    let mut audited = 0;
+    for r in records {
+        assert_eq!(r["outcome"], "ok", "{r}");
+        assert_eq!(r["attempts"][0]["endpoint"], "mock");
+        let id = r["id"].as_str().expect("id");
+        let (status, body) = http(addr, "GET", &format!("/api/requests/{id}"), "", "");
+        assert_eq!(status, 200, "{body}");
+        let detail: serde_json::Value = serde_json::from_str(&body).expect("detail json");
+        let audit = detail["audit"].as_array().expect("audit");
+        if audit.is_empty() {
+            continue;
+        }
+        let body_of = |kind: &str| {
+            audit
+                .iter()
+                .find(|e| e["kind"] == kind)
+                .and_then(|e| e["body"].as_str())
+                .unwrap_or_default()
+                .to_owned()
+        };
+        assert!(
+            body_of("client_request").contains("remember me"),
+            "{detail}"
+        );
+        assert!(
+            body_of("upstream_request").contains("remember me"),
+            "{detail}"
+        );
+        assert!(
+            body_of("upstream_response").contains("kept after a crash"),
+            "{detail}"
+        );
+        assert!(
+            body_of("client_response").contains("kept after a crash"),
+            "{detail}"
+        );
+        audited += 1;
+    }
+    assert!(
+        audited >= audited_before.min(1000),
+        "{audited} requests with audit after restart, {audited_before} were written before the kill"
+    );
     assert_eq!(again.terminate().code(), Some(0));
+    drop(upstream);
 }
