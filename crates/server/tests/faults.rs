@@ -86,6 +86,52 @@ async fn truncated_json_body_fails_over() {
 }
 
 #[tokio::test]
+async fn a_stream_reset_after_its_headers_before_a_whole_event_fails_over() {
+    // Nothing after the headers, and half an event: either way nothing reached the client yet.
+    let bare = MockUpstream::start(Reply::steps(vec![Step::Reset])).await;
+    let half = MockUpstream::start(Reply::steps(vec![
+        Step::Bytes("event: message_start\ndata: {\"type\":\"mess".into()),
+        Step::Reset,
+    ]))
+    .await;
+    let b = healthy().await;
+    let gw = TestGateway::builder()
+        .routing("max_retries = 0\nfailure_cooldown = \"0s\"\n")
+        .endpoint("bare", "anthropic", &bare.url(), "")
+        .endpoint("half", "anthropic", &half.url(), "")
+        .endpoint("b", "anthropic", &b.url(), "")
+        .start()
+        .await;
+    let resp = gw.post("/v1/messages", &message(true)).await;
+    assert_eq!(resp.status(), 200);
+    let events = parse_events(&resp.text().await.expect("body"));
+    assert_eq!(text(&events), "fine");
+    assert_eq!(events.first().map(|e| e.0.as_str()), Some("message_start"));
+    let r = &gw.wait_for_logs(1).await[0];
+    assert_eq!(
+        (r.outcome.as_str(), r.endpoint.as_deref()),
+        ("ok", Some("b"))
+    );
+    let tried: Vec<_> = r
+        .attempts
+        .iter()
+        .map(|a| (a.endpoint.as_str(), a.status, a.disposition.as_str()))
+        .collect();
+    assert_eq!(
+        tried,
+        [
+            ("bare", None, "next"),
+            ("half", None, "next"),
+            ("b", Some(200), "ok")
+        ]
+    );
+    for a in &r.attempts[..2] {
+        let e = a.error.as_deref().unwrap_or_default();
+        assert!(e.contains("before its first event"), "{e}");
+    }
+}
+
+#[tokio::test]
 async fn garbage_stream_ends_with_an_error_event() {
     let junk = MockUpstream::start(Reply::steps(vec![
         Step::Bytes(sse::anthropic_text("m", &["x"], 1, 1)[0].clone().into()),
