@@ -13,7 +13,7 @@ use http_body_util::{BodyDataStream, BodyExt, Full};
 use hyper::body::Incoming;
 use switchboard_protocol::Dialect;
 use switchboard_protocol::error::ErrorKind;
-use switchboard_protocol::sse::{Decoder, FrameSplitter};
+use switchboard_protocol::sse::{Decoder, Event, FrameSplitter};
 use switchboard_router::{AttemptCtx, FailureKind, Upstream, UpstreamError, parse_retry_after};
 use switchboard_store::AuditKind;
 use switchboard_translate::{RequestOptions, ResponseContext, translate_request};
@@ -549,13 +549,12 @@ async fn peek_first_event(
                     format!("no event within {}s", timeout.as_secs()),
                 ));
             }
-            Ok(None) if buf.is_empty() => {
+            Ok(None) => {
                 return Err((
                     FailureKind::Protocol,
                     "stream ended before its first event".into(),
                 ));
             }
-            Ok(None) => return Ok(vec![buf.freeze()]),
             Ok(Some(Err(e))) => {
                 return Err((
                     FailureKind::Protocol,
@@ -568,9 +567,11 @@ async fn peek_first_event(
             Ok(Some(Ok(c))) => c,
         };
         buf.extend_from_slice(&chunk);
-        let frames = splitter.push(&chunk);
-        if let Some(frame) = frames.first() {
-            if let Some(err) = first_event_error(frame) {
+        // Comments (`: OPENROUTER PROCESSING`, keep-alives) are not events: an upstream that
+        // sent only those before failing has given the client nothing, and may still fail over.
+        let first = splitter.push(&chunk).iter().find_map(|f| first_event(f));
+        if let Some(event) = first {
+            if let Some(err) = event_error(event) {
                 return Err(err);
             }
             // What came with it goes out with it, in the same write as the response head. Kept
@@ -599,10 +600,13 @@ async fn peek_first_event(
     }
 }
 
+/// The event in one whole frame; `None` for a comment or an empty frame.
+fn first_event(frame: &[u8]) -> Option<Event> {
+    Decoder::default().push(frame).ok()?.into_iter().next()
+}
+
 /// An error event (`event: error`, or a data-only `{"error": …}`) as a routable failure.
-fn first_event_error(frame: &[u8]) -> Option<(FailureKind, String)> {
-    let mut d = Decoder::default();
-    let ev = d.push(frame).ok()?.into_iter().next()?;
+fn event_error(ev: Event) -> Option<(FailureKind, String)> {
     let is_error = ev.event.as_deref() == Some("error")
         || (ev.event.is_none() && ev.data.trim_start().starts_with("{\"error\""));
     if !is_error {

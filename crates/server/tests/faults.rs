@@ -87,24 +87,39 @@ async fn truncated_json_body_fails_over() {
 
 #[tokio::test]
 async fn a_stream_reset_after_its_headers_before_a_whole_event_fails_over() {
-    // Nothing after the headers, and half an event: either way nothing reached the client yet.
-    let bare = MockUpstream::start(Reply::steps(vec![Step::Reset])).await;
-    let half = MockUpstream::start(Reply::steps(vec![
-        Step::Bytes("event: message_start\ndata: {\"type\":\"mess".into()),
+    // Comments only (as OpenRouter sends while a request is queued), and half an event: either
+    // way the client has been sent nothing it could use, so the gateway may still fail over.
+    let comments = MockUpstream::start(Reply::steps(vec![
+        Step::Bytes(": OPENROUTER PROCESSING\n\n".into()),
+        Step::Delay(Duration::from_millis(20)),
+        Step::Bytes(": OPENROUTER PROCESSING\n\n".into()),
         Step::Reset,
     ]))
     .await;
+    let half = MockUpstream::start(Reply::steps(vec![
+        Step::Bytes("event: message_start\ndata: {\"type\":\"mess".into()),
+        Step::Delay(Duration::from_millis(20)),
+        Step::Reset,
+    ]))
+    .await;
+    let quiet = MockUpstream::start(Reply::steps(vec![Step::Bytes(": ping\n\n".into())])).await;
     let b = healthy().await;
     let gw = TestGateway::builder()
         .routing("max_retries = 0\nfailure_cooldown = \"0s\"\n")
-        .endpoint("bare", "anthropic", &bare.url(), "")
+        .endpoint("comments", "anthropic", &comments.url(), "")
         .endpoint("half", "anthropic", &half.url(), "")
+        .endpoint("quiet", "anthropic", &quiet.url(), "")
         .endpoint("b", "anthropic", &b.url(), "")
         .start()
         .await;
     let resp = gw.post("/v1/messages", &message(true)).await;
     assert_eq!(resp.status(), 200);
-    let events = parse_events(&resp.text().await.expect("body"));
+    let body = resp.text().await.expect("body");
+    assert!(
+        !body.contains("OPENROUTER"),
+        "nothing of a failed attempt reaches the client: {body}"
+    );
+    let events = parse_events(&body);
     assert_eq!(text(&events), "fine");
     assert_eq!(events.first().map(|e| e.0.as_str()), Some("message_start"));
     let r = &gw.wait_for_logs(1).await[0];
@@ -115,20 +130,33 @@ async fn a_stream_reset_after_its_headers_before_a_whole_event_fails_over() {
     let tried: Vec<_> = r
         .attempts
         .iter()
-        .map(|a| (a.endpoint.as_str(), a.status, a.disposition.as_str()))
+        .map(|a| (a.endpoint.as_str(), a.disposition.as_str()))
         .collect();
     assert_eq!(
         tried,
         [
-            ("bare", None, "next"),
-            ("half", None, "next"),
-            ("b", Some(200), "ok")
+            ("comments", "next"),
+            ("half", "next"),
+            ("quiet", "next"),
+            ("b", "ok")
         ]
     );
-    for a in &r.attempts[..2] {
-        let e = a.error.as_deref().unwrap_or_default();
-        assert!(e.contains("before its first event"), "{e}");
-    }
+    let errors: Vec<_> = r.attempts[..3]
+        .iter()
+        .map(|a| a.error.as_deref().unwrap_or_default())
+        .collect();
+    assert!(
+        errors[0].contains("stream broke before its first event"),
+        "{errors:?}"
+    );
+    assert!(
+        errors[1].contains("stream broke before its first event"),
+        "{errors:?}"
+    );
+    assert!(
+        errors[2].contains("stream ended before its first event"),
+        "{errors:?}"
+    );
 }
 
 #[tokio::test]
