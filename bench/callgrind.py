@@ -27,6 +27,8 @@ import bench  # noqa: E402
 OUT = bench.OUT / "callgrind"
 # (key, description, target in bench.py, body, mock chunks, requests)
 SCENARIOS = [
+    ("json-audit", "small JSON request, Anthropic passthrough, audit on (the default)", "switchboard", "small.json", 10, 2000),
+    ("stream-audit", "12-event stream, Anthropic passthrough, audit on (the default)", "switchboard", "small-stream.json", 10, 400),
     ("json", "small JSON request, Anthropic passthrough", "switchboard-noaudit", "small.json", 10, 2000),
     ("stream", "12-event stream, Anthropic passthrough", "switchboard-noaudit", "small-stream.json", 10, 400),
     ("translate", "12-event stream, Anthropic in, OpenAI upstream", "switchboard-tr", "tr-stream.json", 10, 400),
