@@ -61,6 +61,14 @@ pub trait Store: Send + Sync + 'static {
     /// the stored one in every aggregate too.
     async fn insert_batch(&self, records: &[LogRecord]) -> Result<(), StoreError>;
 
+    /// [`Store::insert_batch`] of a batch shared rather than lent, which the batch writer uses: a
+    /// backend that writes on a thread of its own (SQLite) takes the records there without
+    /// copying them, and the writer keeps its reference to retry a failed batch. The default
+    /// lends the batch to `insert_batch`.
+    async fn insert_batch_shared(&self, records: Arc<[LogRecord]>) -> Result<(), StoreError> {
+        self.insert_batch(&records).await
+    }
+
     /// One record with its attempts.
     async fn get(&self, id: Uuid) -> Result<Option<LogRecord>, StoreError>;
 

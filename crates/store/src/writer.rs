@@ -285,14 +285,18 @@ impl Writer {
         if queued.is_empty() {
             return true;
         }
-        let mut batch = Vec::with_capacity(queued.len());
         let mut audits = Vec::new();
-        for q in queued.drain(..) {
-            batch.push(q.record);
-            audits.extend(q.audit);
-        }
+        // Shared, not copied, with the store (SQLite writes it on a blocking thread) and kept
+        // here for the retries.
+        let batch: Arc<[LogRecord]> = queued
+            .drain(..)
+            .map(|q| {
+                audits.extend(q.audit);
+                q.record
+            })
+            .collect();
         let audit_bytes: u64 = audits.iter().map(|a| a.size() as u64).sum();
-        let written = self.write_records(&mut batch).await;
+        let written = self.write_records(batch).await;
         let c = &self.counters;
         if !audits.is_empty() {
             let n = audits.len() as u64;
@@ -327,16 +331,15 @@ impl Writer {
         false
     }
 
-    /// Writes `batch` with retries and empties it; whether it got in.
-    async fn write_records(&self, batch: &mut Vec<LogRecord>) -> bool {
+    /// Writes `batch` with retries; whether it got in.
+    async fn write_records(&self, batch: Arc<[LogRecord]>) -> bool {
         let mut backoff = self.opts.retry_backoff;
         for attempt in 0..=self.opts.max_retries {
-            match self.store.insert_batch(batch).await {
+            match self.store.insert_batch_shared(Arc::clone(&batch)).await {
                 Ok(()) => {
                     self.counters
                         .written
                         .fetch_add(batch.len() as u64, Ordering::Relaxed);
-                    batch.clear();
                     return true;
                 }
                 Err(error) => {
@@ -358,7 +361,6 @@ impl Writer {
         self.counters
             .lost
             .fetch_add(batch.len() as u64, Ordering::Relaxed);
-        batch.clear();
         false
     }
 }

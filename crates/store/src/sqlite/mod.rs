@@ -6,13 +6,15 @@
 //! (percentiles). Totals come from the hourly rollups in [`rollup`].
 
 mod rollup;
+mod write;
 
 use std::collections::HashMap;
 use std::path::Path;
-use std::sync::LazyLock;
+use std::sync::Arc;
 use std::time::Duration;
 
 use chrono::{DateTime, Utc};
+use parking_lot::Mutex;
 use sqlx::sqlite::{
     SqliteConnectOptions, SqliteJournalMode, SqlitePool, SqlitePoolOptions, SqliteRow,
     SqliteSynchronous,
@@ -23,8 +25,8 @@ use uuid::Uuid;
 use self::rollup::{Group, GroupKey};
 use crate::query::{
     BreakdownBy, BreakdownRow, Bucket, Cursor, PERCENTILES, Page, Percentiles, Query, Stats,
-    TimeBucket, Totals, dedup_last, from_db, into_page, percentile_offset, sort_breakdown,
-    status_from_db, to_db,
+    TimeBucket, Totals, from_db, into_page, percentile_offset, sort_breakdown, status_from_db,
+    to_db,
 };
 use crate::{AttemptRecord, LogRecord, Store, StoreError, sql};
 
@@ -32,50 +34,6 @@ use crate::{AttemptRecord, LogRecord, Store, StoreError, sql};
 const BUSY_TIMEOUT: Duration = Duration::from_secs(5);
 /// Rows deleted per transaction by retention, so the writer is never locked out for long.
 const DELETE_CHUNK: i64 = 5_000;
-
-/// Rows per statement when a batch is written, largest first: a batch of n rows takes about
-/// n / 64 + 9 statements instead of 3 per row. Each statement is a round trip to the connection's
-/// worker thread, and SQLite copies every page a statement touches into its statement journal
-/// (`requests` has triggers and three indexes), so fewer, wider statements cost less CPU per row
-/// (measured with callgrind in docs/benchmarks.md). Four sizes keep the prepared-statement cache
-/// small; 64 rows × 26 columns stays far below SQLite's 32,766 bound parameters.
-const ROWS_PER_STATEMENT: [usize; 4] = [64, 16, 4, 1];
-
-/// The upsert of `requests` for each size in [`ROWS_PER_STATEMENT`].
-static UPSERT: LazyLock<[String; 4]> =
-    LazyLock::new(|| ROWS_PER_STATEMENT.map(|n| sql::upsert_rows(n, |_| "?".to_owned())));
-/// `DELETE FROM attempts WHERE request_id IN (…)` for each size in [`ROWS_PER_STATEMENT`].
-static DELETE_ATTEMPTS: LazyLock<[String; 4]> = LazyLock::new(|| {
-    ROWS_PER_STATEMENT.map(|n| {
-        format!(
-            "DELETE FROM attempts WHERE request_id IN ({})",
-            vec!["?"; n].join(", ")
-        )
-    })
-});
-/// `SELECT id FROM requests WHERE id IN (…)` for each size in [`ROWS_PER_STATEMENT`].
-static EXISTING_IDS: LazyLock<[String; 4]> = LazyLock::new(|| {
-    ROWS_PER_STATEMENT.map(|n| {
-        format!(
-            "SELECT id FROM requests WHERE id IN ({})",
-            vec!["?"; n].join(", ")
-        )
-    })
-});
-/// The insert of `attempts` for each size in [`ROWS_PER_STATEMENT`].
-static INSERT_ATTEMPT: LazyLock<[String; 4]> =
-    LazyLock::new(|| ROWS_PER_STATEMENT.map(|n| sql::insert_attempt_rows(n, |_| "?".to_owned())));
-
-/// Splits `items` into runs of the sizes in [`ROWS_PER_STATEMENT`] (largest that fits first),
-/// each with the index of its size.
-fn statement_chunks<T>(mut items: &[T]) -> impl Iterator<Item = (usize, &[T])> {
-    std::iter::from_fn(move || {
-        let size = ROWS_PER_STATEMENT.iter().position(|&n| n <= items.len())?;
-        let (chunk, rest) = items.split_at(ROWS_PER_STATEMENT[size]);
-        items = rest;
-        Some((size, chunk))
-    })
-}
 
 /// Sums shared by stats, timeseries and breakdown; read back by [`totals_from_row`].
 pub(super) const AGGREGATES: &str = "COUNT(*), COALESCE(SUM(outcome = 'ok'), 0), \
@@ -87,6 +45,9 @@ pub(super) const AGGREGATES: &str = "COUNT(*), COALESCE(SUM(outcome = 'ok'), 0),
 #[derive(Debug, Clone)]
 pub struct SqliteStore {
     pool: SqlitePool,
+    /// The request log's batch insert has a connection of its own, used on a blocking thread
+    /// ([`write`]); the mutex only ever waits when batches are inserted concurrently.
+    writer: Arc<Mutex<rusqlite::Connection>>,
 }
 
 impl SqliteStore {
@@ -148,7 +109,15 @@ impl SqliteStore {
             .max_connections(4)
             .connect_with(options)
             .await?;
-        Ok(Self { pool })
+        // After the pool, which creates the file and puts it in WAL mode.
+        let path = path.to_owned();
+        let writer =
+            tokio::task::spawn_blocking(move || write::open(&path, busy_timeout, read_only))
+                .await??;
+        Ok(Self {
+            pool,
+            writer: Arc::new(Mutex::new(writer)),
+        })
     }
 
     /// The underlying pool, for maintenance tasks and tests.
@@ -233,96 +202,27 @@ impl Store for SqliteStore {
         Ok(())
     }
 
+    /// Copies the records to take them to the writer's thread; the batch writer shares its
+    /// batch instead ([`Store::insert_batch_shared`]).
     async fn insert_batch(&self, records: &[LogRecord]) -> Result<(), StoreError> {
         if records.is_empty() {
             return Ok(());
         }
-        let records = dedup_last(records);
-        let attempts: Vec<(&LogRecord, i64, &AttemptRecord)> = records
-            .iter()
-            .flat_map(|r| (0_i64..).zip(&r.attempts).map(move |(seq, a)| (*r, seq, a)))
-            .collect();
-        // IMMEDIATE: the batch reads (which ids exist) before it writes, and in WAL mode a read
-        // transaction cannot become a write one once another connection has committed (retention,
-        // audit): it would fail at once with "database is locked" instead of waiting its turn.
-        let mut tx = self.pool.begin_with("BEGIN IMMEDIATE").await?;
-        // Rows already stored are replaced by the upsert, whose trigger moves them between rollup
-        // groups; the others are new, and are added to the rollups below, a group at a time.
-        let mut existing = std::collections::HashSet::new();
-        for (size, chunk) in statement_chunks(&records) {
-            let mut q = sqlx::query_scalar::<_, Uuid>(&EXISTING_IDS[size]);
-            for r in chunk {
-                q = q.bind(r.id);
-            }
-            existing.extend(q.fetch_all(&mut *tx).await?);
+        self.insert_batch_shared(records.into()).await
+    }
+
+    /// On a blocking thread, with the writer connection ([`write::insert_batch`]).
+    async fn insert_batch_shared(&self, records: Arc<[LogRecord]>) -> Result<(), StoreError> {
+        if records.is_empty() {
+            return Ok(());
         }
-        for (size, chunk) in statement_chunks(&records) {
-            let mut q = sqlx::query(&UPSERT[size]);
-            for r in chunk {
-                q = q
-                    .bind(r.id)
-                    .bind(r.started_at.timestamp_micros())
-                    .bind(r.client_addr.as_deref())
-                    .bind(r.client_key.as_deref())
-                    .bind(r.user_agent.as_deref())
-                    .bind(r.session_id.as_deref())
-                    .bind(&r.method)
-                    .bind(&r.path)
-                    .bind(&r.client_dialect)
-                    .bind(r.requested_model.as_deref())
-                    .bind(r.routed_model.as_deref())
-                    .bind(r.endpoint.as_deref())
-                    .bind(r.stream)
-                    .bind(i64::from(r.status))
-                    .bind(&r.outcome)
-                    .bind(r.error.as_deref())
-                    .bind(r.stop_reason.as_deref())
-                    .bind(r.ttfb_ms.map(to_db))
-                    .bind(to_db(r.latency_ms))
-                    .bind(to_db(r.input_tokens))
-                    .bind(to_db(r.output_tokens))
-                    .bind(to_db(r.cache_creation_input_tokens))
-                    .bind(to_db(r.cache_read_input_tokens))
-                    .bind(r.cost_usd)
-                    .bind(to_db(r.request_bytes))
-                    .bind(to_db(r.response_bytes));
-            }
-            q.execute(&mut *tx).await?;
-        }
-        // A replaced request's attempts are replaced too.
-        let replaced: Vec<Uuid> = existing.iter().copied().collect();
-        for (size, chunk) in statement_chunks(&replaced) {
-            let mut q = sqlx::query(&DELETE_ATTEMPTS[size]);
-            for id in chunk {
-                q = q.bind(*id);
-            }
-            q.execute(&mut *tx).await?;
-        }
-        for (size, chunk) in statement_chunks(&attempts) {
-            let mut q = sqlx::query(&INSERT_ATTEMPT[size]);
-            for (r, seq, a) in chunk {
-                q = q
-                    .bind(r.id)
-                    .bind(*seq)
-                    .bind(&a.endpoint)
-                    .bind(a.model.as_deref())
-                    .bind(a.status.map(i64::from))
-                    .bind(to_db(a.latency_ms))
-                    .bind(a.error.as_deref())
-                    .bind(&a.disposition);
-            }
-            q.execute(&mut *tx).await?;
-        }
-        let new: Vec<&LogRecord> = if existing.is_empty() {
-            records
-        } else {
-            records
-                .into_iter()
-                .filter(|r| !existing.contains(&r.id))
-                .collect()
-        };
-        rollup::add_new_rows(&mut tx, &new).await?;
-        tx.commit().await?;
+        let writer = Arc::clone(&self.writer);
+        tokio::task::spawn_blocking(move || {
+            // A batch that failed (or panicked) rolled its transaction back as it unwound
+            // (rusqlite's `Transaction` does on drop): the connection is fit for the next one.
+            write::insert_batch(&mut writer.lock(), &records)
+        })
+        .await??;
         Ok(())
     }
 
@@ -652,26 +552,4 @@ fn attempt_from_row(row: &SqliteRow) -> Result<AttemptRecord, sqlx::Error> {
         error: row.try_get("error")?,
         disposition: row.try_get("disposition")?,
     })
-}
-
-#[cfg(test)]
-mod tests {
-    use super::*;
-
-    #[test]
-    fn batches_are_split_into_the_fewest_statements_of_cached_sizes() {
-        let sizes = |n: usize| {
-            let v: Vec<usize> = (0..n).collect();
-            let chunks: Vec<&[usize]> = statement_chunks(&v).map(|(_, c)| c).collect();
-            assert_eq!(chunks.concat(), v, "every row once, in order");
-            chunks.iter().map(|c| c.len()).collect::<Vec<_>>()
-        };
-        assert_eq!(sizes(0), Vec::<usize>::new());
-        assert_eq!(sizes(1), [1]);
-        assert_eq!(sizes(7), [4, 1, 1, 1]);
-        assert_eq!(sizes(64), [64]);
-        assert_eq!(sizes(150), [64, 64, 16, 4, 1, 1]);
-        let (size, chunk) = statement_chunks(&[0; 20]).next().expect("a chunk");
-        assert_eq!(ROWS_PER_STATEMENT[size], chunk.len());
-    }
 }

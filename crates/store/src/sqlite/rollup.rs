@@ -9,7 +9,7 @@
 
 use std::collections::BTreeMap;
 
-use sqlx::{QueryBuilder, Row, Sqlite, SqliteConnection};
+use sqlx::{QueryBuilder, Row, Sqlite};
 
 use super::{AGGREGATES, Range, push_filters, totals_from_row};
 use crate::query::{BreakdownBy, Query, Totals, from_db, to_db};
@@ -49,11 +49,12 @@ struct RollupSums {
 }
 
 /// Adds `records`, rows just inserted into `requests` (not replacements), to the hourly rollups:
-/// one upsert per group, where a trigger cost one per row. Runs in the inserting transaction.
-pub(super) async fn add_new_rows(
-    conn: &mut SqliteConnection,
+/// one upsert per group, where a trigger cost one per row. Runs in the inserting transaction, on
+/// the writer connection ([`super::write`]).
+pub(super) fn add_new_rows(
+    conn: &rusqlite::Connection,
     records: &[&LogRecord],
-) -> Result<(), sqlx::Error> {
+) -> rusqlite::Result<()> {
     let mut groups: BTreeMap<RollupKey<'_>, RollupSums> = BTreeMap::new();
     for r in records {
         let started = r.started_at.timestamp_micros();
@@ -82,27 +83,30 @@ pub(super) async fn add_new_rows(
         g.unknown_cost_requests += i64::from(r.cost_usd.is_none());
         g.ttfb_requests += i64::from(r.ttfb_ms.is_some());
     }
+    if groups.is_empty() {
+        return Ok(());
+    }
+    let mut statement = conn.prepare_cached(ADD_GROUP)?;
     for ((hour, requested, routed, endpoint, key, status, outcome, stream), g) in groups {
-        sqlx::query(ADD_GROUP)
-            .bind(hour)
-            .bind(requested)
-            .bind(routed)
-            .bind(endpoint)
-            .bind(key)
-            .bind(i64::from(status))
-            .bind(outcome)
-            .bind(stream)
-            .bind(g.requests)
-            .bind(g.ok)
-            .bind(g.input_tokens)
-            .bind(g.output_tokens)
-            .bind(g.cache_creation_input_tokens)
-            .bind(g.cache_read_input_tokens)
-            .bind(g.cost_usd)
-            .bind(g.unknown_cost_requests)
-            .bind(g.ttfb_requests)
-            .execute(&mut *conn)
-            .await?;
+        statement.execute(rusqlite::params![
+            hour,
+            requested,
+            routed,
+            endpoint,
+            key,
+            i64::from(status),
+            outcome,
+            stream,
+            g.requests,
+            g.ok,
+            g.input_tokens,
+            g.output_tokens,
+            g.cache_creation_input_tokens,
+            g.cache_read_input_tokens,
+            g.cost_usd,
+            g.unknown_cost_requests,
+            g.ttfb_requests,
+        ])?;
     }
     Ok(())
 }

@@ -3,6 +3,7 @@
 
 mod audit;
 mod rollups;
+mod sqlite_writer;
 mod suite;
 mod support;
 mod writer;

@@ -10,7 +10,7 @@ use uuid::Uuid;
 use crate::support::{at, record};
 
 /// `request_rollups` as stored, and as migration 0002 would compute it from `requests` now.
-const STORED: &str = "SELECT hour, requested_model, routed_model, endpoint, client_key, status, \
+pub(crate) const STORED: &str = "SELECT hour, requested_model, routed_model, endpoint, client_key, status, \
      outcome, stream, requests, ok, input_tokens, output_tokens, cache_creation_input_tokens, \
      cache_read_input_tokens, cost_usd, unknown_cost_requests, ttfb_requests \
      FROM request_rollups ORDER BY 1, 2, 3, 4, 5, 6, 7, 8";
@@ -21,14 +21,14 @@ const RECOMPUTED: &str = "SELECT started_at / 3600000000 * 3600000000, \
      SUM(cache_read_input_tokens), TOTAL(cost_usd), COUNT(*) - COUNT(cost_usd), COUNT(ttfb_ms) \
      FROM requests GROUP BY 1, 2, 3, 4, 5, 6, 7, 8 ORDER BY 1, 2, 3, 4, 5, 6, 7, 8";
 
-type Row = (
+pub(crate) type Row = (
     (i64, String, String, String, String, i64, String, bool),
     [i64; 6],
     f64,
     [i64; 2],
 );
 
-async fn rows(store: &SqliteStore, sql: &str) -> Vec<Row> {
+pub(crate) async fn rows(store: &SqliteStore, sql: &str) -> Vec<Row> {
     use sqlx::Row as _;
     sqlx::query(sql)
         .fetch_all(store.pool())
@@ -48,7 +48,7 @@ async fn rows(store: &SqliteStore, sql: &str) -> Vec<Row> {
         .collect()
 }
 
-async fn assert_exact(store: &SqliteStore, step: &str) {
+pub(crate) async fn assert_exact(store: &SqliteStore, step: &str) {
     let stored = rows(store, STORED).await;
     let recomputed = rows(store, RECOMPUTED).await;
     assert_eq!(stored.len(), recomputed.len(), "{step}: groups differ");
@@ -59,7 +59,7 @@ async fn assert_exact(store: &SqliteStore, step: &str) {
 }
 
 /// Varied over every rollup key column and every summed one, across three hours.
-fn varied(i: i64) -> LogRecord {
+pub(crate) fn varied(i: i64) -> LogRecord {
     let mut r = record(i * 400);
     r.id = Uuid::now_v7();
     r.requested_model = ["claude-sonnet", "claude-haiku"][(i % 2) as usize]
