@@ -1,6 +1,7 @@
 //! Bench-only gateway launcher: starts Switchboard the way `switchboard serve` does
-//! (`config::load_file` → `store::open` → `spawn_writer` → `AppState` → `server::serve`), so the
-//! benchmark is not blocked on the CLI and can switch the request log off.
+//! (`config::load_file` → `store::open` → `spawn_writer` → `AppState` → `server::serve`, the log
+//! writer on a runtime of its own), so the benchmark is not blocked on the CLI and can switch
+//! the request log off.
 //!
 //! `bench-gateway --config FILE --listen ADDR --data-dir DIR [--log sqlite|off]`
 //!
@@ -80,26 +81,39 @@ fn main() {
     if let Some(l) = flag(&args, "--listen") {
         config.server.listen = l.parse::<SocketAddr>().expect("--listen IP:PORT");
     }
-    // Same runtime as `#[tokio::main]`: multi-threaded, one worker per core the process may use
-    // (so one worker under `taskset -c 0`).
-    let rt = tokio::runtime::Builder::new_multi_thread()
+    // The runtimes of `switchboard serve` (crates/cli/src/commands/serve.rs): the server's,
+    // multi-threaded with one worker per core the process may use (so one under `taskset -c 0`),
+    // and a one-worker runtime for the log writer, so that writing the log never runs on a
+    // thread that serves requests.
+    let server_rt = tokio::runtime::Builder::new_multi_thread()
         .enable_all()
         .build()
-        .expect("runtime");
-    rt.block_on(async move {
-        std::fs::create_dir_all(&data_dir).expect("data dir");
-        let store: Arc<dyn Store> = if log_on {
-            switchboard_store::open(config.storage.url.as_deref(), &data_dir)
-                .await
-                .expect("open store")
-        } else {
-            Arc::new(NullStore)
-        };
-        let (log, writer) =
-            switchboard_store::spawn_writer(store, config.storage.log_queue, WriterOptions::default());
-        let listen = config.server.listen;
-        let grace = config.server.shutdown_grace;
-        let state = switchboard_server::AppState::new(config, log, data_dir).expect("state");
+        .expect("server runtime");
+    let log_rt = tokio::runtime::Builder::new_multi_thread()
+        .worker_threads(1)
+        .thread_name("switchboard-log")
+        .enable_all()
+        .build()
+        .expect("log runtime");
+    std::fs::create_dir_all(&data_dir).expect("data dir");
+    let store: Arc<dyn Store> = if log_on {
+        log_rt
+            .block_on(switchboard_store::open(config.storage.url.as_deref(), &data_dir))
+            .expect("open store")
+    } else {
+        Arc::new(NullStore)
+    };
+    let (log, writer) = {
+        let _rt = log_rt.enter();
+        switchboard_store::spawn_writer(store, config.storage.log_queue, WriterOptions::default())
+    };
+    let listen = config.server.listen;
+    let grace = config.server.shutdown_grace;
+    let state = {
+        let _rt = log_rt.enter();
+        switchboard_server::AppState::new(config, log, data_dir).expect("state")
+    };
+    server_rt.block_on(async move {
         let listener = tokio::net::TcpListener::bind(listen).await.expect("bind");
         eprintln!("bench-gateway listening on {listen} (log {})", if log_on { "on" } else { "off" });
         let shutdown = async {
@@ -113,6 +127,7 @@ fn main() {
         switchboard_server::serve(listener, state, shutdown, grace.min(Duration::from_secs(2)))
             .await
             .expect("serve");
-        writer.shutdown().await;
     });
+    server_rt.shutdown_timeout(Duration::from_secs(1));
+    log_rt.block_on(writer.shutdown());
 }
