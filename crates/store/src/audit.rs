@@ -186,7 +186,10 @@ impl AuditRow {
     }
 }
 
-fn encode(entry: &AuditEntry) -> Result<(Vec<u8>, usize), std::io::Error> {
+fn encode(
+    entry: &AuditEntry,
+    zstd: &mut zstd::bulk::Compressor<'_>,
+) -> Result<(Vec<u8>, usize), std::io::Error> {
     let meta = Meta {
         attempt: entry.attempt,
         endpoint: entry.endpoint.clone(),
@@ -208,7 +211,7 @@ fn encode(entry: &AuditEntry) -> Result<(Vec<u8>, usize), std::io::Error> {
     for part in &entry.body {
         raw.extend_from_slice(part);
     }
-    let data = zstd::bulk::compress(&raw, ZSTD_LEVEL)?;
+    let data = zstd.compress(&raw)?;
     Ok((data, raw.len()))
 }
 
@@ -228,6 +231,9 @@ pub(crate) struct Encoded {
 fn encode_bundles(bundles: &[AuditBundle]) -> Result<Encoded, std::io::Error> {
     let mut rows = Vec::new();
     let mut prompts = Vec::new();
+    // One compression context for the batch: creating one per body (four per request) was a
+    // fresh workspace allocation and initialisation each time.
+    let mut zstd = zstd::bulk::Compressor::new(ZSTD_LEVEL)?;
     for b in bundles {
         if let Some(text) = b
             .entries
@@ -242,7 +248,7 @@ fn encode_bundles(bundles: &[AuditBundle]) -> Result<Encoded, std::io::Error> {
             });
         }
         for (seq, e) in (0_i32..).zip(&b.entries) {
-            let (data, raw) = encode(e)?;
+            let (data, raw) = encode(e, &mut zstd)?;
             rows.push(AuditRow {
                 request_id: b.request_id,
                 seq,
@@ -330,12 +336,14 @@ mod tests {
         ];
         e.offsets_ms = vec![1, 2, 300];
         e.truncated = true;
-        let (data, raw) = encode(&e).expect("encode");
+        // One context for both, as a batch uses it: a reused context must not leak state.
+        let mut zstd = zstd::bulk::Compressor::new(ZSTD_LEVEL).expect("zstd");
+        let (data, raw) = encode(&e, &mut zstd).expect("encode");
         assert!(raw > e.size());
         assert_eq!(decode("upstream_response", &data).expect("decode"), e);
 
         let empty = AuditEntry::new(AuditKind::ClientRequest);
-        let (data, _) = encode(&empty).expect("encode");
+        let (data, _) = encode(&empty, &mut zstd).expect("encode");
         assert_eq!(decode("client_request", &data).expect("decode"), empty);
         assert!(decode("nonsense", &data).is_err());
     }
