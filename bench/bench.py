@@ -278,7 +278,10 @@ litellm_settings:
         # LiteLLM refuses to start without a master key; clients then present it as a bearer.
         env = {**os.environ, "LITELLM_MASTER_KEY": "sk-bench", "LITELLM_LOCAL_MODEL_COST_MAP": "True",
                "LITELLM_TELEMETRY": "False",
-               "LITELLM_LOG": "ERROR", "DISABLE_SCHEMA_UPDATE": "true", "NO_PROXY": "*"}
+               "LITELLM_LOG": "ERROR", "DISABLE_SCHEMA_UPDATE": "true", "NO_PROXY": "*",
+               # Anthropic messages for an OpenAI model otherwise go to /v1/responses, which
+               # the mock (like most OpenAI-compatible servers) does not serve.
+               "LITELLM_USE_CHAT_COMPLETIONS_URL_FOR_ANTHROPIC_MESSAGES": "True"}
         env.pop("DATABASE_URL", None)
         cmd = [str(exe), "--config", str(conf), "--host", "127.0.0.1", "--port", str(port),
                "--num_workers", "1"]
@@ -400,6 +403,21 @@ def run_target(name, run, work, cc_headers, results):
             go("streams1000", "streams", "small-stream.json", n=N["streams"], max_secs=45)
         mock_config(chunks=10, interval_us=1000)
         rec["hwm_end_kb"] = rss_kb(pid or mock_pid, "VmHWM:")
+        if proc and not stream_err and os.environ.get("FRESH_STREAMS", "1") != "0":
+            # The same 1,000 streams in a fresh process: the reading above also holds whatever
+            # heap the earlier phases (c=512, the 200 KiB bodies) left behind.
+            proc.stop()
+            proc, _, _, err = start_target(name, work)
+            err = err or wait_ready(url, first_body, hmap, proc, limit=120)
+            if err:
+                rec["streams1000_fresh"] = {"error": err}
+                log(f"{name}: fresh process for 1,000 streams not ready: {err}")
+            else:
+                pid = proc.pid
+                time.sleep(1.0)
+                mock_config(chunks=50, interval_us=200000)
+                go("streams1000_fresh", "streams", "small-stream.json", n=N["streams"], max_secs=45)
+                mock_config(chunks=10, interval_us=1000)
     results.append(rec)
     if proc:
         alive = proc.alive()

@@ -95,7 +95,8 @@ PASS_METRICS = [
     ("stream, 12 events unpaced: CPU per request (µs)", cpu("stream_burst_c1"), True),
     ("RSS idle (MiB)", val("rss_idle_kb", None, MIB), True),
     ("peak RSS after c=512 load (MiB)", val("hwm_load_kb", None, MIB), True),
-    ("1,000 open streams: peak RSS (MiB)", val("streams1000", "rss_peak_kb", MIB), True),
+    ("1,000 open streams: peak RSS, after the rows above (MiB)", val("streams1000", "rss_peak_kb", MIB), True),
+    ("1,000 open streams: peak RSS, fresh process (MiB)", val("streams1000_fresh", "rss_peak_kb", MIB), True),
     ("1,000 open streams: completed / errors", None, False),
     ("1,000 open streams: per-event delay p99 (ms)", lambda rm, t: (lambda v: v and v / 1000)(g(rm.get(t), "streams1000", "event_delay_us", "p99")), True),
 ]
@@ -160,7 +161,8 @@ TARGETS = [  # (label, metric fn, target µs/MiB, worst-of-runs)
     ("every SSE event forwarded within 200 µs (added p99)", added("stream_c1", "p99", "event_delay_us"), 200),
     ("200 KiB request adds ≤ 600 µs (p50)", added("cc200k_c1", "p50"), 600),
     ("RSS idle ≤ 15 MiB", val("rss_idle_kb", None, MIB), 15),
-    ("RSS with 1,000 open streams ≤ 60 MiB", val("streams1000", "rss_peak_kb", MIB), 60),
+    ("RSS with 1,000 open streams ≤ 60 MiB (fresh process)", val("streams1000_fresh", "rss_peak_kb", MIB), 60),
+    ("RSS with 1,000 open streams ≤ 60 MiB (after c=512 and the 200 KiB requests)", val("streams1000", "rss_peak_kb", MIB), 60),
 ]
 
 

@@ -46,7 +46,11 @@ impl Store for NullStore {
     async fn timeseries(&self, _q: &Query, _b: Bucket) -> Result<Vec<TimeBucket>, StoreError> {
         Ok(Vec::new())
     }
-    async fn breakdown(&self, _q: &Query, _by: BreakdownBy) -> Result<Vec<BreakdownRow>, StoreError> {
+    async fn breakdown(
+        &self,
+        _q: &Query,
+        _by: BreakdownBy,
+    ) -> Result<Vec<BreakdownRow>, StoreError> {
         Ok(Vec::new())
     }
     async fn count(&self) -> Result<u64, StoreError> {
@@ -98,7 +102,10 @@ fn main() {
     std::fs::create_dir_all(&data_dir).expect("data dir");
     let store: Arc<dyn Store> = if log_on {
         log_rt
-            .block_on(switchboard_store::open(config.storage.url.as_deref(), &data_dir))
+            .block_on(switchboard_store::open(
+                config.storage.url.as_deref(),
+                &data_dir,
+            ))
             .expect("open store")
     } else {
         Arc::new(NullStore)
@@ -115,10 +122,14 @@ fn main() {
     };
     server_rt.block_on(async move {
         let listener = tokio::net::TcpListener::bind(listen).await.expect("bind");
-        eprintln!("bench-gateway listening on {listen} (log {})", if log_on { "on" } else { "off" });
+        eprintln!(
+            "bench-gateway listening on {listen} (log {})",
+            if log_on { "on" } else { "off" }
+        );
         let shutdown = async {
-            let mut term = tokio::signal::unix::signal(tokio::signal::unix::SignalKind::terminate())
-                .expect("signal");
+            let mut term =
+                tokio::signal::unix::signal(tokio::signal::unix::SignalKind::terminate())
+                    .expect("signal");
             tokio::select! {
                 _ = tokio::signal::ctrl_c() => {},
                 _ = term.recv() => {},

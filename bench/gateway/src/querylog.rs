@@ -127,7 +127,8 @@ async fn ingest(dir: &std::path::Path, n: usize) -> f64 {
     let _ = std::fs::remove_file(&path);
     let store: Arc<dyn Store> = Arc::new(SqliteStore::open(&path).await.expect("open"));
     store.migrate().await.expect("migrate");
-    let (log, writer) = switchboard_store::spawn_writer(store.clone(), 100_000, WriterOptions::default());
+    let (log, writer) =
+        switchboard_store::spawn_writer(store.clone(), 100_000, WriterOptions::default());
     let mut template = LogRecord::new("POST", "/v1/messages", "anthropic");
     template.requested_model = Some("claude-sonnet-4-5".into());
     template.routed_model = Some("claude-sonnet-4-5".into());
@@ -161,7 +162,8 @@ fn main() {
     let args: Vec<String> = std::env::args().collect();
     let rows: i64 = flag(&args, "--rows").map_or(1_000_000, |v| v.parse().expect("--rows N"));
     let repeat: usize = flag(&args, "--repeat").map_or(7, |v| v.parse().expect("--repeat N"));
-    let ingest_n: usize = flag(&args, "--ingest").map_or(200_000, |v| v.parse().expect("--ingest N"));
+    let ingest_n: usize =
+        flag(&args, "--ingest").map_or(200_000, |v| v.parse().expect("--ingest N"));
     let dir = PathBuf::from(flag(&args, "--dir").unwrap_or_else(|| "bench/out/querylog".into()));
     std::fs::create_dir_all(&dir).expect("dir");
     let rt = tokio::runtime::Builder::new_multi_thread()
@@ -185,8 +187,14 @@ async fn run(rows: i64, repeat: usize, ingest_n: usize, dir: PathBuf) {
         }
         let t = Instant::now();
         generate(&store, rows).await;
-        sqlx::query("VACUUM").execute(store.pool()).await.expect("vacuum");
-        eprintln!("generated {rows} requests in {:.1} s", t.elapsed().as_secs_f64());
+        sqlx::query("VACUUM")
+            .execute(store.pool())
+            .await
+            .expect("vacuum");
+        eprintln!(
+            "generated {rows} requests in {:.1} s",
+            t.elapsed().as_secs_f64()
+        );
     }
     let store: Arc<dyn Store> = Arc::new(store);
 
@@ -201,7 +209,9 @@ async fn run(rows: i64, repeat: usize, ingest_n: usize, dir: PathBuf) {
     let state = switchboard_server::AppState::new(config, log, dir.clone())
         .expect("state")
         .with_store(store.clone());
-    let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.expect("bind");
+    let listener = tokio::net::TcpListener::bind("127.0.0.1:0")
+        .await
+        .expect("bind");
     let base = format!("http://{}", listener.local_addr().expect("addr"));
     let stop = tokio_util::sync::CancellationToken::new();
     let stopped = stop.clone();
@@ -223,8 +233,14 @@ async fn run(rows: i64, repeat: usize, ingest_n: usize, dir: PathBuf) {
         ("last 7 days", format!("from={}", since(7))),
         ("one model", "model=model-3".into()),
         ("5xx", "status=5xx".into()),
-        ("one client key, 24 h", format!("client_key=key-4&from={}", since(1))),
-        ("streaming, 7 days", format!("stream=true&from={}", since(7))),
+        (
+            "one client key, 24 h",
+            format!("client_key=key-4&from={}", since(1)),
+        ),
+        (
+            "streaming, 7 days",
+            format!("stream=true&from={}", since(7)),
+        ),
         ("q: error text", "q=overloaded".into()),
         ("q: rare prompt text", "q=flaky%20integration".into()),
     ];
@@ -259,10 +275,22 @@ async fn run(rows: i64, repeat: usize, ingest_n: usize, dir: PathBuf) {
     let _ = writeln!(table, "| other query | first / median / max (ms) |");
     let _ = writeln!(table, "|---|---|");
     let others = [
-        ("time series by hour, 7 days", format!("{base}/api/stats/timeseries?bucket=hour&from={}", since(7))),
-        ("time series by day, 30 days", format!("{base}/api/stats/timeseries?bucket=day")),
-        ("breakdown by model, 24 h", format!("{base}/api/stats/breakdown?by=model&from={}", since(1))),
-        ("breakdown by client key, 30 days", format!("{base}/api/stats/breakdown?by=client_key")),
+        (
+            "time series by hour, 7 days",
+            format!("{base}/api/stats/timeseries?bucket=hour&from={}", since(7)),
+        ),
+        (
+            "time series by day, 30 days",
+            format!("{base}/api/stats/timeseries?bucket=day"),
+        ),
+        (
+            "breakdown by model, 24 h",
+            format!("{base}/api/stats/breakdown?by=model&from={}", since(1)),
+        ),
+        (
+            "breakdown by client key, 30 days",
+            format!("{base}/api/stats/breakdown?by=client_key"),
+        ),
         ("page 2 of the list", String::new()),
     ];
     for (name, url) in others {

@@ -266,15 +266,40 @@ fn cpu_ticks(root: u32) -> u64 {
         .sum()
 }
 
+/// Waits until the target is quiet: under 2 ms of CPU in a 100 ms window (its log writer has
+/// caught up), at most [`SETTLE_CAP`]. Returns how long that took (the last window included).
+async fn settle(pid: u32) -> Duration {
+    let start = Instant::now();
+    let mut prev = sched_ns(pid);
+    loop {
+        tokio::time::sleep(Duration::from_millis(100)).await;
+        let now = sched_ns(pid);
+        if now.saturating_sub(prev) < 2_000_000 || start.elapsed() >= SETTLE_CAP {
+            return start.elapsed();
+        }
+        prev = now;
+    }
+}
+
+/// The longest [`settle`] waits: a target that never goes quiet (a background loop) is not
+/// charged more than this of it.
+const SETTLE_CAP: Duration = Duration::from_secs(5);
+
 /// On-CPU nanoseconds of every thread of the tree (/proc/PID/task/TID/schedstat), a finer
 /// cross-check of the tick-based utime+stime.
 fn sched_ns(root: u32) -> u64 {
     let mut total = 0;
     for p in tree(root) {
-        let Ok(dir) = std::fs::read_dir(format!("/proc/{p}/task")) else { continue };
+        let Ok(dir) = std::fs::read_dir(format!("/proc/{p}/task")) else {
+            continue;
+        };
         for t in dir.flatten() {
             if let Ok(s) = std::fs::read_to_string(t.path().join("schedstat")) {
-                total += s.split_whitespace().next().and_then(|v| v.parse::<u64>().ok()).unwrap_or(0);
+                total += s
+                    .split_whitespace()
+                    .next()
+                    .and_then(|v| v.parse::<u64>().ok())
+                    .unwrap_or(0);
             }
         }
     }
@@ -424,17 +449,27 @@ async fn run(
     let warm_deadline = Instant::now() + max / 4;
     let (conns, warm) = phase(conns, &t, warmup, warm_deadline).await;
     let tck = clk_tck();
+    // Work the target deferred (a log writer catching up) belongs to the requests that caused
+    // it: let the warm-up's finish before counting, and count the measured requests' own.
+    if let Some(p) = pid {
+        settle(p).await;
+    }
     let cpu0 = pid.map(cpu_ticks);
     let ns0 = pid.map(sched_ns);
     let t0 = Instant::now();
     let (_conns, h) = phase(conns, &t, requests, deadline).await;
     let elapsed = t0.elapsed().as_secs_f64();
+    let drain = match pid {
+        Some(p) => settle(p).await,
+        None => Duration::ZERO,
+    };
     let cpu1 = pid.map(cpu_ticks);
     let ns1 = pid.map(sched_ns);
     let cpu = match (cpu0, cpu1, ns0, ns1) {
         (Some(a), Some(b), Some(n0), Some(n1)) if h.ok > 0 => {
             let us = (b.saturating_sub(a) as f64) * 1e6 / tck as f64;
             json!({"ticks": b.saturating_sub(a), "cpu_us_per_req": us / h.ok as f64,
+                   "drain_ms": drain.as_secs_f64() * 1e3,
                    "sched_us_per_req": n1.saturating_sub(n0) as f64 / 1e3 / h.ok as f64})
         }
         _ => Value::Null,

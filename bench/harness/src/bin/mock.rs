@@ -155,7 +155,8 @@ async fn handle(req: Request<Incoming>) -> Result<Response<Body>, Infallible> {
         ));
     }
     SERVED.fetch_add(1, Ordering::Relaxed);
-    let latency = header_u64(&headers, "x-mock-latency-us").unwrap_or(LATENCY_US.load(Ordering::Relaxed));
+    let latency =
+        header_u64(&headers, "x-mock-latency-us").unwrap_or(LATENCY_US.load(Ordering::Relaxed));
     if latency > 0 {
         tokio::time::sleep(Duration::from_micros(latency)).await;
     }
@@ -189,8 +190,10 @@ async fn handle(req: Request<Incoming>) -> Result<Response<Body>, Infallible> {
         header::CONTENT_TYPE,
         http::HeaderValue::from_static("text/event-stream"),
     );
-    r.headers_mut()
-        .insert(header::CACHE_CONTROL, http::HeaderValue::from_static("no-cache"));
+    r.headers_mut().insert(
+        header::CACHE_CONTROL,
+        http::HeaderValue::from_static("no-cache"),
+    );
     Ok(r)
 }
 
