@@ -44,42 +44,8 @@ impl SqliteStore {
             return Ok(());
         }
         let encoded = encode_rows(bundles).await.map_err(io)?;
-        let mut tx = self.pool().begin().await?;
-        for b in bundles {
-            sqlx::query("DELETE FROM audit WHERE request_id = ?")
-                .bind(b.request_id)
-                .execute(&mut *tx)
-                .await?;
-        }
-        for p in &encoded.prompts {
-            sqlx::query(
-                "INSERT INTO prompt_text (request_id, created_at, text) VALUES (?, ?, ?) \
-                 ON CONFLICT (request_id) DO UPDATE SET created_at = excluded.created_at, \
-                 text = excluded.text",
-            )
-            .bind(p.request_id)
-            .bind(p.created_at.timestamp_micros())
-            .bind(&p.text)
-            .execute(&mut *tx)
-            .await?;
-        }
-        for r in &encoded.rows {
-            sqlx::query(
-                "INSERT INTO audit (request_id, seq, kind, created_at, raw_size, size, data) \
-                 VALUES (?, ?, ?, ?, ?, ?, ?)",
-            )
-            .bind(r.request_id)
-            .bind(r.seq)
-            .bind(r.kind)
-            .bind(r.created_at.timestamp_micros())
-            .bind(r.raw_size)
-            .bind(r.size())
-            .bind(&r.data)
-            .execute(&mut *tx)
-            .await?;
-        }
-        tx.commit().await?;
-        Ok(())
+        let ids: Vec<Uuid> = bundles.iter().map(|b| b.request_id).collect();
+        self.write_audit(ids, encoded).await
     }
 
     pub(crate) async fn audit_get(&self, request_id: Uuid) -> Result<Vec<AuditEntry>, StoreError> {

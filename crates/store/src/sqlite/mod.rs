@@ -120,6 +120,21 @@ impl SqliteStore {
         })
     }
 
+    /// Stores encoded audit rows on a blocking thread, with the writer connection
+    /// ([`write::insert_audit`]).
+    pub(crate) async fn write_audit(
+        &self,
+        ids: Vec<Uuid>,
+        encoded: crate::audit::Encoded,
+    ) -> Result<(), StoreError> {
+        let writer = Arc::clone(&self.writer);
+        tokio::task::spawn_blocking(move || {
+            write::insert_audit(&mut writer.lock(), &ids, &encoded)
+        })
+        .await??;
+        Ok(())
+    }
+
     /// The underlying pool, for maintenance tasks and tests.
     #[must_use]
     pub fn pool(&self) -> &SqlitePool {

@@ -1,6 +1,8 @@
-//! The request log's batch insert, on a connection of its own opened with rusqlite and used on a
-//! blocking thread ([`SqliteStore::insert_batch_shared`](crate::Store::insert_batch_shared)).
-//! Everything else (migrations, queries, retention, audit data) goes through the sqlx pool.
+//! The request log's batch insert and its audit data's, on a connection of its own opened with
+//! rusqlite and used on a blocking thread
+//! ([`SqliteStore::insert_batch_shared`](crate::Store::insert_batch_shared),
+//! [`SqliteStore::insert_audit`](crate::Store::insert_audit)). Everything else (migrations,
+//! queries, retention) goes through the sqlx pool.
 //!
 //! Why not sqlx here: a logged request's row costs about as much to hand to sqlx as to write.
 //! sqlx boxes and copies every bound argument on the async thread (26 per row), sends it to its
@@ -22,6 +24,7 @@ use rusqlite::{CachedStatement, Connection, OpenFlags, TransactionBehavior};
 use uuid::Uuid;
 
 use super::rollup;
+use crate::audit::Encoded;
 use crate::query::{dedup_last, to_db};
 use crate::{AttemptRecord, LogRecord, sql};
 
@@ -89,8 +92,8 @@ pub(super) fn open(
         "PRAGMA journal_mode = WAL; PRAGMA foreign_keys = OFF; PRAGMA synchronous = NORMAL; \
          PRAGMA cache_size = -32768; PRAGMA temp_store = memory;",
     )?;
-    // Four statement kinds in four sizes, and the rollup upsert.
-    conn.set_prepared_statement_cache_capacity(4 * SIZES + 8);
+    // Four statement kinds in four sizes, the rollup upsert and the audit data's three.
+    conn.set_prepared_statement_cache_capacity(4 * SIZES + 11);
     // A batch is milliseconds of CPU. Where the writer shares a core with the server (one core,
     // or a busy machine), the scheduler lets it run out its time slice while a request that has
     // just arrived waits: at concurrency 1 on one core, p99.9 rose from ~1 ms (sqlx, which hands
@@ -200,6 +203,53 @@ pub(super) fn insert_batch(conn: &mut Connection, records: &[LogRecord]) -> rusq
             .collect()
     };
     rollup::add_new_rows(&tx, &new)?;
+    tx.commit()
+}
+
+/// Stores the audit rows and prompt texts of a batch in one `BEGIN IMMEDIATE` transaction,
+/// replacing what `ids` had (the semantics of [`Store::insert_audit`](crate::Store::insert_audit)).
+///
+/// It was three sqlx statements per audited request, each a round trip to sqlx's worker thread
+/// (a wake-up of another thread, costly on a shared core), plus the transaction's two.
+pub(super) fn insert_audit(
+    conn: &mut Connection,
+    ids: &[Uuid],
+    encoded: &Encoded,
+) -> rusqlite::Result<()> {
+    let tx = conn.transaction_with_behavior(TransactionBehavior::Immediate)?;
+    {
+        let mut delete = tx.prepare_cached("DELETE FROM audit WHERE request_id = ?")?;
+        for id in ids {
+            delete.execute([id.as_bytes()])?;
+        }
+        let mut prompt = tx.prepare_cached(
+            "INSERT INTO prompt_text (request_id, created_at, text) VALUES (?, ?, ?) \
+             ON CONFLICT (request_id) DO UPDATE SET created_at = excluded.created_at, \
+             text = excluded.text",
+        )?;
+        for p in &encoded.prompts {
+            prompt.execute(rusqlite::params![
+                p.request_id.as_bytes(),
+                p.created_at.timestamp_micros(),
+                p.text,
+            ])?;
+        }
+        let mut insert = tx.prepare_cached(
+            "INSERT INTO audit (request_id, seq, kind, created_at, raw_size, size, data) \
+             VALUES (?, ?, ?, ?, ?, ?, ?)",
+        )?;
+        for r in &encoded.rows {
+            insert.execute(rusqlite::params![
+                r.request_id.as_bytes(),
+                r.seq,
+                r.kind,
+                r.created_at.timestamp_micros(),
+                r.raw_size,
+                r.size(),
+                r.data,
+            ])?;
+        }
+    }
     tx.commit()
 }
 
