@@ -120,18 +120,25 @@ impl SqliteStore {
         })
     }
 
-    /// Stores encoded audit rows on a blocking thread, with the writer connection
-    /// ([`write::insert_audit`]).
+    /// Stores encoded audit rows with the writer connection ([`write::insert_audit`]).
     pub(crate) async fn write_audit(
         &self,
         ids: Vec<Uuid>,
         encoded: crate::audit::Encoded,
     ) -> Result<(), StoreError> {
+        self.on_writer(move |conn| write::insert_audit(conn, &ids, &encoded))
+            .await
+    }
+
+    /// Runs `write` with the writer connection ([`write`]) on a blocking thread. A write that
+    /// failed (or panicked) rolled its transaction back as it unwound (rusqlite's `Transaction`
+    /// does on drop): the connection is fit for the next one.
+    async fn on_writer(
+        &self,
+        write: impl FnOnce(&mut rusqlite::Connection) -> rusqlite::Result<()> + Send + 'static,
+    ) -> Result<(), StoreError> {
         let writer = Arc::clone(&self.writer);
-        tokio::task::spawn_blocking(move || {
-            write::insert_audit(&mut writer.lock(), &ids, &encoded)
-        })
-        .await??;
+        tokio::task::spawn_blocking(move || write(&mut writer.lock())).await??;
         Ok(())
     }
 
@@ -231,14 +238,8 @@ impl Store for SqliteStore {
         if records.is_empty() {
             return Ok(());
         }
-        let writer = Arc::clone(&self.writer);
-        tokio::task::spawn_blocking(move || {
-            // A batch that failed (or panicked) rolled its transaction back as it unwound
-            // (rusqlite's `Transaction` does on drop): the connection is fit for the next one.
-            write::insert_batch(&mut writer.lock(), &records)
-        })
-        .await??;
-        Ok(())
+        self.on_writer(move |conn| write::insert_batch(conn, &records))
+            .await
     }
 
     async fn get(&self, id: Uuid) -> Result<Option<LogRecord>, StoreError> {
