@@ -182,7 +182,11 @@ fn constant_time_eq(a: &[u8], b: &[u8]) -> bool {
 }
 
 /// The response header naming the request's log row (its id in `/api/requests/{id}`).
-pub(crate) const REQUEST_ID: &str = "x-switchboard-request-id";
+pub(crate) const REQUEST_ID: HeaderName = HeaderName::from_static("x-switchboard-request-id");
+/// The response header naming the endpoint that answered.
+const ENDPOINT: HeaderName = HeaderName::from_static("x-switchboard-endpoint");
+/// Tells nginx in front of the gateway not to buffer a stream.
+const X_ACCEL_BUFFERING: HeaderName = HeaderName::from_static("x-accel-buffering");
 
 /// Serves one logged request from `peer`; every answer, success or error, names its log row in
 /// [`REQUEST_ID`].
@@ -449,7 +453,8 @@ fn respond(
             } else {
                 c.headers
             };
-            let resp = full_response(c.status, &headers, body.clone(), Some(&endpoint));
+            let name = c.endpoint.name_header.as_ref();
+            let resp = full_response(c.status, &headers, body.clone(), name);
             audit::client_response(log.audit().map(AsRef::as_ref), &resp, Some(&body), None);
             log.finish(c.status.as_u16(), "ok", None);
             drop(in_flight);
@@ -486,9 +491,9 @@ fn respond(
                 HeaderValue::from_static("text/event-stream; charset=utf-8"),
             );
             h.insert(header::CACHE_CONTROL, HeaderValue::from_static("no-cache"));
-            h.insert("x-accel-buffering", HeaderValue::from_static("no"));
-            if let Ok(v) = HeaderValue::try_from(endpoint) {
-                h.insert("x-switchboard-endpoint", v);
+            h.insert(X_ACCEL_BUFFERING, HeaderValue::from_static("no"));
+            if let Some(v) = &c.endpoint.name_header {
+                h.insert(ENDPOINT, v.clone());
             }
             // Before the first chunk: the stream appends its chunks to this entry.
             audit::client_response(capture.as_deref(), &resp, None, None);
@@ -510,7 +515,7 @@ fn full_response(
     status: StatusCode,
     headers: &HeaderMap,
     body: Bytes,
-    endpoint: Option<&str>,
+    endpoint: Option<&HeaderValue>,
 ) -> Response {
     let mut resp = Response::new(Body::from(body));
     *resp.status_mut() = status;
@@ -522,8 +527,8 @@ fn full_response(
             HeaderValue::from_static("application/json"),
         );
     }
-    if let Some(v) = endpoint.and_then(|e| HeaderValue::try_from(e).ok()) {
-        h.insert("x-switchboard-endpoint", v);
+    if let Some(v) = endpoint {
+        h.insert(ENDPOINT, v.clone());
     }
     resp
 }

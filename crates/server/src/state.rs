@@ -6,7 +6,7 @@ use std::sync::Arc;
 use std::sync::atomic::{AtomicU64, Ordering};
 
 use arc_swap::ArcSwap;
-use http::Uri;
+use http::{HeaderValue, Uri};
 use parking_lot::Mutex;
 use switchboard_config::{AuthStyle, Config, ConfigSource, EndpointConfig};
 use switchboard_protocol::Dialect;
@@ -36,22 +36,32 @@ pub struct Endpoint {
     base: String,
     /// `base` + each of [`PASSTHROUGH_PATHS`], parsed (absent if it does not parse).
     parsed: Vec<(&'static str, Uri)>,
+    /// `host[:port]` for a plain-HTTP base URL, the `Host` header of every request to it (made
+    /// once here: hyper-util's client formats it per request, ~2.5k instructions with a port).
+    /// None for HTTPS, where the connection may be HTTP/2 and the client sets `:authority`.
+    pub(crate) host_header: Option<HeaderValue>,
+    /// The endpoint's name as the value of `x-switchboard-endpoint` (None if it is not one).
+    pub(crate) name_header: Option<HeaderValue>,
     pub(crate) route: Route,
 }
 
 impl Endpoint {
     pub(crate) fn new(cfg: EndpointConfig, route: Route) -> Self {
         let base = cfg.base_url.as_str().trim_end_matches('/').to_owned();
+        let name_header = HeaderValue::try_from(cfg.name.as_str()).ok();
         let mut ep = Self {
             cfg,
             base,
             parsed: Vec::new(),
+            host_header: None,
+            name_header,
             route,
         };
         ep.parsed = PASSTHROUGH_PATHS
             .iter()
             .filter_map(|p| Some((*p, ep.uri(p).ok()?)))
             .collect();
+        ep.host_header = ep.parsed.first().and_then(|(_, u)| plain_http_host(u));
         ep
     }
 
@@ -82,6 +92,20 @@ impl Endpoint {
     pub fn kind(&self) -> Dialect {
         self.cfg.kind
     }
+}
+
+/// The `Host` header for requests to `uri` when it is plain HTTP: the host, and the port unless
+/// it is 80 (what hyper-util's client would set on an HTTP/1 connection).
+fn plain_http_host(uri: &Uri) -> Option<HeaderValue> {
+    if uri.scheme() != Some(&http::uri::Scheme::HTTP) {
+        return None;
+    }
+    let host = uri.host()?;
+    let value = match uri.port_u16() {
+        Some(port) if port != 80 => format!("{host}:{port}"),
+        _ => host.to_owned(),
+    };
+    HeaderValue::try_from(value).ok()
 }
 
 /// See [`Endpoint::uri`].

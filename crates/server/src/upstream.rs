@@ -210,6 +210,10 @@ impl Upstream<Arc<Endpoint>> for HttpUpstream<'_> {
             } else {
                 Full::new(body.clone())
             });
+            // Unless the endpoint's own headers set one.
+            if let Some(host) = &ep.host_header {
+                headers.entry(header::HOST).or_insert_with(|| host.clone());
+            }
             // To an HTTP proxy that forwards the request (an `http` upstream), as reqwest did.
             if let Some(auth) = &ep.route.forward_auth {
                 headers.insert(header::PROXY_AUTHORIZATION, auth.clone());

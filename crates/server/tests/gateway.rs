@@ -179,6 +179,16 @@ async fn passthrough_headers_credentials_and_hop_by_hop() {
     );
     assert_eq!(sent.header("x-claude-code-session-id"), Some("sess-1"));
     assert_eq!(sent.header("accept-encoding"), Some("identity"));
+    let upstream_authority = own
+        .url()
+        .trim_start_matches("http://")
+        .trim_end_matches('/')
+        .to_owned();
+    assert_eq!(
+        sent.header("host"),
+        Some(upstream_authority.as_str()),
+        "the upstream's own host and port, not the gateway's"
+    );
 
     // Without the token: rejected in Anthropic's shape.
     let resp = gw.post("/v1/messages", &message("m", true)).await;
@@ -187,8 +197,14 @@ async fn passthrough_headers_credentials_and_hop_by_hop() {
     assert_eq!(body["error"]["type"], "authentication_error");
 
     // Pass-through credentials keep the client's auth style.
+    // An endpoint's own headers may name the host (a virtual host behind a fixed address).
     let gw2 = TestGateway::builder()
-        .endpoint("pass", "anthropic", &pass.url(), "")
+        .endpoint(
+            "pass",
+            "anthropic",
+            &pass.url(),
+            "headers = { host = \"llm.internal.test\" }",
+        )
         .start()
         .await;
     let resp = gw2
@@ -205,6 +221,7 @@ async fn passthrough_headers_credentials_and_hop_by_hop() {
         Some("Bearer sk-ant-oat-client")
     );
     assert_eq!(pass.requests()[0].header("x-api-key"), None);
+    assert_eq!(pass.requests()[0].header("host"), Some("llm.internal.test"));
 }
 
 #[tokio::test]
