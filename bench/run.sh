@@ -5,7 +5,7 @@
 # pinned core, and prints the table (also written to bench/out/table.md, raw numbers to
 # bench/out/results.json).
 #
-#   bench/run.sh                 # full run, 2 runs (about 15 minutes on 2 cores)
+#   bench/run.sh                 # full run, 2 runs (about 30 minutes on 2 cores, peers included)
 #   RUNS=3 bench/run.sh          # more runs
 #   QUICK=1 RUNS=1 bench/run.sh  # smaller counts, to try it out
 #   TARGETS=direct,nginx,switchboard bench/run.sh
