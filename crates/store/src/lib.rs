@@ -27,6 +27,7 @@ mod writer;
 
 use std::path::Path;
 use std::sync::Arc;
+use std::sync::atomic::AtomicBool;
 
 use chrono::{DateTime, Utc};
 use uuid::Uuid;
@@ -67,6 +68,16 @@ pub trait Store: Send + Sync + 'static {
     /// lends the batch to `insert_batch`.
     async fn insert_batch_shared(&self, records: Arc<[LogRecord]>) -> Result<(), StoreError> {
         self.insert_batch(&records).await
+    }
+
+    /// The flag through which the batch writer says it is behind: raised once its queue has
+    /// backed up (the traffic outruns the writes), lowered once it has caught up. A backend that
+    /// paces its writes to leave the CPU to requests (SQLite offers its core back every few
+    /// steps) reads it and stops pacing while it is raised, so a burst on a busy core is
+    /// written, not dropped, and its records don't pile up in memory. `None` (the default): the
+    /// backend doesn't pace.
+    fn behind_flag(&self) -> Option<Arc<AtomicBool>> {
+        None
     }
 
     /// One record with its attempts.

@@ -10,7 +10,7 @@
 //! Writing resumes by itself when the database comes back.
 
 use std::sync::Arc;
-use std::sync::atomic::{AtomicU64, Ordering};
+use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
 use std::time::Duration;
 
 use parking_lot::Mutex;
@@ -26,6 +26,13 @@ use crate::{AuditBundle, LogRecord, Store};
 /// are still queued but without their audit data, which is counted as dropped: a slow database
 /// must not make the gateway hold gigabytes of bodies.
 pub const MAX_QUEUED_AUDIT_BYTES: u64 = 256 << 20;
+
+/// Records in the queue (at most a quarter of its capacity) from which the writer is behind
+/// ([`Store::behind_flag`]); it has caught up once less than one batch is waiting. A short
+/// burst stays below it; on one core saturated by the bench's load (which keeps other threads
+/// runnable, so every yield of the SQLite writer puts it a whole time slice further back) the
+/// queue went on to its 10,000-record limit and records were dropped.
+const BEHIND_AT: usize = 2048;
 
 /// One queue entry: a record and, optionally, its audit data.
 struct Queued {
@@ -108,6 +115,9 @@ struct Counters {
 pub struct LogSender {
     tx: mpsc::Sender<Queued>,
     counters: Arc<Counters>,
+    /// The store's [`Store::behind_flag`], raised here from [`BEHIND_AT`] queued records.
+    behind: Arc<AtomicBool>,
+    behind_at: usize,
 }
 
 impl LogSender {
@@ -138,7 +148,13 @@ impl LogSender {
         });
         // Count before the send so the writer can never observe a write it hasn't been told of.
         c.accepted.fetch_add(1, Ordering::Relaxed);
-        if self.tx.try_send(Queued { record, audit }).is_err() {
+        if self.tx.try_send(Queued { record, audit }).is_ok() {
+            if self.tx.max_capacity() - self.tx.capacity() >= self.behind_at
+                && !self.behind.load(Ordering::Relaxed)
+            {
+                self.behind.store(true, Ordering::Relaxed);
+            }
+        } else {
             c.accepted.fetch_sub(1, Ordering::Relaxed);
             c.dropped.fetch_add(1, Ordering::Relaxed);
             if audit_bytes > 0 {
@@ -201,6 +217,7 @@ pub fn spawn_writer(
     opts: WriterOptions,
 ) -> (LogSender, WriterHandle) {
     let (tx, rx) = mpsc::channel(capacity.max(1));
+    let behind = store.behind_flag().unwrap_or_default();
     let counters = Arc::new(Counters::default());
     let cancel = CancellationToken::new();
     let tracker = TaskTracker::new();
@@ -212,9 +229,16 @@ pub fn spawn_writer(
             ..opts
         },
         counters: Arc::clone(&counters),
+        behind: Arc::clone(&behind),
     };
     tracker.spawn(writer.run(cancel.clone()));
-    (LogSender { tx, counters }, WriterHandle { cancel, tracker })
+    let sender = LogSender {
+        tx,
+        counters,
+        behind,
+        behind_at: BEHIND_AT.min(capacity / 4).max(1),
+    };
+    (sender, WriterHandle { cancel, tracker })
 }
 
 struct Writer {
@@ -222,6 +246,8 @@ struct Writer {
     rx: mpsc::Receiver<Queued>,
     opts: WriterOptions,
     counters: Arc<Counters>,
+    /// Raised by the senders ([`LogSender::send`]), lowered here once caught up.
+    behind: Arc<AtomicBool>,
 }
 
 impl Writer {
@@ -249,6 +275,7 @@ impl Writer {
                     n = self.rx.recv_many(&mut batch, room) => if n == 0 { break },
                 }
             }
+            self.catch_up();
             self.flush(&mut batch).await;
         }
         // Shutdown: refuse new records, then write what is left. Once a batch has failed every
@@ -262,6 +289,14 @@ impl Writer {
             } else {
                 gave_up = !self.flush(&mut batch).await;
             }
+        }
+    }
+
+    /// Lowers the behind flag once less than one batch is waiting besides the one about to be
+    /// written.
+    fn catch_up(&self) {
+        if self.behind.load(Ordering::Relaxed) && self.rx.len() < self.opts.batch_size {
+            self.behind.store(false, Ordering::Relaxed);
         }
     }
 

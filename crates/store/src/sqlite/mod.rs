@@ -11,6 +11,7 @@ mod write;
 use std::collections::HashMap;
 use std::path::Path;
 use std::sync::Arc;
+use std::sync::atomic::AtomicBool;
 use std::time::Duration;
 
 use chrono::{DateTime, Utc};
@@ -48,6 +49,9 @@ pub struct SqliteStore {
     /// The request log's batch insert has a connection of its own, used on a blocking thread
     /// ([`write`]); the mutex only ever waits when batches are inserted concurrently.
     writer: Arc<Mutex<rusqlite::Connection>>,
+    /// Raised while the batch writer is behind ([`Store::behind_flag`]): the writer connection
+    /// then writes without offering its core back ([`write::open`]).
+    behind: Arc<AtomicBool>,
 }
 
 impl SqliteStore {
@@ -111,12 +115,15 @@ impl SqliteStore {
             .await?;
         // After the pool, which creates the file and puts it in WAL mode.
         let path = path.to_owned();
+        let behind = Arc::new(AtomicBool::new(false));
+        let flag = Arc::clone(&behind);
         let writer =
-            tokio::task::spawn_blocking(move || write::open(&path, busy_timeout, read_only))
+            tokio::task::spawn_blocking(move || write::open(&path, busy_timeout, read_only, flag))
                 .await??;
         Ok(Self {
             pool,
             writer: Arc::new(Mutex::new(writer)),
+            behind,
         })
     }
 
@@ -222,6 +229,10 @@ impl Store for SqliteStore {
             .run(&self.pool)
             .await?;
         Ok(())
+    }
+
+    fn behind_flag(&self) -> Option<Arc<AtomicBool>> {
+        Some(Arc::clone(&self.behind))
     }
 
     /// Copies the records to take them to the writer's thread; the batch writer shares its

@@ -16,7 +16,8 @@
 
 use std::collections::HashSet;
 use std::path::Path;
-use std::sync::LazyLock;
+use std::sync::atomic::{AtomicBool, Ordering};
+use std::sync::{Arc, LazyLock};
 use std::time::Duration;
 
 use rusqlite::types::ToSql;
@@ -80,6 +81,7 @@ pub(super) fn open(
     path: &Path,
     busy_timeout: Duration,
     read_only: bool,
+    behind: Arc<AtomicBool>,
 ) -> rusqlite::Result<Connection> {
     let access = if read_only {
         OpenFlags::SQLITE_OPEN_READ_ONLY
@@ -105,10 +107,26 @@ pub(super) fn open(
     // each statement to another thread and so pauses between them) to ~2 ms. Offering the core
     // every few microseconds brings it to ~0.4-0.5 ms; with nothing else to run, a yield is a
     // cheap system call, a few per logged row.
+    //
+    // But on Linux (EEVDF, 6.6+) each yield made while another thread is runnable puts the
+    // yielding thread a whole time slice further back: under load that never lets up, a batch's
+    // hundreds of yields left the writer with nothing of the core until the load stopped (on one
+    // core saturated by the bench, not one batch completed during a 0.6 s phase; the queue
+    // reached its 10,000-record limit, 12 % of the records were dropped, and their ~25 MiB of
+    // heap stayed with the process). While the batch writer is behind (`behind`, raised from a
+    // few thousand queued records) it writes without yielding, and first sleeps once: a thread
+    // that wakes up is placed afresh, without the debt of the yields it made.
+    let mut was_behind = false;
     conn.progress_handler(
         YIELD_EVERY_STEPS,
-        Some(|| {
-            std::thread::yield_now();
+        Some(move || {
+            let now_behind = behind.load(Ordering::Relaxed);
+            if !now_behind {
+                std::thread::yield_now();
+            } else if !was_behind {
+                std::thread::sleep(Duration::from_micros(1));
+            }
+            was_behind = now_behind;
             false
         }),
     );

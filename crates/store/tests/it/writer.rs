@@ -1,7 +1,7 @@
 //! The batch writer against scripted stores, in paused time: batching, back-pressure, failure.
 
 use std::sync::Arc;
-use std::sync::atomic::{AtomicU64, Ordering};
+use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
 use std::time::Duration;
 
 use chrono::{DateTime, Utc};
@@ -26,6 +26,10 @@ struct ScriptedStore {
     /// Inserts started, including failed ones.
     calls: AtomicU64,
     fail: bool,
+    /// The flag handed out as [`Store::behind_flag`].
+    behind: Arc<AtomicBool>,
+    /// For each insert, whether the flag was raised when it began.
+    behind_per_batch: Mutex<Vec<bool>>,
 }
 
 impl ScriptedStore {
@@ -40,6 +44,8 @@ impl ScriptedStore {
             gate,
             calls: AtomicU64::new(0),
             fail,
+            behind: Arc::default(),
+            behind_per_batch: Mutex::new(Vec::new()),
         };
         (Arc::new(store), rx)
     }
@@ -53,8 +59,14 @@ impl Store for ScriptedStore {
     async fn migrate(&self) -> Result<(), StoreError> {
         Ok(())
     }
+    fn behind_flag(&self) -> Option<Arc<AtomicBool>> {
+        Some(Arc::clone(&self.behind))
+    }
     async fn insert_batch(&self, records: &[LogRecord]) -> Result<(), StoreError> {
         self.calls.fetch_add(1, Ordering::SeqCst);
+        self.behind_per_batch
+            .lock()
+            .push(self.behind.load(Ordering::SeqCst));
         if let Some(gate) = &self.gate {
             gate.acquire().await.expect("gate open").forget();
         }
@@ -169,6 +181,68 @@ async fn full_queue_drops_and_counts_without_blocking() {
         total += n;
     }
     assert_eq!(total, 9);
+}
+
+#[tokio::test(start_paused = true)]
+async fn a_backed_up_queue_raises_the_behind_flag_until_it_has_caught_up() {
+    let (store, _batches) = ScriptedStore::new(Some(Semaphore::new(0)), false);
+    let (sender, handle) = spawn_writer(store.clone(), 10_000, opts(256));
+    sender.send(record(0));
+    // The writer takes that record and waits inside the store while a burst queues up. Sleep,
+    // not yield: paused time moves only while the runtime is idle, and the writer waits out its
+    // flush interval before writing a one-record batch.
+    while store.calls.load(Ordering::SeqCst) == 0 {
+        tokio::time::sleep(Duration::from_millis(1)).await;
+    }
+    for i in 1..=2047 {
+        sender.send(record(i));
+    }
+    assert!(
+        !store.behind.load(Ordering::SeqCst),
+        "2,047 queued: not behind"
+    );
+    sender.send(record(2048));
+    assert!(
+        store.behind.load(Ordering::SeqCst),
+        "2,048 queued: behind at once"
+    );
+    for i in 2049..=3000 {
+        sender.send(record(i));
+    }
+    store.gate.as_ref().expect("gated").add_permits(10_000);
+    while sender.stats().written < 3001 {
+        tokio::time::sleep(Duration::from_millis(10)).await;
+    }
+    // Ten full batches are written while behind; before the eleventh, 184 are left waiting
+    // (less than a batch): caught up, and it and the remainder are written at the polite pace.
+    let mut expected = vec![false];
+    expected.extend([true; 10]);
+    expected.extend([false, false]);
+    assert_eq!(*store.behind_per_batch.lock(), expected);
+    assert!(!store.behind.load(Ordering::SeqCst));
+
+    // A small queue (capacity 100) is behind from a quarter of it.
+    let (small, _small_batches) = ScriptedStore::new(Some(Semaphore::new(0)), false);
+    let (sender, small_handle) = spawn_writer(small.clone(), 100, opts(10));
+    sender.send(record(0));
+    while small.calls.load(Ordering::SeqCst) == 0 {
+        tokio::time::sleep(Duration::from_millis(1)).await;
+    }
+    for i in 1..=29 {
+        sender.send(record(i));
+    }
+    assert!(
+        small.behind.load(Ordering::SeqCst),
+        "29 queued of 100: behind"
+    );
+    small.gate.as_ref().expect("gated").add_permits(100);
+    while sender.stats().written < 30 {
+        tokio::time::sleep(Duration::from_millis(10)).await;
+    }
+    // 10 in the next batch and 19 waiting: still behind; then 9 waiting: caught up.
+    assert_eq!(*small.behind_per_batch.lock(), [false, true, false, false]);
+    handle.shutdown().await;
+    small_handle.shutdown().await;
 }
 
 #[tokio::test(start_paused = true)]
