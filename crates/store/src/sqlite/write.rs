@@ -91,13 +91,15 @@ pub(super) fn open(
     // Used by one thread at a time (behind the store's mutex), like sqlx's connections.
     let conn = Connection::open_with_flags(path, access | OpenFlags::SQLITE_OPEN_NO_MUTEX)?;
     conn.busy_timeout(busy_timeout)?;
-    // An 8 MiB page cache, not the readers' 32: a writer appends, and the pages it comes back to
+    // A 2 MiB page cache, not the readers' 32: a writer appends, and the pages it comes back to
     // (the right edges of the tables and indexes) are few. With 32 MiB, every page of audit
     // data and of the full-text index it wrote stayed cached: the soak test's RSS rose 33 MiB
-    // and stayed there; with 8 MiB, 5 MiB.
+    // and stayed there; with 8 MiB, 5 MiB. 8 → 2 MiB took 6-7 MiB off the RSS after the bench's
+    // c=512 phase (30,000 rows written) and did not slow ingestion (`bench-querylog --rows
+    // 20000 --ingest 400000`, twice each: 126k records/s with 8 MiB, 149k-204k with 2 MiB).
     conn.execute_batch(
         "PRAGMA journal_mode = WAL; PRAGMA foreign_keys = OFF; PRAGMA synchronous = NORMAL; \
-         PRAGMA cache_size = -8192; PRAGMA temp_store = memory;",
+         PRAGMA cache_size = -2048; PRAGMA temp_store = memory;",
     )?;
     // Four statement kinds in four sizes, the rollup upsert and the audit data's three.
     conn.set_prepared_statement_cache_capacity(4 * SIZES + 11);
