@@ -7,8 +7,8 @@ use std::time::Duration;
 use chrono::{DateTime, Utc};
 use parking_lot::Mutex;
 use switchboard_store::{
-    BreakdownBy, BreakdownRow, Bucket, LogRecord, Page, Query, Stats, Store, StoreError,
-    TimeBucket, WriterOptions, spawn_writer,
+    BreakdownBy, BreakdownRow, Bucket, LogRecord, LogSender, Page, Query, Stats, Store, StoreError,
+    TimeBucket, WriterHandle, WriterOptions, spawn_writer,
 };
 use tokio::sync::{Semaphore, mpsc};
 use tokio::time::Instant;
@@ -183,17 +183,35 @@ async fn full_queue_drops_and_counts_without_blocking() {
     assert_eq!(total, 9);
 }
 
-#[tokio::test(start_paused = true)]
-async fn a_backed_up_queue_raises_the_behind_flag_until_it_has_caught_up() {
+/// A writer (queue of `capacity`, batches of `batch_size`) whose store is gated shut, once it
+/// has taken a first record and waits inside the store with it while the test queues more.
+async fn writer_held_in_store(
+    capacity: usize,
+    batch_size: usize,
+) -> (Arc<ScriptedStore>, LogSender, WriterHandle) {
     let (store, _batches) = ScriptedStore::new(Some(Semaphore::new(0)), false);
-    let (sender, handle) = spawn_writer(store.clone(), 10_000, opts(256));
+    let (sender, handle) = spawn_writer(store.clone(), capacity, opts(batch_size));
     sender.send(record(0));
-    // The writer takes that record and waits inside the store while a burst queues up. Sleep,
-    // not yield: paused time moves only while the runtime is idle, and the writer waits out its
-    // flush interval before writing a one-record batch.
+    // Sleep, not yield: paused time moves only while the runtime is idle, and the writer waits
+    // out its flush interval before writing a one-record batch.
     while store.calls.load(Ordering::SeqCst) == 0 {
         tokio::time::sleep(Duration::from_millis(1)).await;
     }
+    (store, sender, handle)
+}
+
+/// Opens the gate of [`writer_held_in_store`]'s store and waits until `total` records are written.
+async fn release_until_written(store: &ScriptedStore, sender: &LogSender, total: u64) {
+    let permits = usize::try_from(total).expect("a small count");
+    store.gate.as_ref().expect("gated").add_permits(permits);
+    while sender.stats().written < total {
+        tokio::time::sleep(Duration::from_millis(10)).await;
+    }
+}
+
+#[tokio::test(start_paused = true)]
+async fn a_backed_up_queue_raises_the_behind_flag_until_it_has_caught_up() {
+    let (store, sender, handle) = writer_held_in_store(10_000, 256).await;
     for i in 1..=2047 {
         sender.send(record(i));
     }
@@ -209,10 +227,7 @@ async fn a_backed_up_queue_raises_the_behind_flag_until_it_has_caught_up() {
     for i in 2049..=3000 {
         sender.send(record(i));
     }
-    store.gate.as_ref().expect("gated").add_permits(10_000);
-    while sender.stats().written < 3001 {
-        tokio::time::sleep(Duration::from_millis(10)).await;
-    }
+    release_until_written(&store, &sender, 3001).await;
     // Ten full batches are written while behind; before the eleventh, 184 are left waiting
     // (less than a batch): caught up, and it and the remainder are written at the polite pace.
     let mut expected = vec![false];
@@ -222,12 +237,7 @@ async fn a_backed_up_queue_raises_the_behind_flag_until_it_has_caught_up() {
     assert!(!store.behind.load(Ordering::SeqCst));
 
     // A small queue (capacity 100) is behind from a quarter of it.
-    let (small, _small_batches) = ScriptedStore::new(Some(Semaphore::new(0)), false);
-    let (sender, small_handle) = spawn_writer(small.clone(), 100, opts(10));
-    sender.send(record(0));
-    while small.calls.load(Ordering::SeqCst) == 0 {
-        tokio::time::sleep(Duration::from_millis(1)).await;
-    }
+    let (small, sender, small_handle) = writer_held_in_store(100, 10).await;
     for i in 1..=29 {
         sender.send(record(i));
     }
@@ -235,10 +245,7 @@ async fn a_backed_up_queue_raises_the_behind_flag_until_it_has_caught_up() {
         small.behind.load(Ordering::SeqCst),
         "29 queued of 100: behind"
     );
-    small.gate.as_ref().expect("gated").add_permits(100);
-    while sender.stats().written < 30 {
-        tokio::time::sleep(Duration::from_millis(10)).await;
-    }
+    release_until_written(&small, &sender, 30).await;
     // 10 in the next batch and 19 waiting: still behind; then 9 waiting: caught up.
     assert_eq!(*small.behind_per_batch.lock(), [false, true, false, false]);
     handle.shutdown().await;
