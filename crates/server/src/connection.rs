@@ -89,7 +89,10 @@ pub(crate) async fn serve(
             first_request.notify_one();
             if let Some((dialect, op)) = proxy::direct_route(req.method(), req.uri().path()) {
                 let req = req.map(axum::body::Body::new);
-                let served = proxy::handle(state.clone(), dialect, op, req, Some(remote));
+                // Boxed: hyper keeps a slot sized for this future for as long as the connection
+                // lives, and the proxy's future is ~5 KiB, held by every open stream long after
+                // the response head has gone out. Boxed, that memory is freed with the head.
+                let served = Box::pin(proxy::handle(state.clone(), dialect, op, req, Some(remote)));
                 return Either::Left(served.map(Ok::<_, Infallible>));
             }
             // What `into_make_service_with_connect_info` did: handlers read the peer from here.
