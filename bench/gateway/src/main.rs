@@ -20,6 +20,11 @@ use switchboard_store::{
 };
 use uuid::Uuid;
 
+/// The same allocator, built with the same configuration (../../.cargo/config.toml), as the
+/// `switchboard` binary.
+#[global_allocator]
+static ALLOCATOR: tikv_jemallocator::Jemalloc = tikv_jemallocator::Jemalloc;
+
 /// A store that accepts and forgets.
 struct NullStore;
 

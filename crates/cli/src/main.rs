@@ -17,6 +17,16 @@ use tracing_subscriber::EnvFilter;
 
 use crate::args::{Cli, Command, ConfigCommand, LogFormat};
 
+/// jemalloc, not the C library's allocator: after a burst, glibc's malloc keeps most of the freed
+/// heap (measured: 10 MiB live of 45–47 MiB resident after the bench's c=512 burst), and a
+/// gateway's load comes in bursts. jemalloc returns it: a background thread purges pages that
+/// have stayed free past the decay times `.cargo/config.toml` builds in
+/// (`JEMALLOC_SYS_WITH_MALLOC_CONF`), and `_RJEM_MALLOC_CONF` overrides them at run time.
+/// docs/benchmarks.md has the measurements.
+#[cfg(not(target_env = "msvc"))]
+#[global_allocator]
+static ALLOCATOR: tikv_jemallocator::Jemalloc = tikv_jemallocator::Jemalloc;
+
 fn main() -> ExitCode {
     let cli = Cli::parse();
     if let Err(e) = init_logging(cli.log_level.as_deref(), cli.log_format) {

@@ -39,8 +39,9 @@ const CONCURRENCY: usize = 32;
 const FD_SLACK: usize = 4 * 3;
 /// Resident memory the gateway may hold beyond its baseline after the soak. What may
 /// legitimately grow is bounded and small: SQLite's page cache (the writer's connection caches
-/// the pages it touched, a few MiB for this database), glibc arenas keeping freed memory for
-/// reuse, and the log queue's high-water mark. A leak of 1 KiB per request (about 30,000 requests
+/// the pages it touched, a few MiB for this database), freed memory the allocator has not yet
+/// handed back (jemalloc's background thread purges it after a second: `.cargo/config.toml`),
+/// and the log queue's high-water mark. A leak of 1 KiB per request (about 30,000 requests
 /// at the default duration) exceeds it. Measured on a 2-core machine: +1.3 MiB.
 const RSS_LIMIT_KIB: u64 = 24 * 1024;
 /// Growth of resident memory from the end of the first half to the end of the second: the same
