@@ -122,6 +122,8 @@ def errors_of(results, t):
 def table(results, targets, metrics, nginx_name="nginx"):
     runs = by_run(results)
     present = [t for t in targets if any(r["target"] == t for r in results)]
+    if not present:
+        return "(no target of this section was in the run: see `TARGETS`)", []
     head = "| metric | " + " | ".join(TITLE.get(t, t) for t in present) + " |"
     lines = [head, "|---|" + "---|" * len(present)]
     for label, f, ratio in metrics:
