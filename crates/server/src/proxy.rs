@@ -7,6 +7,7 @@ use axum::body::Body;
 use axum::extract::{ConnectInfo, Request, State};
 use axum::response::{IntoResponse, Response};
 use bytes::Bytes;
+use futures::FutureExt as _;
 use http::{HeaderMap, HeaderName, HeaderValue, Method, StatusCode, header};
 use switchboard_protocol::Dialect;
 use switchboard_protocol::observe;
@@ -190,30 +191,39 @@ const X_ACCEL_BUFFERING: HeaderName = HeaderName::from_static("x-accel-buffering
 
 /// Serves one logged request from `peer`; every answer, success or error, names its log row in
 /// [`REQUEST_ID`].
-pub(crate) async fn handle(
+///
+/// Not an `async fn`, and neither is [`handle_logged`]: an `async fn` keeps its arguments in
+/// its future beside the locals they are moved into, and awaiting `handle_logged` from another
+/// one would keep both copies again. Here the request and its log record are taken apart
+/// before the one async block captures them, and the id header is added by a `map`. Every
+/// request holds this future until its response head goes out, so its size is memory per
+/// request in flight: 5,480 → 3,336 bytes (`-Zprint-type-sizes`), 2 MiB less when 1,000
+/// streams open at once.
+pub(crate) fn handle(
     state: AppState,
     dialect: Dialect,
     op: Op,
     req: Request,
     peer: Option<SocketAddr>,
-) -> Response {
+) -> impl Future<Output = Response> + Send {
     let mut rec = LogRecord::new(req.method().as_str(), req.uri().path(), dialect.as_str());
     rec.client_addr = peer.map(|p| p.to_string());
     let id = HeaderValue::try_from(rec.id.to_string());
-    let mut resp = handle_logged(state, dialect, op, req, rec).await;
-    if let Ok(id) = id {
-        resp.headers_mut().insert(REQUEST_ID, id);
-    }
-    resp
+    handle_logged(state, dialect, op, req, rec).map(move |mut resp| {
+        if let Ok(id) = id {
+            resp.headers_mut().insert(REQUEST_ID, id);
+        }
+        resp
+    })
 }
 
-async fn handle_logged(
+fn handle_logged(
     state: AppState,
     dialect: Dialect,
     op: Op,
     req: Request,
     mut rec: LogRecord,
-) -> Response {
+) -> impl Future<Output = Response> + Send {
     let in_flight = InFlight::new(&state);
     let live = state.live();
     let (parts, body) = req.into_parts();
@@ -223,24 +233,26 @@ async fn handle_logged(
         .with_events(state.request_events().clone())
         .observed(&state, &live)
         .traced(&parts.headers);
-    let fail = |log: &mut RequestLog, e: ApiError| {
-        let resp = e.render(dialect);
-        audit::client_response(
-            log.audit().map(AsRef::as_ref),
-            &resp,
-            None,
-            Some(e.to_string()),
-        );
-        log.finish(e.status(dialect), "rejected", Some(e.to_string()));
-        resp
-    };
+    async move {
+        let fail = |log: &mut RequestLog, e: ApiError| {
+            let resp = e.render(dialect);
+            audit::client_response(
+                log.audit().map(AsRef::as_ref),
+                &resp,
+                None,
+                Some(e.to_string()),
+            );
+            log.finish(e.status(dialect), "rejected", Some(e.to_string()));
+            resp
+        };
 
-    let strip = match check_auth(&live, &parts.headers) {
-        Ok(s) => s,
-        Err(e) => return fail(&mut log, e),
-    };
-    let body =
-        match crate::body::read(body, MAX_REQUEST_BODY, live.config.server.body_timeout).await {
+        let strip = match check_auth(&live, &parts.headers) {
+            Ok(s) => s,
+            Err(e) => return fail(&mut log, e),
+        };
+        let body = match crate::body::read(body, MAX_REQUEST_BODY, live.config.server.body_timeout)
+            .await
+        {
             Ok(b) => b,
             Err(ReadError::TooLarge(n)) => return fail(&mut log, ApiError::TooLarge(n)),
             Err(ReadError::Stalled(d)) => return fail(&mut log, ApiError::BodyTimeout(d)),
@@ -248,145 +260,146 @@ async fn handle_logged(
                 return fail(&mut log, ApiError::BadRequest(e.to_string()));
             }
         };
-    if let Some(a) = log.audit() {
-        let mut e = audit::entry(AuditKind::ClientRequest, None, None, None, &parts.headers);
-        e.method = Some(parts.method.to_string());
-        e.url = Some(audit::masked_url(&parts.uri.to_string()));
-        a.push(e, Some(&body));
-    }
-    let head = match RequestHead::parse(&body) {
-        Ok(h) => h,
-        Err(e) => return fail(&mut log, ApiError::BadRequest(e.to_string())),
-    };
-    if head.model.is_none() && op != Op::Models {
-        return fail(&mut log, ApiError::BadRequest("`model` is required".into()));
-    }
-    if let Some(r) = log.record() {
-        r.requested_model.clone_from(&head.model);
-        r.stream = head.stream;
-        r.request_bytes = body.len() as u64;
-    }
-
-    let mut policy = live.policy;
-    let targets: Vec<Arc<Endpoint>> = match op {
-        Op::CountTokens => {
-            // Claude Code sends many of these: one try each, and never a cooldown on their account.
-            policy.max_retries = 0;
-            policy.failure_cooldown = std::time::Duration::ZERO;
-            live.endpoints
-                .iter()
-                .filter(|e| e.cfg.count_tokens && e.kind() == Dialect::Anthropic)
-                .cloned()
-                .collect()
+        if let Some(a) = log.audit() {
+            let mut e = audit::entry(AuditKind::ClientRequest, None, None, None, &parts.headers);
+            e.method = Some(parts.method.to_string());
+            e.url = Some(audit::masked_url(&parts.uri.to_string()));
+            a.push(e, Some(&body));
         }
-        _ => live.endpoints.clone(),
-    };
-    if targets.is_empty() && op == Op::CountTokens {
-        return estimated_count(&body, &mut log);
-    }
-    if targets.is_empty() {
-        let e = match op {
-            Op::CountTokens => ApiError::NotFound("no endpoint serves count_tokens".into()),
-            _ => ApiError::Overloaded("no endpoints are enabled".into()),
+        let head = match RequestHead::parse(&body) {
+            Ok(h) => h,
+            Err(e) => return fail(&mut log, ApiError::BadRequest(e.to_string())),
         };
-        return fail(&mut log, e);
-    }
+        if head.model.is_none() && op != Op::Models {
+            return fail(&mut log, ApiError::BadRequest("`model` is required".into()));
+        }
+        if let Some(r) = log.record() {
+            r.requested_model.clone_from(&head.model);
+            r.stream = head.stream;
+            r.request_bytes = body.len() as u64;
+        }
 
-    let inbound = Inbound {
-        dialect,
-        op,
-        body,
-        head,
-        headers: parts.headers,
-        query: parts.uri.query().map(str::to_owned),
-        strip,
-    };
-    let upstream = HttpUpstream {
-        live: &live,
-        inbound: &inbound,
-        audit: log.audit().cloned(),
-    };
-    let requested = inbound.head.model.as_deref();
-    let routed = route(&targets, state.health(), &policy, &upstream).await;
-    if op == Op::CountTokens && count_fallback(&routed) {
-        return estimated_count(&inbound.body, &mut log);
-    }
-    match routed {
-        Ok(routed) => {
-            log.attempts(&live, requested, &routed.attempts);
-            respond(&state, &live, routed.response, log, dialect, in_flight)
+        let mut policy = live.policy;
+        let targets: Vec<Arc<Endpoint>> = match op {
+            Op::CountTokens => {
+                // Claude Code sends many of these: one try each, and never a cooldown on their account.
+                policy.max_retries = 0;
+                policy.failure_cooldown = std::time::Duration::ZERO;
+                live.endpoints
+                    .iter()
+                    .filter(|e| e.cfg.count_tokens && e.kind() == Dialect::Anthropic)
+                    .cloned()
+                    .collect()
+            }
+            _ => live.endpoints.clone(),
+        };
+        if targets.is_empty() && op == Op::CountTokens {
+            return estimated_count(&body, &mut log);
         }
-        Err(RouteError::Client { error, attempts }) => {
-            log.attempts(&live, requested, &attempts);
-            let FailureKind::Status {
-                status,
-                content_type,
-                body,
-                ..
-            } = error.kind
-            else {
-                return fail(&mut log, ApiError::Internal(error.message));
+        if targets.is_empty() {
+            let e = match op {
+                Op::CountTokens => ApiError::NotFound("no endpoint serves count_tokens".into()),
+                _ => ApiError::Overloaded("no endpoints are enabled".into()),
             };
-            let kind = live
-                .endpoints
-                .iter()
-                .find(|e| e.cfg.name == error.endpoint)
-                .map_or(dialect, |e| e.kind());
-            if let Some(a) = log.audit() {
-                let mut e = audit::entry(
-                    AuditKind::ClientResponse,
-                    None,
-                    None,
-                    Some(status),
-                    &HeaderMap::new(),
-                );
-                e.note = (kind != dialect)
-                    .then(|| format!("the {kind} endpoint's error, translated for the client"));
-                a.push(e, Some(&body));
-            }
-            log.finish(status, "client_error", Some(error.message));
-            if kind == dialect {
-                let mut resp = Response::new(Body::from(body));
-                *resp.status_mut() =
-                    StatusCode::from_u16(status).unwrap_or(StatusCode::BAD_GATEWAY);
-                let ct = content_type.and_then(|c| HeaderValue::try_from(c).ok());
-                resp.headers_mut().insert(
-                    header::CONTENT_TYPE,
-                    ct.unwrap_or(HeaderValue::from_static("application/json")),
-                );
-                resp
-            } else {
-                let (status, body) = translate_error(kind, dialect, status, &body);
-                json_response(status, body)
-            }
+            return fail(&mut log, e);
         }
-        Err(RouteError::Exhausted {
-            attempts,
-            all_cooling_until,
-        }) => {
-            log.attempts(&live, requested, &attempts);
-            let detail = RouteError::Exhausted {
-                attempts: attempts.clone(),
-                all_cooling_until,
+
+        let inbound = Inbound {
+            dialect,
+            op,
+            body,
+            head,
+            headers: parts.headers,
+            query: parts.uri.query().map(str::to_owned),
+            strip,
+        };
+        let upstream = HttpUpstream {
+            live: &live,
+            inbound: &inbound,
+            audit: log.audit().cloned(),
+        };
+        let requested = inbound.head.model.as_deref();
+        let routed = route(&targets, state.health(), &policy, &upstream).await;
+        if op == Op::CountTokens && count_fallback(&routed) {
+            return estimated_count(&inbound.body, &mut log);
+        }
+        match routed {
+            Ok(routed) => {
+                log.attempts(&live, requested, &routed.attempts);
+                respond(&state, &live, routed.response, log, dialect, in_flight)
             }
-            .to_string();
-            let e = if attempts.iter().all(|a| a.disposition == "unsupported") {
-                let reasons: Vec<_> = attempts.iter().filter_map(|a| a.error.clone()).collect();
-                ApiError::BadRequest(reasons.join("; "))
-            } else if let Some(until) = all_cooling_until {
-                ApiError::RateLimited {
-                    message: detail,
-                    retry_after: until.saturating_duration_since(Instant::now()),
+            Err(RouteError::Client { error, attempts }) => {
+                log.attempts(&live, requested, &attempts);
+                let FailureKind::Status {
+                    status,
+                    content_type,
+                    body,
+                    ..
+                } = error.kind
+                else {
+                    return fail(&mut log, ApiError::Internal(error.message));
+                };
+                let kind = live
+                    .endpoints
+                    .iter()
+                    .find(|e| e.cfg.name == error.endpoint)
+                    .map_or(dialect, |e| e.kind());
+                if let Some(a) = log.audit() {
+                    let mut e = audit::entry(
+                        AuditKind::ClientResponse,
+                        None,
+                        None,
+                        Some(status),
+                        &HeaderMap::new(),
+                    );
+                    e.note = (kind != dialect)
+                        .then(|| format!("the {kind} endpoint's error, translated for the client"));
+                    a.push(e, Some(&body));
                 }
-            } else {
-                ApiError::Overloaded(detail)
-            };
-            fail(&mut log, e)
+                log.finish(status, "client_error", Some(error.message));
+                if kind == dialect {
+                    let mut resp = Response::new(Body::from(body));
+                    *resp.status_mut() =
+                        StatusCode::from_u16(status).unwrap_or(StatusCode::BAD_GATEWAY);
+                    let ct = content_type.and_then(|c| HeaderValue::try_from(c).ok());
+                    resp.headers_mut().insert(
+                        header::CONTENT_TYPE,
+                        ct.unwrap_or(HeaderValue::from_static("application/json")),
+                    );
+                    resp
+                } else {
+                    let (status, body) = translate_error(kind, dialect, status, &body);
+                    json_response(status, body)
+                }
+            }
+            Err(RouteError::Exhausted {
+                attempts,
+                all_cooling_until,
+            }) => {
+                log.attempts(&live, requested, &attempts);
+                let detail = RouteError::Exhausted {
+                    attempts: attempts.clone(),
+                    all_cooling_until,
+                }
+                .to_string();
+                let e = if attempts.iter().all(|a| a.disposition == "unsupported") {
+                    let reasons: Vec<_> = attempts.iter().filter_map(|a| a.error.clone()).collect();
+                    ApiError::BadRequest(reasons.join("; "))
+                } else if let Some(until) = all_cooling_until {
+                    ApiError::RateLimited {
+                        message: detail,
+                        retry_after: until.saturating_duration_since(Instant::now()),
+                    }
+                } else {
+                    ApiError::Overloaded(detail)
+                };
+                fail(&mut log, e)
+            }
+            Err(RouteError::NoEndpoints) => fail(
+                &mut log,
+                ApiError::Overloaded("no endpoints are enabled".into()),
+            ),
         }
-        Err(RouteError::NoEndpoints) => fail(
-            &mut log,
-            ApiError::Overloaded("no endpoints are enabled".into()),
-        ),
     }
 }
 
