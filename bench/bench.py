@@ -13,7 +13,6 @@ import json
 import os
 import shutil
 import signal
-import socket
 import subprocess
 import sys
 import time
@@ -142,6 +141,31 @@ def wait_ready(url, body, headers, proc, limit=90):
             last = str(e)
         time.sleep(0.5)
     return f"not ready after {limit}s: {last}"
+
+
+def start_mock(label, pinned=True):
+    """Starts the mock upstream and waits until it answers; exits if it does not."""
+    cmd = [str(BIN / "bench-mock"), "--listen", f"127.0.0.1:{MOCK_PORT}"]
+    mock = Proc(label, pin(cmd) if pinned else cmd)
+    err = wait_ready(f"http://127.0.0.1:{MOCK_PORT}/v1/messages", b"{}", {}, mock, limit=10)
+    if err:
+        mock.stop()
+        sys.exit(f"mock did not start: {err}")
+    return mock
+
+
+def start_ready(name, work, body, wrap=None, limit=120):
+    """`start_target`, then `wait_ready` with the request in file `body`: (proc or None, messages
+    URL, request headers with AUTH, error). A target that does not get ready is stopped."""
+    proc, base, hdrs, err = start_target(name, work, wrap=wrap)
+    if err:
+        return None, None, [], err
+    url = f"{base}/v1/messages"
+    headers = hdrs + AUTH
+    err = wait_ready(url, Path(body).read_bytes(), dict(h.split(": ", 1) for h in headers), proc, limit=limit)
+    if err and proc:
+        proc.stop()
+    return proc, url, headers, err
 
 
 def rss_kb(pid, key="VmRSS:"):
@@ -446,12 +470,9 @@ def main():
     info = machine()
     log("machine:", info)
     for run in range(1, RUNS + 1):
-        mock = Proc(f"mock-run{run}", pin([str(BIN / "bench-mock"), "--listen", f"127.0.0.1:{MOCK_PORT}"]))
+        mock = start_mock(f"mock-run{run}")
         mock_pid = mock.pid
         try:
-            e = wait_ready(f"http://127.0.0.1:{MOCK_PORT}/v1/messages", b"{}", {}, mock, limit=10)
-            if e:
-                sys.exit(f"mock did not start: {e}")
             for t in targets:
                 log(f"run {run}: {t}")
                 run_target(t, run, work, cc_headers, results)

@@ -15,7 +15,6 @@ the process's total instructions by the requests. The dumps are kept in bench/ou
 bounded counts; every process started is stopped.
 """
 import os
-import re
 import subprocess
 import sys
 import time
@@ -49,16 +48,10 @@ def measure(key, target, body, chunks, requests, work):
     wrap = ["valgrind", "--tool=callgrind", f"--callgrind-out-file={OUT / key}.out",
             "--dump-instr=no", "--collect-atstart=yes"]
     bench.mock_config(chunks=chunks, interval_us=0, latency_us=0)
-    proc, base, hdrs, err = bench.start_target(target, work, wrap=wrap)
+    proc, url, _, err = bench.start_ready(target, work, bench.OUT / body, wrap=wrap)
     if err:
-        raise SystemExit(err)
+        raise SystemExit(f"{target}: {err}")
     try:
-        url = f"{base}/v1/messages"
-        hmap = dict(h.split(": ", 1) for h in hdrs + bench.AUTH)
-        first = (bench.OUT / body).read_bytes()
-        err = bench.wait_ready(url, first, hmap, proc, limit=120)
-        if err:
-            raise SystemExit(f"{target}: {err}")
         load = [str(bench.BIN / "bench-load"), "run", "--url", url, "--body", str(bench.OUT / body),
                 "--concurrency", "1", "--max-secs", "300"]
         for h in bench.AUTH:
@@ -85,13 +78,9 @@ def main():
     bench.make_fixtures()
     work = bench.OUT / "work"
     work.mkdir(exist_ok=True)
-    mock = bench.Proc("mock-callgrind", [str(bench.BIN / "bench-mock"), "--listen",
-                                         f"127.0.0.1:{bench.MOCK_PORT}"])
+    mock = bench.start_mock("mock-callgrind", pinned=False)
     rows = []
     try:
-        err = bench.wait_ready(f"http://127.0.0.1:{bench.MOCK_PORT}/v1/messages", b"{}", {}, mock, limit=10)
-        if err:
-            raise SystemExit(f"mock did not start: {err}")
         for key, desc, target, body, chunks, n in SCENARIOS:
             if only and key not in only:
                 continue

@@ -42,21 +42,16 @@ def measure(burst, work):
     if MASSIF:
         wrap = ["valgrind", "--tool=massif", "--threshold=0.3", f"--massif-out-file={OUT / tag}.massif"]
     bench.mock_config(chunks=10, interval_us=1000, latency_us=0)
-    proc, base, hdrs, err = bench.start_target(TARGET, work, wrap=wrap)
+    proc, url, headers, err = bench.start_ready(TARGET, work, bench.OUT / "small.json", wrap=wrap)
     if err:
-        raise SystemExit(err)
+        raise SystemExit(f"{TARGET}: {err}")
     try:
-        url = f"{base}/v1/messages"
-        hmap = dict(h.split(": ", 1) for h in hdrs + bench.AUTH)
-        err = bench.wait_ready(url, (bench.OUT / "small.json").read_bytes(), hmap, proc, limit=120)
-        if err:
-            raise SystemExit(f"{TARGET}: {err}")
         time.sleep(1.0)
         pid = proc.pid
         print(f"{tag}: idle {mib(bench.rss_kb(pid))}", flush=True)
 
         def go(mode, body, **kw):
-            r = bench.load(mode, url, bench.OUT / body, pid, f"{TARGET}/{tag}", headers=bench.AUTH, **kw)
+            r = bench.load(mode, url, bench.OUT / body, pid, f"{TARGET}/{tag}", headers=headers, **kw)
             if r.get("error") or r.get("errors"):
                 print(f"  {mode} {body}: {r.get('errors')} errors {r.get('error', '')}", flush=True)
             return r
@@ -114,11 +109,8 @@ def main():
     OUT.mkdir(parents=True, exist_ok=True)
     work = bench.OUT / "work"
     work.mkdir(exist_ok=True)
-    mock = bench.Proc("mock-memory", [str(bench.BIN / "bench-mock"), "--listen", f"127.0.0.1:{bench.MOCK_PORT}"])
+    mock = bench.start_mock("mock-memory", pinned=False)
     try:
-        err = bench.wait_ready(f"http://127.0.0.1:{bench.MOCK_PORT}/v1/messages", b"{}", {}, mock, limit=10)
-        if err:
-            raise SystemExit(f"mock did not start: {err}")
         measure(False, work)
         if os.environ.get("BURST", "1") != "0":
             measure(True, work)

@@ -37,30 +37,19 @@ def main():
     work = bench.OUT / "wakeups"
     work.mkdir(parents=True, exist_ok=True)
     bench.make_fixtures()
-    mock = bench.Proc("mock-wakeups", bench.pin([str(bench.BIN / "bench-mock"), "--listen",
-                                                  f"127.0.0.1:{bench.MOCK_PORT}"]))
+    mock = bench.start_mock("mock-wakeups")
     bench.mock_pid = mock.pid
     print("| per stream of 12 events 1 ms apart | CPU (µs) | proxy sleeps | proxy preempted "
           "| mock sleeps | mock preempted |")
     print("|---|---|---|---|---|---|")
     try:
-        err = bench.wait_ready(f"http://127.0.0.1:{bench.MOCK_PORT}/v1/messages", b"{}", {}, mock, limit=10)
-        if err:
-            sys.exit(f"mock did not start: {err}")
         for name in targets:
-            proc, base, hdrs, err = bench.start_target(name, work)
+            body = bench.OUT / ("tr-stream.json" if name.endswith("-tr") else "small-stream.json")
+            proc, url, headers, err = bench.start_ready(name, work, body, limit=60)
             if err:
                 print(f"| {name} | not measured: {err} | | | | |")
                 continue
-            body = bench.OUT / ("tr-stream.json" if name.endswith("-tr") else "small-stream.json")
-            url = f"{base}/v1/messages"
-            headers = bench.AUTH + hdrs
             try:
-                err = bench.wait_ready(url, body.read_bytes(), dict(h.split(": ", 1) for h in headers),
-                                       proc, limit=60)
-                if err:
-                    print(f"| {name} | not measured: {err} | | | | |")
-                    continue
                 bench.mock_config(chunks=10, interval_us=1000, latency_us=0)
                 pid = proc.pid if proc else mock.pid
                 bench.load("run", url, body, pid, f"{name}/warm", headers=headers, requests=50,
