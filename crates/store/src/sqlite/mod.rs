@@ -137,6 +137,17 @@ impl SqliteStore {
             .await
     }
 
+    /// Moves the prompt texts still waiting for the trigram index into it now; the writer does
+    /// this itself once [`write::PROMPT_INDEX_BATCH`] wait (searches find waiting texts too).
+    pub async fn index_prompt_texts(&self) -> Result<(), StoreError> {
+        self.on_writer(|conn| {
+            let tx = conn.transaction_with_behavior(rusqlite::TransactionBehavior::Immediate)?;
+            write::index_prompts(&tx)?;
+            tx.commit()
+        })
+        .await
+    }
+
     /// Runs `write` with the writer connection ([`write`]) on a blocking thread. A write that
     /// failed (or panicked) rolled its transaction back as it unwound (rusqlite's `Transaction`
     /// does on drop): the connection is fit for the next one.
@@ -501,10 +512,16 @@ pub(super) fn push_filters<'a>(
                  JOIN requests r ON r.id = p.request_id WHERE ",
             );
         match query.fts_phrase() {
+            // Texts still waiting for the index (migration 0007) are scanned beside it.
             Some(phrase) => qb
                 .push("p.rowid IN (SELECT rowid FROM prompt_fts WHERE prompt_fts MATCH ")
                 .push_bind(phrase)
-                .push(")"),
+                .push(
+                    " UNION ALL SELECT w.rowid FROM prompt_unindexed u \
+                     JOIN prompt_text w ON w.rowid = u.id WHERE w.text LIKE ",
+                )
+                .push_bind(pattern)
+                .push(" ESCAPE '\\')"),
             None => qb
                 .push("p.text LIKE ")
                 .push_bind(pattern)

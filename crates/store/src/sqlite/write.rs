@@ -275,7 +275,30 @@ pub(super) fn insert_audit(
             ])?;
         }
     }
+    if !encoded.prompts.is_empty() {
+        let waiting: usize = tx.query_row("SELECT count(*) FROM prompt_unindexed", [], |row| {
+            row.get(0)
+        })?;
+        if waiting >= PROMPT_INDEX_BATCH {
+            index_prompts(&tx)?;
+        }
+    }
     tx.commit()
+}
+
+/// Prompt texts that wait for the trigram index before the writer indexes them together
+/// (migration 0007): each indexing costs a segment flush and its share of merges, paid once per
+/// this many texts instead of once per transaction. Searches scan the waiting texts, at most
+/// this many plus one batch's.
+pub(super) const PROMPT_INDEX_BATCH: usize = 64;
+
+/// Moves every waiting prompt text into the trigram index, within `conn`'s transaction.
+pub(super) fn index_prompts(conn: &Connection) -> rusqlite::Result<()> {
+    conn.execute_batch(
+        "INSERT INTO prompt_fts (rowid, text) \
+         SELECT p.rowid, p.text FROM prompt_unindexed u JOIN prompt_text p ON p.rowid = u.id; \
+         DELETE FROM prompt_unindexed;",
+    )
 }
 
 /// The ids of `records` already in `requests`.

@@ -6,7 +6,8 @@ use std::sync::Arc;
 use bytes::Bytes;
 use chrono::Duration;
 use switchboard_store::{
-    AuditBundle, AuditEntry, AuditKind, LogSender, Query, Store, WriterOptions, spawn_writer,
+    AuditBundle, AuditEntry, AuditKind, LogRecord, LogSender, Query, SqliteStore, Store,
+    WriterOptions, spawn_writer,
 };
 use uuid::Uuid;
 
@@ -198,6 +199,12 @@ async fn audited(store: &dyn Store, secs: i64, prompt: &str, error: Option<&str>
     let mut rec = record(secs);
     rec.error = error.map(str::to_owned);
     store.insert_batch(&[rec.clone()]).await.expect("insert");
+    audit_prompt(store, &rec, prompt).await;
+    rec.id
+}
+
+/// Stores (or replaces) `rec`'s audit data: a client request whose last user turn is `prompt`.
+async fn audit_prompt(store: &dyn Store, rec: &LogRecord, prompt: &str) {
     let mut client = AuditEntry::new(AuditKind::ClientRequest);
     client.body = vec![Bytes::from(
         serde_json::json!({
@@ -219,7 +226,6 @@ async fn audited(store: &dyn Store, secs: i64, prompt: &str, error: Option<&str>
         }])
         .await
         .expect("insert audit");
-    rec.id
 }
 
 async fn search(store: &dyn Store, q: &str) -> Vec<Uuid> {
@@ -295,4 +301,87 @@ pub(crate) async fn search_finds_prompt_text_of_audited_requests(store: Arc<dyn 
         vec![failed],
         "errors stay searchable"
     );
+}
+
+/// SQLite indexes prompt texts in batches (migration 0007): a search finds a text whether it
+/// waits for the index or is in it, and replacing or deleting either kind leaves the index
+/// consistent with the table (FTS5's own integrity check, which compares the two).
+#[tokio::test]
+async fn sqlite_search_reads_indexed_and_waiting_prompt_texts() {
+    let dir = tempfile::tempdir().expect("temp dir");
+    let store = SqliteStore::open(&dir.path().join("log.db"))
+        .await
+        .expect("open");
+    store.migrate().await.expect("migrate");
+    let s: &dyn Store = &store;
+    let waiting_rows = || async {
+        sqlx::query_scalar::<_, i64>("SELECT count(*) FROM prompt_unindexed")
+            .fetch_one(store.pool())
+            .await
+            .expect("count")
+    };
+    // FTS5's check with rank 1 compares the index with the table, so it holds only when no
+    // text waits.
+    let consistent = || async {
+        assert_eq!(waiting_rows().await, 0);
+        sqlx::query("INSERT INTO prompt_fts (prompt_fts, rank) VALUES ('integrity-check', 1)")
+            .execute(store.pool())
+            .await
+            .expect("the trigram index matches prompt_text");
+    };
+    let sorted = |mut v: Vec<Uuid>| {
+        v.sort();
+        v
+    };
+
+    let old = record(0);
+    s.insert_batch(std::slice::from_ref(&old)).await.expect("insert");
+    audit_prompt(s, &old, "indexed: refactor the PARSER").await;
+    store.index_prompt_texts().await.expect("index");
+    assert_eq!(waiting_rows().await, 0);
+    let new = record(10);
+    s.insert_batch(std::slice::from_ref(&new)).await.expect("insert");
+    audit_prompt(s, &new, "waiting: refactor the lexer").await;
+    assert_eq!(waiting_rows().await, 1);
+    assert_eq!(
+        search(s, "REFACTOR THE").await,
+        sorted(vec![old.id, new.id])
+    );
+    assert_eq!(search(s, "parser").await, vec![old.id]);
+    assert_eq!(search(s, "LEXER").await, vec![new.id]);
+
+    // Replaced audit data replaces the searchable text, indexed or waiting, before and after
+    // the waiting one is indexed.
+    audit_prompt(s, &old, "indexed: now about zygotes").await;
+    audit_prompt(s, &new, "waiting: now about yaks").await;
+    for round in ["before indexing", "after indexing"] {
+        assert_eq!(search(s, "parser").await, Vec::<Uuid>::new(), "{round}");
+        assert_eq!(search(s, "lexer").await, Vec::<Uuid>::new(), "{round}");
+        assert_eq!(search(s, "zygotes").await, vec![old.id], "{round}");
+        assert_eq!(search(s, "yaks").await, vec![new.id], "{round}");
+        store.index_prompt_texts().await.expect("index");
+    }
+    consistent().await;
+
+    // The writer indexes by itself once 64 texts wait, in the transaction that stores the 64th.
+    let mut many = Vec::new();
+    for i in 0..64 {
+        assert_eq!(waiting_rows().await, i);
+        many.push(audited(s, 100 + i, &format!("bulk prompt number {i:02}"), None).await);
+    }
+    assert_eq!(waiting_rows().await, 0);
+    assert_eq!(search(s, "number 0").await, sorted(many[..10].to_vec()));
+    assert_eq!(search(s, "number 63").await, vec![many[63]]);
+    assert_eq!(search(s, "number 07").await, vec![many[7]]);
+    consistent().await;
+
+    // Deleting indexed and waiting texts alike (retention, then the size cap).
+    let last = audited(s, 1000, "a last waiting prompt", None).await;
+    assert_eq!(waiting_rows().await, 1);
+    s.delete_audit_older_than(at(5)).await.expect("retention");
+    assert_eq!(search(s, "zygotes").await, Vec::<Uuid>::new());
+    assert_eq!(search(s, "last waiting").await, vec![last]);
+    s.trim_audit(0).await.expect("trim");
+    assert_eq!(search(s, "prompt").await, Vec::<Uuid>::new());
+    consistent().await;
 }
