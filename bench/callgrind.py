@@ -5,7 +5,7 @@ and check hot-path savings on VMs where wall-clock CPU time is noisy and `perf` 
 
     (cd bench && cargo build --release --bins)     # or bench/run.sh, which builds them
     python3 bench/callgrind.py                     # every scenario, prints the table
-    SCENARIOS=json python3 bench/callgrind.py      # a subset (json, stream, translate)
+    SCENARIOS=json python3 bench/callgrind.py      # a subset (keys below: json, stream-audit, cc…)
 
 For each scenario it starts the mock natively and Switchboard (bench-gateway, log to SQLite)
 under `valgrind --tool=callgrind`, sends warm-up requests, zeroes the counters, sends the
@@ -31,6 +31,8 @@ SCENARIOS = [
     ("json", "small JSON request, Anthropic passthrough", "switchboard-noaudit", "small.json", 10, 2000),
     ("stream", "12-event stream, Anthropic passthrough", "switchboard-noaudit", "small-stream.json", 10, 400),
     ("translate", "12-event stream, Anthropic in, OpenAI upstream", "switchboard-tr", "tr-stream.json", 10, 400),
+    ("cc-audit", "200 KiB Claude Code request, Anthropic passthrough, audit on (the default)", "switchboard", "cc-200k.json", 10, 100),
+    ("cc", "200 KiB Claude Code request, Anthropic passthrough", "switchboard-noaudit", "cc-200k.json", 10, 100),
 ]
 
 

@@ -2,10 +2,13 @@
 //! table, apart from the request log.
 //!
 //! One row per [`AuditEntry`]: `(request_id, seq, kind, created_at, raw_size, size, data)`, where
-//! `data` is `zstd(meta JSON + "\n" + body)`. The meta JSON carries everything but the body
-//! (headers, URL, status, chunk lengths and arrival offsets); serde_json never writes a raw
-//! newline, so the first `\n` ends it. Compression happens in the log writer, never on the
-//! request path.
+//! `data` is `meta JSON + "\n" + body`, zstd-compressed unless under [`RAW_MAX`] bytes (a zstd
+//! frame starts with its magic number, the meta JSON with `{`). The meta JSON carries everything
+//! but the body (headers, URL, status, chunk lengths and arrival offsets); serde_json never writes
+//! a raw newline, so the first `\n` ends it. A body byte-for-byte equal to an earlier entry's of
+//! the same request (a passthrough's upstream request is the client's, its client response the
+//! upstream's) is stored once: the later entry's meta names the earlier one (`body_of`) and its
+//! body is empty. Compression happens in the log writer, never on the request path.
 
 use bytes::{Bytes, BytesMut};
 use chrono::{DateTime, Utc};
@@ -20,6 +23,13 @@ const ZSTD_LEVEL: i32 = 3;
 /// larger: tens of bytes). Either level writes an ordinary zstd frame.
 const ZSTD_LEVEL_SMALL: i32 = -1;
 const SMALL_ENTRY: usize = 4 * 1024;
+/// Entries under this many bytes are stored uncompressed. zstd's fixed cost (its sequence
+/// tables) was ~22k instructions per entry whatever the size, four entries per request, for
+/// little: the small passthrough request's entries (290–430 bytes) came out 0–6 % smaller, and
+/// the upstream request's 3 % larger (callgrind and the bench's database, docs/benchmarks.md).
+pub(crate) const RAW_MAX: usize = 1024;
+/// The first bytes of every zstd frame (RFC 8878, little-endian 0xFD2FB528).
+const ZSTD_MAGIC: [u8; 4] = [0x28, 0xB5, 0x2F, 0xFD];
 /// Bundles larger than this (in raw bytes) are compressed on the blocking pool.
 const INLINE_COMPRESS_MAX: usize = 256 * 1024;
 
@@ -174,6 +184,9 @@ struct Meta {
     truncated: bool,
     #[serde(default, skip_serializing_if = "Option::is_none")]
     note: Option<String>,
+    /// The body is that of the entry with this `seq` (of the same request), stored there.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    body_of: Option<u32>,
 }
 
 /// One `audit` row, encoded.
@@ -192,8 +205,41 @@ impl AuditRow {
     }
 }
 
+/// Whether two bodies (each a list of parts) hold the same bytes, however they are split.
+fn same_body(a: &[Bytes], b: &[Bytes]) -> bool {
+    let len = |parts: &[Bytes]| parts.iter().map(Bytes::len).sum::<usize>();
+    if len(a) != len(b) {
+        return false;
+    }
+    // Slice against slice (memcmp), not byte by byte: a Claude Code request is ~200 KiB.
+    let (mut a, mut b) = (a.iter(), b.iter());
+    let (mut x, mut y): (&[u8], &[u8]) = (&[], &[]);
+    loop {
+        while x.is_empty() {
+            match a.next() {
+                Some(part) => x = part,
+                None => return true, // as long as `b`, and equal so far
+            }
+        }
+        while y.is_empty() {
+            match b.next() {
+                Some(part) => y = part,
+                None => return true,
+            }
+        }
+        let n = x.len().min(y.len());
+        if x[..n] != y[..n] {
+            return false;
+        }
+        (x, y) = (&x[n..], &y[n..]);
+    }
+}
+
+/// Encodes `entry`; `body_of` is the `seq` of an earlier entry with the same body, whose row
+/// holds it. Returns the row's data and its size before compression.
 fn encode(
     entry: &AuditEntry,
+    body_of: Option<u32>,
     zstd: &mut zstd::bulk::Compressor<'_>,
 ) -> Result<(Vec<u8>, usize), std::io::Error> {
     let meta = Meta {
@@ -211,19 +257,25 @@ fn encode(
         offsets_ms: entry.offsets_ms.clone(),
         truncated: entry.truncated,
         note: entry.note.clone(),
+        body_of,
     };
     let mut raw = serde_json::to_vec(&meta).map_err(std::io::Error::other)?;
     raw.push(b'\n');
-    for part in &entry.body {
-        raw.extend_from_slice(part);
+    if body_of.is_none() {
+        for part in &entry.body {
+            raw.extend_from_slice(part);
+        }
     }
-    zstd.set_compression_level(if raw.len() < SMALL_ENTRY {
+    let len = raw.len();
+    if len < RAW_MAX {
+        return Ok((raw, len));
+    }
+    zstd.set_compression_level(if len < SMALL_ENTRY {
         ZSTD_LEVEL_SMALL
     } else {
         ZSTD_LEVEL
     })?;
-    let data = zstd.compress(&raw)?;
-    Ok((data, raw.len()))
+    Ok((zstd.compress(&raw)?, len))
 }
 
 /// The searchable prompt text of one audited request (see [`crate::prompt`]).
@@ -258,8 +310,17 @@ fn encode_bundles(bundles: &[AuditBundle]) -> Result<Encoded, std::io::Error> {
                 text,
             });
         }
-        for (seq, e) in (0_i32..).zip(&b.entries) {
-            let (data, raw) = encode(e, &mut zstd)?;
+        for (seq, e) in (0_u32..).zip(&b.entries) {
+            let body_of = (!e.body.is_empty())
+                .then(|| {
+                    (0_u32..)
+                        .zip(&b.entries[..seq as usize])
+                        .find(|(_, earlier)| same_body(&earlier.body, &e.body))
+                        .map(|(i, _)| i)
+                })
+                .flatten();
+            let (data, raw) = encode(e, body_of, &mut zstd)?;
+            let seq = i32::try_from(seq).map_err(std::io::Error::other)?;
             rows.push(AuditRow {
                 request_id: b.request_id,
                 seq,
@@ -285,91 +346,233 @@ pub(crate) async fn encode_rows(bundles: &[AuditBundle]) -> Result<Encoded, std:
         .map_err(std::io::Error::other)?
 }
 
-/// Decodes a stored row back into its entry.
-pub(crate) fn decode(kind: &str, data: &[u8]) -> Result<AuditEntry, std::io::Error> {
-    let invalid = |why: &str| std::io::Error::new(std::io::ErrorKind::InvalidData, why.to_owned());
+/// Decodes the stored rows of one request, `(seq, kind, data)`, back into its entries.
+pub(crate) fn decode_all(
+    rows: &[(i32, String, Vec<u8>)],
+) -> Result<Vec<AuditEntry>, std::io::Error> {
+    let decoded = rows
+        .iter()
+        .map(|(seq, kind, data)| Ok((*seq, decode_row(kind, data)?)))
+        .collect::<Result<Vec<_>, std::io::Error>>()?;
+    let bodies = decoded
+        .iter()
+        .map(|(_, row)| match row.body_of {
+            None => Ok(row.body.clone()),
+            Some(of) => decoded
+                .iter()
+                .find(|(seq, _)| i64::from(*seq) == i64::from(of))
+                .map(|(_, owner)| owner.body.clone())
+                .ok_or_else(|| invalid("audit entry refers to a missing entry's body")),
+        })
+        .collect::<Result<Vec<_>, std::io::Error>>()?;
+    decoded
+        .into_iter()
+        .zip(bodies)
+        .map(|((_, row), body)| {
+            let mut entry = row.entry;
+            entry.body = split_body(&body, &row.chunks)?;
+            Ok(entry)
+        })
+        .collect()
+}
+
+fn invalid(why: &str) -> std::io::Error {
+    std::io::Error::new(std::io::ErrorKind::InvalidData, why.to_owned())
+}
+
+/// One stored row, decoded: the entry without its body, and how to make the body.
+struct DecodedRow {
+    entry: AuditEntry,
+    /// The body's part lengths, when it has several.
+    chunks: Vec<usize>,
+    /// The `seq` of the entry whose row holds the body.
+    body_of: Option<u32>,
+    /// The body bytes this row holds (empty when `body_of` is set).
+    body: Bytes,
+}
+
+fn decode_row(kind: &str, data: &[u8]) -> Result<DecodedRow, std::io::Error> {
     let kind = AuditKind::parse(kind).ok_or_else(|| invalid("unknown audit kind"))?;
-    let raw = zstd::stream::decode_all(data)?;
+    let raw = if data.starts_with(&ZSTD_MAGIC) {
+        zstd::stream::decode_all(data)?
+    } else {
+        data.to_vec()
+    };
     let split = raw
         .iter()
         .position(|b| *b == b'\n')
         .ok_or_else(|| invalid("audit entry without a meta line"))?;
     let meta: Meta = serde_json::from_slice(&raw[..split]).map_err(std::io::Error::other)?;
     let body = Bytes::from(raw).slice(split + 1..);
-    let parts = if meta.chunks.is_empty() {
-        if body.is_empty() {
+    Ok(DecodedRow {
+        entry: AuditEntry {
+            kind,
+            attempt: meta.attempt,
+            endpoint: meta.endpoint,
+            method: meta.method,
+            url: meta.url,
+            status: meta.status,
+            headers: meta.headers,
+            body: Vec::new(),
+            offsets_ms: meta.offsets_ms,
+            truncated: meta.truncated,
+            note: meta.note,
+        },
+        chunks: meta.chunks,
+        body_of: meta.body_of,
+        body,
+    })
+}
+
+/// `body` cut into parts of the lengths in `chunks` (one part, or none when empty, if `chunks`
+/// is).
+fn split_body(body: &Bytes, chunks: &[usize]) -> Result<Vec<Bytes>, std::io::Error> {
+    if chunks.is_empty() {
+        return Ok(if body.is_empty() {
             Vec::new()
         } else {
-            vec![body]
+            vec![body.clone()]
+        });
+    }
+    let mut parts = Vec::with_capacity(chunks.len());
+    let mut at = 0;
+    for len in chunks {
+        let end = at + len;
+        if end > body.len() {
+            return Err(invalid("audit chunk lengths exceed the body"));
         }
-    } else {
-        let mut parts = Vec::with_capacity(meta.chunks.len());
-        let mut at = 0;
-        for len in &meta.chunks {
-            let end = at + len;
-            if end > body.len() {
-                return Err(invalid("audit chunk lengths exceed the body"));
-            }
-            parts.push(body.slice(at..end));
-            at = end;
-        }
-        parts
-    };
-    Ok(AuditEntry {
-        kind,
-        attempt: meta.attempt,
-        endpoint: meta.endpoint,
-        method: meta.method,
-        url: meta.url,
-        status: meta.status,
-        headers: meta.headers,
-        body: parts,
-        offsets_ms: meta.offsets_ms,
-        truncated: meta.truncated,
-        note: meta.note,
-    })
+        parts.push(body.slice(at..end));
+        at = end;
+    }
+    Ok(parts)
 }
 
 #[cfg(test)]
 mod tests {
     use super::*;
 
+    fn bundle(entries: Vec<AuditEntry>) -> AuditBundle {
+        AuditBundle {
+            request_id: Uuid::nil(),
+            created_at: DateTime::<Utc>::UNIX_EPOCH,
+            entries,
+        }
+    }
+
+    /// The rows `encode_bundles` makes of `entries`, as `audit_get` reads them back.
+    fn stored(entries: &[AuditEntry]) -> Vec<(i32, String, Vec<u8>)> {
+        let encoded = encode_bundles(&[bundle(entries.to_vec())]).expect("encode");
+        encoded
+            .rows
+            .into_iter()
+            .map(|r| (r.seq, r.kind.to_owned(), r.data))
+            .collect()
+    }
+
+    fn entry(kind: AuditKind, parts: &[&[u8]]) -> AuditEntry {
+        let mut e = AuditEntry::new(kind);
+        e.body = parts.iter().map(|p| Bytes::copy_from_slice(p)).collect();
+        e
+    }
+
     #[test]
     fn entries_round_trip_through_encoding() {
-        let mut e = AuditEntry::new(AuditKind::UpstreamResponse);
-        e.attempt = Some(2);
-        e.status = Some(200);
-        e.headers = vec![("content-type".into(), "text/event-stream".into())];
-        e.body = vec![
-            Bytes::from_static(b"event: a\ndata: {}\n\n"),
-            Bytes::new(),
-            Bytes::from_static(b"data: \n\n"),
-        ];
-        e.offsets_ms = vec![1, 2, 300];
-        e.truncated = true;
-        // One context for both, as a batch uses it: a reused context must not leak state.
-        let mut zstd = zstd::bulk::Compressor::new(ZSTD_LEVEL).expect("zstd");
-        let (data, raw) = encode(&e, &mut zstd).expect("encode");
-        assert!(raw > e.size());
-        assert_eq!(decode("upstream_response", &data).expect("decode"), e);
-
-        let empty = AuditEntry::new(AuditKind::ClientRequest);
-        let (data, _) = encode(&empty, &mut zstd).expect("encode");
-        assert_eq!(decode("client_request", &data).expect("decode"), empty);
-        assert!(decode("nonsense", &data).is_err());
-
-        // Past SMALL_ENTRY the same context compresses at ZSTD_LEVEL, and back again.
-        let mut big = AuditEntry::new(AuditKind::ClientRequest);
-        let text = r#"{"role":"user","content":"make the flaky integration test pass"},"#;
-        big.body = vec![Bytes::from(text.repeat(200))];
-        let (data, raw) = encode(&big, &mut zstd).expect("encode");
-        assert!(
-            raw > SMALL_ENTRY && data.len() * 10 < raw,
-            "{} of {raw}",
-            data.len()
+        let mut stream = entry(
+            AuditKind::UpstreamResponse,
+            &[b"event: a\ndata: {}\n\n", b"", b"data: \n\n"],
         );
-        assert_eq!(decode("client_request", &data).expect("decode"), big);
-        let (data, _) = encode(&e, &mut zstd).expect("encode");
-        assert_eq!(decode("upstream_response", &data).expect("decode"), e);
+        stream.attempt = Some(2);
+        stream.status = Some(200);
+        stream.headers = vec![("content-type".into(), "text/event-stream".into())];
+        stream.offsets_ms = vec![1, 2, 300];
+        stream.truncated = true;
+        stream.note = Some("cut".into());
+        let empty = AuditEntry::new(AuditKind::ClientRequest);
+        let text = r#"{"role":"user","content":"make the flaky integration test pass"},"#;
+        // Past SMALL_ENTRY: ZSTD_LEVEL; between RAW_MAX and SMALL_ENTRY: ZSTD_LEVEL_SMALL; the
+        // entries after them show that the batch's one context keeps no state between bodies.
+        let big = entry(AuditKind::ClientRequest, &[text.repeat(200).as_bytes()]);
+        let mid = entry(AuditKind::UpstreamRequest, &[text.repeat(30).as_bytes()]);
+        let mut after = stream.clone();
+        after.body = vec![Bytes::from_static(b"data: [DONE]\n\n")];
+        let entries = vec![stream, empty, big, mid, after];
+        let rows = stored(&entries);
+        assert_eq!(decode_all(&rows).expect("decode"), entries);
+
+        let compressed: Vec<bool> = rows
+            .iter()
+            .map(|(_, _, data)| data.starts_with(&ZSTD_MAGIC))
+            .collect();
+        assert_eq!(compressed, [false, false, true, true, false]);
+        assert!(
+            rows[0].2.starts_with(b"{"),
+            "small entries are stored as they are"
+        );
+        assert!(
+            rows[2].2.len() * 10 < text.len() * 200,
+            "the big body compresses"
+        );
+
+        let mut bad = rows.clone();
+        bad[1].1 = "nonsense".into();
+        assert!(decode_all(&bad).is_err());
+        let mut bad = rows;
+        bad[0].2.truncate(5);
+        assert!(decode_all(&bad).is_err(), "a row without its meta line");
+    }
+
+    /// Rows written before small entries were stored raw are zstd frames of any size.
+    #[test]
+    fn small_rows_written_compressed_still_decode() {
+        let mut e = entry(AuditKind::ClientResponse, &[b"{\"ok\":true}"]);
+        e.status = Some(200);
+        let (raw, _) =
+            encode(&e, None, &mut zstd::bulk::Compressor::new(3).expect("zstd")).expect("encode");
+        assert!(raw.len() < RAW_MAX && raw.starts_with(b"{"));
+        let frame = zstd::bulk::compress(&raw, 3).expect("compress");
+        let rows = vec![(0, "client_response".to_owned(), frame)];
+        assert_eq!(decode_all(&rows).expect("decode"), vec![e]);
+    }
+
+    /// A body equal to an earlier entry's is stored once, whatever the split into parts; a body
+    /// that differs, even in one byte or by its length, is stored itself.
+    #[test]
+    fn a_repeated_body_is_stored_once() {
+        let request = br#"{"model":"claude-sonnet-4-5","messages":[]}"#.repeat(100);
+        let mut changed = request.clone();
+        changed[10] = b'X';
+        let events: [&[u8]; 3] = [b"event: a\ndata: {}\n\n", b"event: b\n", b"data: {}\n\n"];
+        let entries = vec![
+            entry(AuditKind::ClientRequest, &[&request]),
+            entry(AuditKind::UpstreamRequest, &[&changed]),
+            entry(AuditKind::UpstreamRequest, &[&request]),
+            entry(AuditKind::UpstreamResponse, &events),
+            entry(
+                AuditKind::ClientResponse,
+                &[&events.concat()[..24], &events.concat()[24..]],
+            ),
+            entry(AuditKind::ClientResponse, &[&events.concat()[1..]]),
+        ];
+        let rows = stored(&entries);
+        assert_eq!(decode_all(&rows).expect("decode"), entries);
+        let sizes: Vec<usize> = rows.iter().map(|(_, _, d)| d.len()).collect();
+        for referring in [2, 4] {
+            assert!(
+                sizes[referring] < 100,
+                "entry {referring} stores {} bytes",
+                sizes[referring]
+            );
+        }
+        for own in [0, 1, 3, 5] {
+            assert!(sizes[own] > 20, "entry {own} stores its body");
+        }
+        assert!(
+            sizes[5] > sizes[4],
+            "a body one byte shorter is not the same body"
+        );
+
+        // A reference to a row that is not there is an error, not an empty body.
+        let missing: Vec<_> = rows.into_iter().filter(|(seq, _, _)| *seq != 3).collect();
+        assert!(decode_all(&missing).is_err());
     }
 }

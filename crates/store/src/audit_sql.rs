@@ -4,10 +4,10 @@
 use std::collections::HashSet;
 
 use chrono::{DateTime, Utc};
-use sqlx::{QueryBuilder, Row};
+use sqlx::QueryBuilder;
 use uuid::Uuid;
 
-use crate::audit::{AuditBundle, AuditEntry, decode, encode_rows};
+use crate::audit::{AuditBundle, AuditEntry, decode_all, encode_rows};
 use crate::query::from_db;
 use crate::{PostgresStore, SqliteStore, StoreError};
 
@@ -49,17 +49,12 @@ impl SqliteStore {
     }
 
     pub(crate) async fn audit_get(&self, request_id: Uuid) -> Result<Vec<AuditEntry>, StoreError> {
-        let rows = sqlx::query("SELECT kind, data FROM audit WHERE request_id = ? ORDER BY seq")
-            .bind(request_id)
-            .fetch_all(self.pool())
-            .await?;
-        rows.iter()
-            .map(|row| {
-                let kind: String = row.try_get("kind")?;
-                let data: Vec<u8> = row.try_get("data")?;
-                decode(&kind, &data).map_err(io)
-            })
-            .collect()
+        let rows: Vec<(i32, String, Vec<u8>)> =
+            sqlx::query_as("SELECT seq, kind, data FROM audit WHERE request_id = ? ORDER BY seq")
+                .bind(request_id)
+                .fetch_all(self.pool())
+                .await?;
+        decode_all(&rows).map_err(io)
     }
 
     pub(crate) async fn audit_delete_older_than(
@@ -183,17 +178,12 @@ impl PostgresStore {
     }
 
     pub(crate) async fn audit_get(&self, request_id: Uuid) -> Result<Vec<AuditEntry>, StoreError> {
-        let rows = sqlx::query("SELECT kind, data FROM audit WHERE request_id = $1 ORDER BY seq")
-            .bind(request_id)
-            .fetch_all(self.pool())
-            .await?;
-        rows.iter()
-            .map(|row| {
-                let kind: String = row.try_get("kind")?;
-                let data: Vec<u8> = row.try_get("data")?;
-                decode(&kind, &data).map_err(io)
-            })
-            .collect()
+        let rows: Vec<(i32, String, Vec<u8>)> =
+            sqlx::query_as("SELECT seq, kind, data FROM audit WHERE request_id = $1 ORDER BY seq")
+                .bind(request_id)
+                .fetch_all(self.pool())
+                .await?;
+        decode_all(&rows).map_err(io)
     }
 
     pub(crate) async fn audit_delete_older_than(

@@ -335,12 +335,16 @@ async fn sqlite_search_reads_indexed_and_waiting_prompt_texts() {
     };
 
     let old = record(0);
-    s.insert_batch(std::slice::from_ref(&old)).await.expect("insert");
+    s.insert_batch(std::slice::from_ref(&old))
+        .await
+        .expect("insert");
     audit_prompt(s, &old, "indexed: refactor the PARSER").await;
     store.index_prompt_texts().await.expect("index");
     assert_eq!(waiting_rows().await, 0);
     let new = record(10);
-    s.insert_batch(std::slice::from_ref(&new)).await.expect("insert");
+    s.insert_batch(std::slice::from_ref(&new))
+        .await
+        .expect("insert");
     audit_prompt(s, &new, "waiting: refactor the lexer").await;
     assert_eq!(waiting_rows().await, 1);
     assert_eq!(
