@@ -15,32 +15,31 @@ use parking_lot::Mutex;
 use switchboard_store::{AuditEntry, AuditKind};
 use tokio::time::Instant;
 
-/// Headers whose values are always masked.
-const SECRET_HEADERS: &[&str] = &[
-    "x-api-key",
-    "authorization",
-    "proxy-authorization",
-    "x-goog-api-key",
-    "api-key",
+/// Words that make a header (or query parameter) secret wherever they appear in its lower-case
+/// name: `x-api-key`, `authorization`, `proxy-authorization`, `x-goog-api-key`, `cookie`,
+/// `set-cookie`, and anything else that looks like a key, token, secret or credential.
+const SECRET_WORDS: [&str; 7] = [
+    "key",
+    "token",
+    "secret",
+    "auth",
     "cookie",
-    "set-cookie",
+    "password",
+    "credential",
 ];
 
-/// Whether a header (lower-case name) may carry a secret: the known ones, and anything that
-/// looks like a key, token, secret or credential.
+/// Whether a header (lower-case name) may carry a secret: its name contains one of
+/// [`SECRET_WORDS`]. One pass over the name that compares a word only where its first byte is:
+/// seven `str::contains` per header (each building a substring searcher) were ~18k instructions
+/// per audited small request, four entries of ~8 headers (callgrind).
 pub(crate) fn is_secret_header(name: &str) -> bool {
-    SECRET_HEADERS.contains(&name)
-        || [
-            "key",
-            "token",
-            "secret",
-            "auth",
-            "cookie",
-            "password",
-            "credential",
-        ]
-        .iter()
-        .any(|w| name.contains(w))
+    let name = name.as_bytes();
+    (0..name.len()).any(|i| {
+        let rest = &name[i..];
+        SECRET_WORDS
+            .iter()
+            .any(|w| w.as_bytes()[0] == rest[0] && rest.starts_with(w.as_bytes()))
+    })
 }
 
 /// A secret value as first 10 + `…` + last 4; an auth scheme (`Bearer `) is kept readable.
@@ -211,6 +210,57 @@ fn take(used: &mut u64, budget: u64, bytes: &Bytes) -> Bytes {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn a_header_is_secret_when_its_name_contains_a_secret_word() {
+        for name in [
+            "x-api-key",
+            "authorization",
+            "proxy-authorization",
+            "x-goog-api-key",
+            "api-key",
+            "cookie",
+            "set-cookie",
+            "x-auth-token",
+            "client-secret",
+            "x-amz-security-token",
+            "password",
+            "x-credential",
+            "key",
+            "monkey",
+        ] {
+            assert!(is_secret_header(name), "{name}");
+        }
+        for name in [
+            "content-type",
+            "content-length",
+            "anthropic-version",
+            "user-agent",
+            "accept",
+            "host",
+            "x-request-id",
+            "ke",
+            "toke",
+            "",
+            "k",
+        ] {
+            assert!(!is_secret_header(name), "{name}");
+        }
+        // The same answer as the plain definition, non-ASCII names included.
+        for name in [
+            "authoriz\u{e9}",
+            "\u{e9}key",
+            "s\u{e9}cret",
+            "x-t\u{f6}ken",
+            "cookiejar",
+        ] {
+            assert_eq!(
+                is_secret_header(name),
+                SECRET_WORDS.iter().any(|w| name.contains(w)),
+                "{name}"
+            );
+        }
+    }
 
     #[test]
     fn masks_secret_headers_and_keeps_the_rest() {
