@@ -6,12 +6,12 @@ use std::sync::Arc;
 use bytes::Bytes;
 use chrono::Duration;
 use switchboard_store::{
-    AuditBundle, AuditEntry, AuditKind, LogRecord, LogSender, Query, SqliteStore, Store,
-    WriterOptions, spawn_writer,
+    AuditBundle, AuditEntry, AuditKind, LogRecord, LogSender, Query, Store, WriterOptions,
+    spawn_writer,
 };
 use uuid::Uuid;
 
-use crate::support::{at, record};
+use crate::support::{at, open_sqlite, record};
 
 macro_rules! audit_suite {
     ($($case:ident),+ $(,)?) => {
@@ -309,10 +309,7 @@ pub(crate) async fn search_finds_prompt_text_of_audited_requests(store: Arc<dyn 
 #[tokio::test]
 async fn sqlite_search_reads_indexed_and_waiting_prompt_texts() {
     let dir = tempfile::tempdir().expect("temp dir");
-    let store = SqliteStore::open(&dir.path().join("log.db"))
-        .await
-        .expect("open");
-    store.migrate().await.expect("migrate");
+    let store = open_sqlite(&dir.path().join("log.db")).await;
     let s: &dyn Store = &store;
     let waiting_rows = || async {
         sqlx::query_scalar::<_, i64>("SELECT count(*) FROM prompt_unindexed")

@@ -7,7 +7,7 @@ use std::sync::Arc;
 use switchboard_store::{LogRecord, SqliteStore, Store};
 use uuid::Uuid;
 
-use crate::support::{at, record};
+use crate::support::{at, open_sqlite, record};
 
 /// `request_rollups` as stored, and as migration 0002 would compute it from `requests` now.
 pub(crate) const STORED: &str = "SELECT hour, requested_model, routed_model, endpoint, client_key, status, \
@@ -86,10 +86,7 @@ pub(crate) fn varied(i: i64) -> LogRecord {
 #[tokio::test]
 async fn rollups_equal_the_rows_after_inserts_replacements_and_deletes() {
     let dir = tempfile::tempdir().expect("temp dir");
-    let store = SqliteStore::open(&dir.path().join("log.db"))
-        .await
-        .expect("open");
-    store.migrate().await.expect("migrate");
+    let store = open_sqlite(&dir.path().join("log.db")).await;
     let first: Vec<LogRecord> = (0..30).map(varied).collect();
     store.insert_batch(&first).await.expect("insert");
     assert_exact(&store, "new rows").await;

@@ -4,7 +4,6 @@
 //! SQLite's own message.
 
 use std::collections::BTreeMap;
-use std::path::Path;
 use std::sync::Arc;
 use std::time::Duration;
 
@@ -14,13 +13,7 @@ use switchboard_store::{
 };
 
 use crate::rollups::{STORED, assert_exact, rows, varied};
-use crate::support::{attempt, t0};
-
-async fn open(path: &Path) -> SqliteStore {
-    let store = SqliteStore::open(path).await.expect("open");
-    store.migrate().await.expect("migrate");
-    store
-}
+use crate::support::{attempt, open_sqlite, t0};
 
 /// Record `i` of a batch: spread over a few hours, every optional field both set and unset
 /// (empty and non-ASCII text too), zero to three attempts.
@@ -57,7 +50,7 @@ fn stored(mut r: LogRecord) -> LogRecord {
 #[tokio::test]
 async fn a_batch_from_the_writer_reads_back_through_every_query() {
     let dir = tempfile::tempdir().expect("temp dir");
-    let store = Arc::new(open(&dir.path().join("log.db")).await);
+    let store = Arc::new(open_sqlite(&dir.path().join("log.db")).await);
     // 150 rows: statements of 64, 64, 16, 4, 1 and 1 rows.
     let records: Vec<LogRecord> = (0..150).map(rich).collect();
     let (log, writer) = spawn_writer(store.clone(), 1000, WriterOptions::default());
@@ -164,7 +157,7 @@ async fn a_batch_from_the_writer_reads_back_through_every_query() {
 #[tokio::test]
 async fn a_failed_batch_leaves_nothing_behind() {
     let dir = tempfile::tempdir().expect("temp dir");
-    let store = open(&dir.path().join("log.db")).await;
+    let store = open_sqlite(&dir.path().join("log.db")).await;
     let first: Vec<LogRecord> = (0..20).map(rich).collect();
     store.insert_batch(&first).await.expect("insert");
     let rollups = rows(&store, STORED).await;
@@ -261,7 +254,7 @@ async fn a_locked_database_fails_the_batch_until_the_lock_goes() {
 async fn a_read_only_store_refuses_batches() {
     let dir = tempfile::tempdir().expect("temp dir");
     let path = dir.path().join("log.db");
-    drop(open(&path).await);
+    drop(open_sqlite(&path).await);
     let store = SqliteStore::open_read_only(&path).await.expect("open");
     let error = store
         .insert_batch(&[rich(1)])
@@ -275,7 +268,7 @@ async fn a_read_only_store_refuses_batches() {
 #[tokio::test]
 async fn concurrent_batches_take_turns() {
     let dir = tempfile::tempdir().expect("temp dir");
-    let store = Arc::new(open(&dir.path().join("log.db")).await);
+    let store = Arc::new(open_sqlite(&dir.path().join("log.db")).await);
     let tasks: Vec<_> = (0..4_i64)
         .map(|t| {
             let store = store.clone();

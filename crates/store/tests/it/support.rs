@@ -1,10 +1,11 @@
 //! Fresh stores for each test, and record builders.
 
 use std::future::Future;
+use std::path::Path;
 use std::sync::Arc;
 
 use chrono::{DateTime, Duration, TimeZone, Utc};
-use switchboard_store::{AttemptRecord, LogRecord, Store};
+use switchboard_store::{AttemptRecord, LogRecord, SqliteStore, Store};
 use uuid::Uuid;
 
 /// A fixed instant the suite's records are placed around (2025-01-15 10:00:00 UTC).
@@ -44,6 +45,13 @@ pub(crate) fn attempt(endpoint: &str, status: Option<u16>, disposition: &str) ->
         error: None,
         disposition: disposition.into(),
     }
+}
+
+/// A SQLite store at `path`, opened and migrated.
+pub(crate) async fn open_sqlite(path: &Path) -> SqliteStore {
+    let store = SqliteStore::open(path).await.expect("open");
+    store.migrate().await.expect("migrate");
+    store
 }
 
 /// Runs `case` against a migrated SQLite store in a fresh temporary directory.
