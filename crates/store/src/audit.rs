@@ -310,17 +310,15 @@ fn encode_bundles(bundles: &[AuditBundle]) -> Result<Encoded, std::io::Error> {
                 text,
             });
         }
-        for (seq, e) in (0_u32..).zip(&b.entries) {
-            let body_of = (!e.body.is_empty())
-                .then(|| {
-                    (0_u32..)
-                        .zip(&b.entries[..seq as usize])
-                        .find(|(_, earlier)| same_body(&earlier.body, &e.body))
-                        .map(|(i, _)| i)
-                })
-                .flatten();
+        for (i, e) in b.entries.iter().enumerate() {
+            let body_of = b.entries[..i]
+                .iter()
+                .position(|earlier| !e.body.is_empty() && same_body(&earlier.body, &e.body))
+                .map(u32::try_from)
+                .transpose()
+                .map_err(std::io::Error::other)?;
+            let seq = i32::try_from(i).map_err(std::io::Error::other)?;
             let (data, raw) = encode(e, body_of, &mut zstd)?;
-            let seq = i32::try_from(seq).map_err(std::io::Error::other)?;
             rows.push(AuditRow {
                 request_id: b.request_id,
                 seq,
