@@ -1,0 +1,8 @@
+//! placeholder
+mod error;
+mod fsx;
+mod json;
+pub mod paths;
+pub mod settings;
+pub use error::{Error, Result};
+pub use paths::Paths;
