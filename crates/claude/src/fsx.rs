@@ -7,11 +7,13 @@
 //!
 //! Claude Code rewrites `~/.claude.json` (and sometimes `settings.json`) while it runs, without a
 //! lock anyone else could take. [`update`] therefore reads the file, computes the new text from
-//! what it read (nothing is cached between calls), re-reads it just before the rename and starts
-//! over if it changed, and re-reads it after the rename to check that the change is there
-//! (starting over if another writer's rename replaced it). The one window left is between that
-//! last comparison and the rename — microseconds: a write another program completes inside it is
-//! replaced by ours. No lock-free scheme closes it for a writer that takes no lock.
+//! what it read (nothing is cached between calls), writes and fsyncs it to a temporary file,
+//! looks at the file once more and starts over if it changed, renames, and re-reads the file to
+//! check that the change is there (starting over if another writer's rename replaced it). The one
+//! window left is between that last look and the rename — a read and a rename, microseconds: a
+//! write another program completes inside it is replaced by ours. No lock-free scheme closes it
+//! against a writer that takes no lock; Claude Code's own window (it rewrites the file from what
+//! it read, without looking again) is its whole read-modify-write.
 
 use std::fs;
 use std::io::{self, Write as _};
@@ -97,20 +99,35 @@ pub(crate) fn resolve_links(path: &Path) -> Result<PathBuf> {
 /// Replaces the file at `path` with `contents` atomically. An existing file keeps its
 /// permissions; a new one gets `new_mode` (Unix), and missing directories are created.
 pub(crate) fn write_atomic(path: &Path, contents: &[u8], new_mode: u32) -> Result<()> {
+    prepare(path, contents, new_mode)?.commit()
+}
+
+/// New content written and synced next to its file, waiting to be renamed over it (dropped:
+/// the temporary file is removed and the file is untouched).
+pub(crate) struct Prepared {
+    tmp: tempfile::NamedTempFile,
+    target: PathBuf,
+    dir: PathBuf,
+}
+
+/// The slow half of an atomic write (create, write, fsync), done before the last check for
+/// other writers so that the window between that check and the rename stays short.
+pub(crate) fn prepare(path: &Path, contents: &[u8], new_mode: u32) -> Result<Prepared> {
     let target = resolve_links(path)?;
     let dir = target
         .parent()
         .filter(|d| !d.as_os_str().is_empty())
-        .unwrap_or(Path::new("."));
-    fs::create_dir_all(dir).map_err(Error::io(dir, "create the directory"))?;
+        .unwrap_or(Path::new("."))
+        .to_path_buf();
+    fs::create_dir_all(&dir).map_err(Error::io(&dir, "create the directory"))?;
     let name = target
         .file_name()
         .map_or_else(|| "file".into(), |n| n.to_string_lossy().into_owned());
     let mut tmp = tempfile::Builder::new()
         .prefix(&format!(".{name}.switchboard-"))
         .suffix(".tmp")
-        .tempfile_in(dir)
-        .map_err(Error::io(dir, "create a temporary file in"))?;
+        .tempfile_in(&dir)
+        .map_err(Error::io(&dir, "create a temporary file in"))?;
     let permissions = match fs::metadata(&target) {
         Ok(meta) => Some(meta.permissions()),
         Err(_) => new_permissions(new_mode),
@@ -122,13 +139,21 @@ pub(crate) fn write_atomic(path: &Path, contents: &[u8], new_mode: u32) -> Resul
     tmp.write_all(contents)
         .and_then(|()| tmp.as_file().sync_all())
         .map_err(Error::io(tmp.path(), "write"))?;
-    tmp.persist(&target).map_err(|e| Error::Io {
-        path: target.clone(),
-        op: "replace the file",
-        source: e.error,
-    })?;
-    sync_dir(dir);
-    Ok(())
+    Ok(Prepared { tmp, target, dir })
+}
+
+impl Prepared {
+    /// Renames the new content over the file and syncs the directory.
+    pub(crate) fn commit(self) -> Result<()> {
+        let Prepared { tmp, target, dir } = self;
+        tmp.persist(&target).map_err(|e| Error::Io {
+            path: target.clone(),
+            op: "replace the file",
+            source: e.error,
+        })?;
+        sync_dir(&dir);
+        Ok(())
+    }
 }
 
 #[cfg(unix)]
@@ -198,14 +223,21 @@ pub(crate) fn update_with_hook(
         if next == Next::Keep {
             return Ok(Updated::Unchanged);
         }
+        let prepared = match &next {
+            Next::Write(text) => Some(prepare(path, text.as_bytes(), new_mode)?),
+            Next::Keep | Next::Delete => None,
+        };
         hook(attempt);
+        // The last look for another writer: from here to the rename is the window.
         if read_text(path)? != before {
             continue;
         }
         match next {
             Next::Keep => {}
-            Next::Write(text) => {
-                write_atomic(path, text.as_bytes(), new_mode)?;
+            Next::Write(_) => {
+                if let Some(prepared) = prepared {
+                    prepared.commit()?;
+                }
                 if verify(read_text(path)?.as_deref()) {
                     return Ok(Updated::Written { before });
                 }

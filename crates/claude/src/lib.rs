@@ -2,6 +2,7 @@
 mod error;
 mod fsx;
 mod json;
+pub mod mcp;
 pub mod paths;
 pub mod settings;
 pub use error::{Error, Result};
