@@ -59,12 +59,18 @@ pub(crate) fn read_text(path: &Path) -> Result<Option<String>> {
 
 /// Parses a JSON file's text whose root must be an object.
 pub(crate) fn parse_object(path: &Path, text: &str) -> Result<Doc> {
-    let doc = parse(text).map_err(|SyntaxError { line, column, message }| Error::Malformed {
-        path: path.to_path_buf(),
-        line,
-        column,
-        message,
-    })?;
+    let doc = parse(text).map_err(
+        |SyntaxError {
+             line,
+             column,
+             message,
+         }| Error::Malformed {
+            path: path.to_path_buf(),
+            line,
+            column,
+            message,
+        },
+    )?;
     if doc.root.members().is_none() {
         return Err(Error::Unsupported {
             path: path.to_path_buf(),
@@ -81,7 +87,8 @@ pub(crate) fn resolve_links(path: &Path) -> Result<PathBuf> {
     for _ in 0..40 {
         match fs::symlink_metadata(&current) {
             Ok(meta) if meta.file_type().is_symlink() => {
-                let target = fs::read_link(&current).map_err(Error::io(&current, "read the link"))?;
+                let target =
+                    fs::read_link(&current).map_err(Error::io(&current, "read the link"))?;
                 current = match current.parent() {
                     Some(dir) if target.is_relative() => dir.join(target),
                     _ => target,
@@ -280,7 +287,12 @@ pub(crate) fn now_millis() -> u64 {
 
 /// Saves `contents` as `<state_dir>/backups/<name>.<millis>` (0600) and keeps the newest `keep`
 /// backups of that name. Returns the backup's path.
-pub(crate) fn backup(state_dir: &Path, name: &str, contents: &[u8], keep: usize) -> Result<PathBuf> {
+pub(crate) fn backup(
+    state_dir: &Path,
+    name: &str,
+    contents: &[u8],
+    keep: usize,
+) -> Result<PathBuf> {
     let dir = state_dir.join("backups");
     create_private_dir(&dir)?;
     let stamp = now_millis();
@@ -416,8 +428,17 @@ mod tests {
             },
         )
         .expect_err("contended");
-        assert!(matches!(e, Error::Contended { attempts: ATTEMPTS, .. }));
-        assert_eq!(fs::read_to_string(&path).expect("read"), ATTEMPTS.to_string());
+        assert!(matches!(
+            e,
+            Error::Contended {
+                attempts: ATTEMPTS,
+                ..
+            }
+        ));
+        assert_eq!(
+            fs::read_to_string(&path).expect("read"),
+            ATTEMPTS.to_string()
+        );
     }
 
     #[cfg(unix)]
@@ -432,7 +453,12 @@ mod tests {
         let link = dir.path().join("settings.json");
         std::os::unix::fs::symlink("dotfiles/settings.json", &link).expect("symlink");
         write_atomic(&link, b"{\"a\": 1}", 0o600).expect("write");
-        assert!(fs::symlink_metadata(&link).expect("meta").file_type().is_symlink());
+        assert!(
+            fs::symlink_metadata(&link)
+                .expect("meta")
+                .file_type()
+                .is_symlink()
+        );
         assert_eq!(fs::read_to_string(&real).expect("read"), "{\"a\": 1}");
         let mode = fs::metadata(&real).expect("meta").permissions().mode() & 0o777;
         assert_eq!(mode, 0o640);
@@ -448,7 +474,17 @@ mod tests {
         let path = dir.path().join("f.json");
         fs::write(&path, b"{\n  \"a\": \"\xff\"\n}").expect("seed");
         let e = read_text(&path).expect_err("not utf-8");
-        assert!(matches!(e, Error::Malformed { line: 2, column: 9, .. }), "{e}");
+        assert!(
+            matches!(
+                e,
+                Error::Malformed {
+                    line: 2,
+                    column: 9,
+                    ..
+                }
+            ),
+            "{e}"
+        );
     }
 
     #[test]

@@ -28,12 +28,17 @@ impl Paths {
     /// The locations for a user whose home is `home`, with Claude Code's `CLAUDE_CONFIG_DIR` and
     /// Switchboard's data directory (`$SWITCHBOARD_HOME`, default `~/.switchboard`) if set.
     #[must_use]
-    pub fn new(home: &Path, claude_config_dir: Option<&Path>, switchboard_home: Option<&Path>) -> Paths {
+    pub fn new(
+        home: &Path,
+        claude_config_dir: Option<&Path>,
+        switchboard_home: Option<&Path>,
+    ) -> Paths {
         let (claude_dir, claude_json) = match claude_config_dir {
             Some(dir) => (dir.to_path_buf(), dir.join(".claude.json")),
             None => (home.join(".claude"), home.join(".claude.json")),
         };
-        let data_dir = switchboard_home.map_or_else(|| home.join(".switchboard"), Path::to_path_buf);
+        let data_dir =
+            switchboard_home.map_or_else(|| home.join(".switchboard"), Path::to_path_buf);
         Paths {
             settings: claude_dir.join("settings.json"),
             user_skills: claude_dir.join("skills"),
@@ -57,9 +62,9 @@ impl Paths {
                 .map(|v| absolute(Path::new(&v)))
                 .transpose()
         };
-        let home = get("HOME")?.or(get("USERPROFILE")?).ok_or_else(|| {
-            Error::invalid("HOME", "is not set: cannot find Claude Code's files")
-        })?;
+        let home = get("HOME")?
+            .or(get("USERPROFILE")?)
+            .ok_or_else(|| Error::invalid("HOME", "is not set: cannot find Claude Code's files"))?;
         Ok(Paths::new(
             &home,
             get("CLAUDE_CONFIG_DIR")?.as_deref(),

@@ -228,8 +228,11 @@ fn display(v: &Value, secret: bool) -> String {
 struct Want {
     path: Vec<String>,
     secret: bool,
-    value: Box<dyn Fn(Option<&Value>) -> String>,
+    value: ValueFn,
 }
+
+/// A managed key's new value (JSON text) from the value it builds on.
+type ValueFn = Box<dyn Fn(Option<&Value>) -> String>;
 
 fn json_string(s: &str) -> String {
     Value::String(s.to_owned()).to_string()
@@ -261,16 +264,26 @@ fn wants(opts: &SetupOptions, statusline_path: Vec<String>) -> Result<Vec<Want>>
         if ms == 0 || ms > MAX_TIMEOUT_MS {
             return Err(Error::invalid(
                 "timeout",
-                format!("{ms} ms is out of range: 1 ..= {MAX_TIMEOUT_MS} (Claude Code's timer overflows above)"),
+                format!(
+                    "{ms} ms is out of range: 1 ..= {MAX_TIMEOUT_MS} (Claude Code's timer overflows above)"
+                ),
             ));
         }
         out.push(env_want("API_TIMEOUT_MS", ms.to_string(), false));
     }
     if opts.disable_nonessential_traffic {
-        out.push(env_want("CLAUDE_CODE_DISABLE_NONESSENTIAL_TRAFFIC", "1".to_owned(), false));
+        out.push(env_want(
+            "CLAUDE_CODE_DISABLE_NONESSENTIAL_TRAFFIC",
+            "1".to_owned(),
+            false,
+        ));
     }
     if opts.attribution_header_off {
-        out.push(env_want("CLAUDE_CODE_ATTRIBUTION_HEADER", "0".to_owned(), false));
+        out.push(env_want(
+            "CLAUDE_CODE_ATTRIBUTION_HEADER",
+            "0".to_owned(),
+            false,
+        ));
     }
     if opts.commit_attribution_off {
         for key in ["commit", "pr"] {
@@ -303,9 +316,7 @@ fn wants(opts: &SetupOptions, statusline_path: Vec<String>) -> Result<Vec<Want>>
                     .split('\n')
                     .filter(|l| {
                         !l.trim().is_empty()
-                            && !l
-                                .to_ascii_lowercase()
-                                .starts_with("x-switchboard-profile:")
+                            && !l.to_ascii_lowercase().starts_with("x-switchboard-profile:")
                     })
                     .collect();
                 lines.push(&line);
@@ -326,7 +337,10 @@ fn wants(opts: &SetupOptions, statusline_path: Vec<String>) -> Result<Vec<Want>>
                         json_string(&command)
                     )
                 } else {
-                    match base.and_then(Value::as_str).filter(|c| !c.trim().is_empty()) {
+                    match base
+                        .and_then(Value::as_str)
+                        .filter(|c| !c.trim().is_empty())
+                    {
                         Some(theirs) => {
                             json_string(&format!("{command} --then {}", shell_quote(theirs)))
                         }
@@ -344,7 +358,9 @@ fn validate_base_url(url: &str) -> Result<()> {
     let rest = url
         .strip_prefix("http://")
         .or_else(|| url.strip_prefix("https://"))
-        .ok_or_else(|| Error::invalid("url", format!("{url:?} is not an http:// or https:// URL")))?;
+        .ok_or_else(|| {
+            Error::invalid("url", format!("{url:?} is not an http:// or https:// URL"))
+        })?;
     let host = rest.split(['/', '?', '#']).next().unwrap_or("");
     if host.is_empty() || url.chars().any(char::is_whitespace) {
         return Err(Error::invalid("url", format!("{url:?} has no host")));
@@ -353,7 +369,9 @@ fn validate_base_url(url: &str) -> Result<()> {
     if path.ends_with("/v1") {
         return Err(Error::invalid(
             "url",
-            format!("{url:?} ends in /v1: Claude Code appends /v1/messages itself (give the URL without /v1)"),
+            format!(
+                "{url:?} ends in /v1: Claude Code appends /v1/messages itself (give the URL without /v1)"
+            ),
         ));
     }
     Ok(())
@@ -415,7 +433,9 @@ pub fn setup(paths: &Paths, opts: &SetupOptions) -> Result<SetupReport> {
         fsx::parse_object(settings, original)?;
         let mut record = old_record.clone().unwrap_or_else(|| FileRecord {
             created_file: !existed,
-            original_sha256: text.map(|t| fsx::sha256_hex(t.as_bytes())).unwrap_or_default(),
+            original_sha256: text
+                .map(|t| fsx::sha256_hex(t.as_bytes()))
+                .unwrap_or_default(),
             ..FileRecord::default()
         });
         let mut work = original.to_owned();
@@ -441,7 +461,9 @@ pub fn setup(paths: &Paths, opts: &SetupOptions) -> Result<SetupReport> {
             if existing.is_some() && !still_ours {
                 report.notes.push(format!(
                     "{key} was changed since the last setup; undo will now restore your value ({})",
-                    current.as_ref().map_or_else(|| "absent".to_owned(), |v| display(v, want.secret))
+                    current
+                        .as_ref()
+                        .map_or_else(|| "absent".to_owned(), |v| display(v, want.secret))
                 ));
             }
             let new_text = (want.value)(base.as_ref());
@@ -469,8 +491,7 @@ pub fn setup(paths: &Paths, opts: &SetupOptions) -> Result<SetupReport> {
                 });
                 continue;
             }
-            let (next, outcome) =
-                edit::set(&work, &path, &new_text).map_err(edit_err(settings))?;
+            let (next, outcome) = edit::set(&work, &path, &new_text).map_err(edit_err(settings))?;
             work = next;
             let action = if current.is_some() {
                 Action::Replaced
@@ -524,13 +545,13 @@ pub fn setup(paths: &Paths, opts: &SetupOptions) -> Result<SetupReport> {
     };
     let verify = |text: Option<&str>| {
         text.is_some_and(|t| {
-            expected.borrow().iter().all(|(path, v)| {
-                edit::value_at(t, &strs(path)).ok().flatten().as_ref() == Some(v)
-            })
+            expected
+                .borrow()
+                .iter()
+                .all(|(path, v)| edit::value_at(t, &strs(path)).ok().flatten().as_ref() == Some(v))
         })
     };
     let outcome = fsx::update(settings, 0o600, &mut edit, &verify);
-    drop(edit);
     let outcome = match outcome {
         Ok(o) => o,
         Err(e) => {
@@ -541,7 +562,10 @@ pub fn setup(paths: &Paths, opts: &SetupOptions) -> Result<SetupReport> {
             return Err(e);
         }
     };
-    if let Updated::Written { before: Some(before) } = &outcome {
+    if let Updated::Written {
+        before: Some(before),
+    } = &outcome
+    {
         report.backup = Some(fsx::backup(
             &paths.state_dir,
             "settings.json",
@@ -657,7 +681,6 @@ pub fn undo(paths: &Paths) -> Result<UndoReport> {
     };
     let verify = |_: Option<&str>| true;
     let outcome = fsx::update(settings, 0o600, &mut edit, &verify)?;
-    drop(edit);
     match &outcome {
         Updated::Deleted { before } => {
             report.removed_file = true;
@@ -702,12 +725,17 @@ fn restore_key(text: &str, k: &KeyRecord) -> Result<String, EditError> {
             .map_or_else(|| text.to_owned(), |(t, _)| t)),
         Some(created) => {
             let created = strs(created);
-            let mut out = edit::remove(text, &path, None)?.map_or_else(|| text.to_owned(), |(t, _)| t);
+            let mut out =
+                edit::remove(text, &path, None)?.map_or_else(|| text.to_owned(), |(t, _)| t);
             // Remove the objects setup created, innermost first, while they are empty.
             for depth in (created.len()..path.len()).rev() {
                 let parent = &path[..depth];
                 if edit::is_empty_object(&out, parent)? {
-                    let emptied = if depth == created.len() { k.emptied.as_deref() } else { None };
+                    let emptied = if depth == created.len() {
+                        k.emptied.as_deref()
+                    } else {
+                        None
+                    };
                     if let Some((t, _)) = edit::remove(&out, parent, emptied)? {
                         out = t;
                     }
@@ -776,7 +804,9 @@ pub fn status(paths: &Paths, project: Option<&Path>) -> Result<SettingsStatus> {
             key: k.path.join("."),
             value: current.as_ref().map(|v| display(v, k.secret)),
             managed: true,
-            ours: current.as_ref().is_some_and(|v| value_hash(v) == k.after_sha256),
+            ours: current
+                .as_ref()
+                .is_some_and(|v| value_hash(v) == k.after_sha256),
         });
         seen.push(k.path.clone());
     }
@@ -794,12 +824,14 @@ pub fn status(paths: &Paths, project: Option<&Path>) -> Result<SettingsStatus> {
             });
         }
     }
-    if let Some(Value::String(url)) = edit::value_at(&text, &["env", "ANTHROPIC_BASE_URL"]).ok().flatten() {
-        if url.trim_end_matches('/').ends_with("/v1") {
-            out.warnings.push(format!(
-                "env.ANTHROPIC_BASE_URL ends in /v1 ({url}): Claude Code will call /v1/v1/messages"
-            ));
-        }
+    if let Some(Value::String(url)) = edit::value_at(&text, &["env", "ANTHROPIC_BASE_URL"])
+        .ok()
+        .flatten()
+        && url.trim_end_matches('/').ends_with("/v1")
+    {
+        out.warnings.push(format!(
+            "env.ANTHROPIC_BASE_URL ends in /v1 ({url}): Claude Code will call /v1/v1/messages"
+        ));
     }
     let probe = SetupOptions {
         auth_token: Some(String::new()),
@@ -811,8 +843,14 @@ pub fn status(paths: &Paths, project: Option<&Path>) -> Result<SettingsStatus> {
             project.join(".claude").join("settings.json"),
             Paths::local_settings(project),
         ] {
-            let Ok(Some(t)) = fsx::read_text(&file) else { continue };
-            for key in ["ANTHROPIC_BASE_URL", "ANTHROPIC_AUTH_TOKEN", "ANTHROPIC_API_KEY"] {
+            let Ok(Some(t)) = fsx::read_text(&file) else {
+                continue;
+            };
+            for key in [
+                "ANTHROPIC_BASE_URL",
+                "ANTHROPIC_AUTH_TOKEN",
+                "ANTHROPIC_API_KEY",
+            ] {
                 if edit::value_at(&t, &["env", key]).ok().flatten().is_some() {
                     out.warnings.push(format!(
                         "{} sets env.{key}, which overrides the user settings in that project",

@@ -12,7 +12,7 @@ use switchboard_claude::mcp::{self, FieldEdit, Location, Scope, Status};
 use switchboard_claude::{Error, Paths};
 
 struct Home {
-    dir: tempfile::TempDir,
+    _dir: tempfile::TempDir,
     paths: Paths,
     project: PathBuf,
 }
@@ -23,7 +23,11 @@ fn home() -> Home {
     let project = dir.path().join("work").join("app");
     fs::create_dir_all(&project).expect("project dir");
     let project = project.canonicalize().expect("canonical");
-    Home { dir, paths, project }
+    Home {
+        _dir: dir,
+        paths,
+        project,
+    }
 }
 
 /// `~/.claude.json` as Claude Code writes it: `JSON.stringify(state, null, 2)`, many unrelated
@@ -138,7 +142,8 @@ fn add_then_remove_gives_back_the_same_bytes_in_every_scope() {
         );
         // The entry is laid out like its neighbours, fields in the order given.
         assert!(
-            read(&file).contains("\"new-one\": {\n") && read(&file).contains("\"command\": \"uvx\",\n"),
+            read(&file).contains("\"new-one\": {\n")
+                && read(&file).contains("\"command\": \"uvx\",\n"),
             "{}",
             read(&file)
         );
@@ -170,13 +175,19 @@ fn edits_touch_only_their_entry_and_keep_unknown_fields() {
     )
     .expect("edit");
     let v = parsed(&h.paths.claude_json);
-    assert_eq!(v["mcpServers"]["github"]["x-vendor-extension"], json!({"pinned": true}));
+    assert_eq!(
+        v["mcpServers"]["github"]["x-vendor-extension"],
+        json!({"pinned": true})
+    );
     assert_eq!(v["mcpServers"]["github"]["headers"]["X-Extra"], "1");
     assert_eq!(v["mcpServers"]["github"]["url"], "https://example.com/mcp");
     // Every other byte is where it was: only the two values changed.
     let text = read(&h.paths.claude_json);
     let expected = original
-        .replace("https://api.githubcopilot.com/mcp/", "https://example.com/mcp")
+        .replace(
+            "https://api.githubcopilot.com/mcp/",
+            "https://example.com/mcp",
+        )
         .replace(
             "\"Bearer ${GITHUB_PAT}\"\n      },",
             "\"Bearer ${GITHUB_PAT}\",\n        \"X-Extra\": \"1\"\n      },",
@@ -196,16 +207,24 @@ fn edits_touch_only_their_entry_and_keep_unknown_fields() {
     .expect("edit local");
     let v = parsed(&h.paths.claude_json);
     let key = h.project.to_string_lossy().into_owned();
-    assert_eq!(v["projects"][&key]["mcpServers"]["stripe"]["futureField"], 1);
+    assert_eq!(
+        v["projects"][&key]["mcpServers"]["stripe"]["futureField"],
+        1
+    );
     assert_eq!(v["projects"][&key]["hasTrustDialogAccepted"], true);
-    assert_eq!(v["projects"]["/some/other/project"]["mcpServers"]["stripe"], json!({"command": "other"}));
+    assert_eq!(
+        v["projects"]["/some/other/project"]["mcpServers"]["stripe"],
+        json!({"command": "other"})
+    );
 
     let project = loc(&h, Scope::Project);
     mcp::edit(
         &h.paths,
         &project,
         "api",
-        &[FieldEdit::Remove { path: vec!["headers".into()] }],
+        &[FieldEdit::Remove {
+            path: vec!["headers".into()],
+        }],
     )
     .expect("edit project");
     let v = parsed(&h.project.join(".mcp.json"));
@@ -218,10 +237,15 @@ fn edits_touch_only_their_entry_and_keep_unknown_fields() {
         &h.paths,
         &user,
         "github",
-        &[FieldEdit::Remove { path: vec!["type".into()] }],
+        &[FieldEdit::Remove {
+            path: vec!["type".into()],
+        }],
     )
     .expect_err("url without type");
-    assert!(e.to_string().contains("has a \"url\" but no \"type\""), "{e}");
+    assert!(
+        e.to_string().contains("has a \"url\" but no \"type\""),
+        "{e}"
+    );
     assert_eq!(read(&h.paths.claude_json), before);
 }
 
@@ -231,7 +255,11 @@ fn invalid_names_and_entries_are_refused_before_writing() {
     let original = seed(&h);
     let user = loc(&h, Scope::User);
     for (name, entry, needle) in [
-        ("web", r#"{"url":"https://x"}"#, "has a \"url\" but no \"type\""),
+        (
+            "web",
+            r#"{"url":"https://x"}"#,
+            "has a \"url\" but no \"type\"",
+        ),
         ("my server", r#"{"command":"x"}"#, "letters, digits"),
         ("workspace", r#"{"command":"x"}"#, "reserved"),
         ("web", r#"{"type":"http"}"#, "needs a url"),
@@ -249,14 +277,23 @@ fn invalid_names_and_entries_are_refused_before_writing() {
 fn a_missing_claude_json_or_project_entry_is_created() {
     let h = home();
     let local = loc(&h, Scope::Local);
-    mcp::add(&h.paths, &local, "time", r#"{"command":"uvx","args":["mcp-server-time"]}"#).expect("add");
+    mcp::add(
+        &h.paths,
+        &local,
+        "time",
+        r#"{"command":"uvx","args":["mcp-server-time"]}"#,
+    )
+    .expect("add");
     let v = parsed(&h.paths.claude_json);
     let key = h.project.to_string_lossy().into_owned();
     assert_eq!(v["projects"][&key]["mcpServers"]["time"]["command"], "uvx");
     #[cfg(unix)]
     {
         use std::os::unix::fs::PermissionsExt as _;
-        let mode = fs::metadata(&h.paths.claude_json).expect("meta").permissions().mode();
+        let mode = fs::metadata(&h.paths.claude_json)
+            .expect("meta")
+            .permissions()
+            .mode();
         assert_eq!(mode & 0o777, 0o600);
     }
     let project = loc(&h, Scope::Project);
@@ -271,7 +308,13 @@ fn a_missing_claude_json_or_project_entry_is_created() {
 fn list_shows_scopes_status_and_shadowing() {
     let h = home();
     seed(&h);
-    mcp::add(&h.paths, &loc(&h, Scope::Local), "api", r#"{"command":"local-api"}"#).expect("add");
+    mcp::add(
+        &h.paths,
+        &loc(&h, Scope::Local),
+        "api",
+        r#"{"command":"local-api"}"#,
+    )
+    .expect("add");
     let servers = mcp::list(&h.paths, Some(&h.project)).expect("list");
     let rows: Vec<(String, Scope, Status, Option<Scope>)> = servers
         .iter()
@@ -282,17 +325,28 @@ fn list_shows_scopes_status_and_shadowing() {
         [
             ("stripe".to_owned(), Scope::Local, Status::Enabled, None),
             ("api".to_owned(), Scope::Local, Status::Enabled, None),
-            ("api".to_owned(), Scope::Project, Status::NeedsApproval, None),
+            (
+                "api".to_owned(),
+                Scope::Project,
+                Status::NeedsApproval,
+                None
+            ),
             ("github".to_owned(), Scope::User, Status::Enabled, None),
             ("fs".to_owned(), Scope::User, Status::Enabled, None),
         ]
     );
     let github = mcp::get(&h.paths, &Location::User, "github").expect("get");
     assert_eq!(github.target(), "https://api.githubcopilot.com/mcp/");
-    assert_eq!(mcp::masked(&github.entry)["headers"]["Authorization"], "Bear…PAT}");
+    assert_eq!(
+        mcp::masked(&github.entry)["headers"]["Authorization"],
+        "Bear…PAT}"
+    );
     let user_only = mcp::list(&h.paths, None).expect("list");
     assert_eq!(user_only.len(), 2);
-    assert!(matches!(mcp::get(&h.paths, &Location::User, "nope"), Err(Error::NotFound(_))));
+    assert!(matches!(
+        mcp::get(&h.paths, &Location::User, "nope"),
+        Err(Error::NotFound(_))
+    ));
 }
 
 #[test]
@@ -303,17 +357,30 @@ fn disable_and_enable_a_user_server_through_the_stash() {
     let t = mcp::disable(&h.paths, &user, "github").expect("disable");
     assert!(!t.already);
     let v = parsed(&h.paths.claude_json);
-    assert!(v["mcpServers"].get("github").is_none(), "Claude Code no longer sees it");
+    assert!(
+        v["mcpServers"].get("github").is_none(),
+        "Claude Code no longer sees it"
+    );
     assert_eq!(v["mcpServers"]["fs"]["command"], "npx");
     let s = mcp::get(&h.paths, &user, "github").expect("still listed");
     assert_eq!(s.status, Status::DisabledBySwitchboard);
     assert_eq!(s.entry["x-vendor-extension"], json!({"pinned": true}));
-    assert!(mcp::disable(&h.paths, &user, "github").expect("again").already);
+    assert!(
+        mcp::disable(&h.paths, &user, "github")
+            .expect("again")
+            .already
+    );
     // Adding the same name while it is disabled is refused.
-    assert!(matches!(mcp::add(&h.paths, &user, "github", r#"{"command":"x"}"#), Err(Error::Exists(_))));
+    assert!(matches!(
+        mcp::add(&h.paths, &user, "github", r#"{"command":"x"}"#),
+        Err(Error::Exists(_))
+    ));
     mcp::enable(&h.paths, &user, "github").expect("enable");
     assert_eq!(read(&h.paths.claude_json), original);
-    assert_eq!(mcp::get(&h.paths, &user, "github").expect("back").status, Status::Enabled);
+    assert_eq!(
+        mcp::get(&h.paths, &user, "github").expect("back").status,
+        Status::Enabled
+    );
 
     // A disabled server can be edited and removed; enable then has nothing to bring back.
     mcp::disable(&h.paths, &user, "fs").expect("disable fs");
@@ -321,16 +388,32 @@ fn disable_and_enable_a_user_server_through_the_stash() {
         &h.paths,
         &user,
         "fs",
-        &[FieldEdit::Set { path: vec!["env".into(), "A".into()], json: "\"1\"".into() }],
+        &[FieldEdit::Set {
+            path: vec!["env".into(), "A".into()],
+            json: "\"1\"".into(),
+        }],
     )
     .expect("edit stashed");
-    assert_eq!(mcp::get(&h.paths, &user, "fs").expect("fs").entry["env"]["A"], "1");
+    assert_eq!(
+        mcp::get(&h.paths, &user, "fs").expect("fs").entry["env"]["A"],
+        "1"
+    );
     mcp::enable(&h.paths, &user, "fs").expect("enable fs");
-    assert_eq!(parsed(&h.paths.claude_json)["mcpServers"]["fs"]["env"], json!({"A": "1"}));
+    assert_eq!(
+        parsed(&h.paths.claude_json)["mcpServers"]["fs"]["env"],
+        json!({"A": "1"})
+    );
     mcp::disable(&h.paths, &user, "fs").expect("disable fs");
     mcp::remove(&h.paths, &user, "fs").expect("remove stashed");
-    assert!(matches!(mcp::enable(&h.paths, &user, "fs"), Err(Error::NotFound(_))));
-    assert!(parsed(&h.paths.claude_json)["mcpServers"].get("fs").is_none());
+    assert!(matches!(
+        mcp::enable(&h.paths, &user, "fs"),
+        Err(Error::NotFound(_))
+    ));
+    assert!(
+        parsed(&h.paths.claude_json)["mcpServers"]
+            .get("fs")
+            .is_none()
+    );
 }
 
 #[test]
@@ -343,7 +426,11 @@ fn enable_refuses_to_overwrite_a_server_added_meanwhile() {
     let mut v = parsed(&h.paths.claude_json);
     let key = h.project.to_string_lossy().into_owned();
     v["projects"][&key]["mcpServers"]["stripe"] = json!({"command": "new-stripe"});
-    fs::write(&h.paths.claude_json, serde_json::to_string_pretty(&v).expect("json")).expect("write");
+    fs::write(
+        &h.paths.claude_json,
+        serde_json::to_string_pretty(&v).expect("json"),
+    )
+    .expect("write");
     let e = mcp::enable(&h.paths, &local, "stripe").expect_err("taken");
     assert!(matches!(e, Error::Exists(_)), "{e}");
     assert_eq!(
@@ -358,17 +445,34 @@ fn project_servers_are_disabled_the_way_claude_code_records_it() {
     seed(&h);
     let project = loc(&h, Scope::Project);
     mcp::disable(&h.paths, &project, "api").expect("disable");
-    assert_eq!(read(&h.project.join(".mcp.json")), MCP_JSON, ".mcp.json untouched");
+    assert_eq!(
+        read(&h.project.join(".mcp.json")),
+        MCP_JSON,
+        ".mcp.json untouched"
+    );
     let local_settings = h.project.join(".claude/settings.local.json");
-    assert_eq!(parsed(&local_settings), json!({"disabledMcpjsonServers": ["api"]}));
-    assert_eq!(mcp::get(&h.paths, &project, "api").expect("api").status, Status::DisabledForProject);
+    assert_eq!(
+        parsed(&local_settings),
+        json!({"disabledMcpjsonServers": ["api"]})
+    );
+    assert_eq!(
+        mcp::get(&h.paths, &project, "api").expect("api").status,
+        Status::DisabledForProject
+    );
     mcp::enable(&h.paths, &project, "api").expect("enable");
     assert_eq!(
         parsed(&local_settings),
         json!({"disabledMcpjsonServers": [], "enabledMcpjsonServers": ["api"]})
     );
-    assert_eq!(mcp::get(&h.paths, &project, "api").expect("api").status, Status::Enabled);
-    assert!(mcp::enable(&h.paths, &project, "api").expect("again").already);
+    assert_eq!(
+        mcp::get(&h.paths, &project, "api").expect("api").status,
+        Status::Enabled
+    );
+    assert!(
+        mcp::enable(&h.paths, &project, "api")
+            .expect("again")
+            .already
+    );
 }
 
 #[test]
@@ -379,14 +483,24 @@ fn a_server_removed_by_the_user_is_never_brought_back() {
     mcp::list(&h.paths, None).expect("list");
     // `claude mcp remove fs` between two Switchboard calls.
     let mut v = parsed(&h.paths.claude_json);
-    v["mcpServers"].as_object_mut().expect("servers").remove("fs");
-    fs::write(&h.paths.claude_json, serde_json::to_string_pretty(&v).expect("json")).expect("write");
+    v["mcpServers"]
+        .as_object_mut()
+        .expect("servers")
+        .remove("fs");
+    fs::write(
+        &h.paths.claude_json,
+        serde_json::to_string_pretty(&v).expect("json"),
+    )
+    .expect("write");
     mcp::add(&h.paths, &user, "other", r#"{"command":"x"}"#).expect("add");
     mcp::edit(
         &h.paths,
         &user,
         "github",
-        &[FieldEdit::Set { path: vec!["timeout".into()], json: "30000".into() }],
+        &[FieldEdit::Set {
+            path: vec!["timeout".into()],
+            json: "30000".into(),
+        }],
     )
     .expect("edit");
     let v = parsed(&h.paths.claude_json);
@@ -400,8 +514,21 @@ fn a_malformed_claude_json_is_refused_with_its_location() {
     let broken = "{\n  \"mcpServers\": {\n    \"a\": {\"command\": \"x\"}\n  \n";
     fs::write(&h.paths.claude_json, broken).expect("write");
     let e = mcp::add(&h.paths, &Location::User, "b", r#"{"command":"y"}"#).expect_err("malformed");
-    assert!(matches!(e, Error::Malformed { line: 5, column: 1, .. }), "{e}");
-    assert!(matches!(mcp::list(&h.paths, None), Err(Error::Malformed { .. })));
+    assert!(
+        matches!(
+            e,
+            Error::Malformed {
+                line: 5,
+                column: 1,
+                ..
+            }
+        ),
+        "{e}"
+    );
+    assert!(matches!(
+        mcp::list(&h.paths, None),
+        Err(Error::Malformed { .. })
+    ));
     assert_eq!(read(&h.paths.claude_json), broken);
 }
 
@@ -435,8 +562,8 @@ fn a_concurrent_writer_never_sees_a_broken_file() {
                     std::thread::yield_now();
                     continue;
                 }
-                let mut v: Value =
-                    serde_json::from_str(&text).expect("the other writer never reads a broken file");
+                let mut v: Value = serde_json::from_str(&text)
+                    .expect("the other writer never reads a broken file");
                 if written > 0 && v["numStartups"] != json!(written) {
                     lost += 1;
                 }
@@ -454,24 +581,36 @@ fn a_concurrent_writer_never_sees_a_broken_file() {
     let user = Location::User;
     const N: usize = 40;
     for i in 0..N {
-        mcp::add(&h.paths, &user, &format!("s{i}"), r#"{"command":"x"}"#).expect("add while racing");
+        mcp::add(&h.paths, &user, &format!("s{i}"), r#"{"command":"x"}"#)
+            .expect("add while racing");
         mcp::edit(
             &h.paths,
             &user,
             "fs",
-            &[FieldEdit::Set { path: vec!["args".into()], json: format!("[\"{i}\"]") }],
+            &[FieldEdit::Set {
+                path: vec!["args".into()],
+                json: format!("[\"{i}\"]"),
+            }],
         )
         .expect("edit while racing");
     }
     stop.store(true, Ordering::Relaxed);
     let (written, theirs_lost) = writer.join().expect("writer");
     let v = parsed(&h.paths.claude_json);
-    let ours_lost = (0..N).filter(|i| v["mcpServers"].get(format!("s{i}")).is_none()).count();
+    let ours_lost = (0..N)
+        .filter(|i| v["mcpServers"].get(format!("s{i}")).is_none())
+        .count();
     eprintln!(
         "other writer: {written} writes, {theirs_lost} replaced by ours; ours: {ours_lost} of {N} adds dropped by its blind rewrites"
     );
     assert_eq!(v["theme"], "dark");
-    assert_eq!(v["mcpServers"]["github"]["x-vendor-extension"], json!({"pinned": true}));
+    assert_eq!(
+        v["mcpServers"]["github"]["x-vendor-extension"],
+        json!({"pinned": true})
+    );
     assert!(v["projects"]["/some/other/project"].is_object());
-    assert!(theirs_lost <= 4, "{theirs_lost} updates of the other writer lost");
+    assert!(
+        theirs_lost <= 4,
+        "{theirs_lost} updates of the other writer lost"
+    );
 }

@@ -98,14 +98,22 @@ fn setup_merges_only_its_keys_and_undo_restores_claude_codes_file_byte_for_byte(
     seed(&p, CLAUDE_CODE_FILE);
     let report = settings::setup(&p, &full()).expect("setup");
     assert!(!report.created_file);
-    assert!(report.backup.as_ref().is_some_and(|b| fs::read_to_string(b).expect("backup") == CLAUDE_CODE_FILE));
+    assert!(
+        report
+            .backup
+            .as_ref()
+            .is_some_and(|b| fs::read_to_string(b).expect("backup") == CLAUDE_CODE_FILE)
+    );
     let v = parsed(&p);
     assert_eq!(v["env"]["ANTHROPIC_BASE_URL"], URL);
     assert_eq!(v["env"]["ANTHROPIC_AUTH_TOKEN"], TOKEN);
     assert_eq!(v["env"]["API_TIMEOUT_MS"], "600000");
     assert_eq!(v["env"]["CLAUDE_CODE_DISABLE_NONESSENTIAL_TRAFFIC"], "1");
     assert_eq!(v["env"]["CLAUDE_CODE_ATTRIBUTION_HEADER"], "0");
-    assert_eq!(v["env"]["ANTHROPIC_CUSTOM_HEADERS"], "X-Switchboard-Profile: work");
+    assert_eq!(
+        v["env"]["ANTHROPIC_CUSTOM_HEADERS"],
+        "X-Switchboard-Profile: work"
+    );
     assert_eq!(v["env"]["DISABLE_TELEMETRY"], "1");
     assert_eq!(v["attribution"], json!({"commit": "", "pr": ""}));
     assert_eq!(
@@ -115,7 +123,9 @@ fn setup_merges_only_its_keys_and_undo_restores_claude_codes_file_byte_for_byte(
     assert!(v.get("apiKey").is_none() && v["env"].get("ANTHROPIC_API_KEY").is_none());
     // Everything else is as it was, in its place and layout.
     let text = read(&p);
-    assert!(text.starts_with(&CLAUDE_CODE_FILE[..CLAUDE_CODE_FILE.find("  \"env\"").expect("env")]));
+    assert!(
+        text.starts_with(&CLAUDE_CODE_FILE[..CLAUDE_CODE_FILE.find("  \"env\"").expect("env")])
+    );
     assert!(text.contains("  \"env\": {\n    \"DISABLE_TELEMETRY\": \"1\",\n    \"ANTHROPIC_BASE_URL\": \"http://127.0.0.1:8787\",\n"));
     assert!(text.ends_with("  \"statusLine\": {\n    \"type\": \"command\",\n    \"command\": \"/usr/local/bin/switchboard statusline\",\n    \"padding\": 0\n  }\n}"));
     // The token is in settings.json only: Switchboard's record holds a hash of it.
@@ -148,7 +158,10 @@ fn undo_restores_an_unusually_formatted_file_byte_for_byte() {
         json!({"type": "command", "command": "/usr/local/bin/switchboard statusline --then '~/bin/line.sh'", "padding": 1})
     );
     let text = read(&p);
-    assert!(!text.replace("\r\n", "").contains('\n'), "CRLF kept: {text:?}");
+    assert!(
+        !text.replace("\r\n", "").contains('\n'),
+        "CRLF kept: {text:?}"
+    );
     assert!(text.ends_with("  }"), "no newline added at the end");
     settings::undo(&p).expect("undo");
     assert_eq!(read(&p), original);
@@ -167,7 +180,10 @@ fn a_missing_file_is_created_private_and_undo_removes_it() {
     #[cfg(unix)]
     {
         use std::os::unix::fs::PermissionsExt as _;
-        let mode = fs::metadata(&p.settings).expect("meta").permissions().mode();
+        let mode = fs::metadata(&p.settings)
+            .expect("meta")
+            .permissions()
+            .mode();
         assert_eq!(mode & 0o777, 0o600);
     }
     let undo = settings::undo(&p).expect("undo");
@@ -192,7 +208,11 @@ fn a_key_the_user_changed_since_setup_is_left_alone_and_reported() {
     assert_eq!(undo.restored, ["env.ANTHROPIC_AUTH_TOKEN"]);
     assert_eq!(undo.left_alone.len(), 1);
     assert_eq!(undo.left_alone[0].key, "env.ANTHROPIC_BASE_URL");
-    assert!(undo.left_alone[0].reason.contains("https://mine.example"), "{:?}", undo.left_alone);
+    assert!(
+        undo.left_alone[0].reason.contains("https://mine.example"),
+        "{:?}",
+        undo.left_alone
+    );
     assert!(!undo.identical_to_original);
     let v = parsed(&p);
     assert_eq!(v["env"]["ANTHROPIC_BASE_URL"], "https://mine.example");
@@ -217,7 +237,10 @@ fn a_malformed_file_is_reported_with_line_and_column_and_never_written() {
     assert!(!p.state_dir.join("setup.json").exists());
     // A top level that is not an object is refused the same way.
     seed(&p, "[1, 2]");
-    assert!(matches!(settings::setup(&p, &basic()), Err(Error::Unsupported { .. })));
+    assert!(matches!(
+        settings::setup(&p, &basic()),
+        Err(Error::Unsupported { .. })
+    ));
     // So is an `env` that is not an object.
     seed(&p, "{\"env\": \"x\"}");
     let e = settings::setup(&p, &basic()).expect_err("env not an object");
@@ -238,7 +261,11 @@ fn setup_twice_keeps_the_first_previous_values_for_undo() {
         ..basic()
     };
     let report = settings::setup(&p, &again).expect("second setup");
-    let actions: Vec<(String, Action)> = report.changes.iter().map(|c| (c.key.clone(), c.action)).collect();
+    let actions: Vec<(String, Action)> = report
+        .changes
+        .iter()
+        .map(|c| (c.key.clone(), c.action))
+        .collect();
     assert_eq!(
         actions,
         [
@@ -268,7 +295,11 @@ fn a_second_statusline_setup_does_not_chain_itself() {
     // The chained command, unquoted by a shell, is theirs again.
     let out = std::process::Command::new("sh")
         .arg("-c")
-        .arg(format!("printf %s {}", &v["statusLine"]["command"].as_str().expect("str")["switchboard statusline --then ".len()..]))
+        .arg(format!(
+            "printf %s {}",
+            &v["statusLine"]["command"].as_str().expect("str")
+                ["switchboard statusline --then ".len()..]
+        ))
         .output()
         .expect("sh");
     assert_eq!(String::from_utf8_lossy(&out.stdout), theirs);
@@ -290,11 +321,41 @@ fn bad_options_are_refused_before_reading_anything() {
     let home = home();
     let p = paths(home.path());
     for (opts, needle) in [
-        (SetupOptions { base_url: "http://127.0.0.1:8787/v1".to_owned(), ..basic() }, "/v1"),
-        (SetupOptions { base_url: "127.0.0.1:8787".to_owned(), ..basic() }, "not an http"),
-        (SetupOptions { auth_token: Some("a b".to_owned()), ..basic() }, "token"),
-        (SetupOptions { timeout_ms: Some(3_000_000_000), ..basic() }, "out of range"),
-        (SetupOptions { profile: Some("a b".to_owned()), ..basic() }, "profile"),
+        (
+            SetupOptions {
+                base_url: "http://127.0.0.1:8787/v1".to_owned(),
+                ..basic()
+            },
+            "/v1",
+        ),
+        (
+            SetupOptions {
+                base_url: "127.0.0.1:8787".to_owned(),
+                ..basic()
+            },
+            "not an http",
+        ),
+        (
+            SetupOptions {
+                auth_token: Some("a b".to_owned()),
+                ..basic()
+            },
+            "token",
+        ),
+        (
+            SetupOptions {
+                timeout_ms: Some(3_000_000_000),
+                ..basic()
+            },
+            "out of range",
+        ),
+        (
+            SetupOptions {
+                profile: Some("a b".to_owned()),
+                ..basic()
+            },
+            "profile",
+        ),
     ] {
         let e = settings::setup(&p, &opts).expect_err(needle);
         assert!(e.to_string().contains(needle), "{e}");
@@ -306,7 +367,10 @@ fn bad_options_are_refused_before_reading_anything() {
 fn status_shows_ours_masks_the_token_and_warns_of_conflicts() {
     let home = home();
     let p = paths(home.path());
-    seed(&p, "{\"env\": {\"ANTHROPIC_API_KEY\": \"sk-ant-0123456789abcdef\"}}");
+    seed(
+        &p,
+        "{\"env\": {\"ANTHROPIC_API_KEY\": \"sk-ant-0123456789abcdef\"}}",
+    );
     let before = settings::status(&p, None).expect("status");
     assert!(!before.set_up);
     settings::setup(&p, &basic()).expect("setup");
@@ -319,11 +383,25 @@ fn status_shows_ours_masks_the_token_and_warns_of_conflicts() {
     .expect("project settings");
     let s = settings::status(&p, Some(&project)).expect("status");
     assert!(s.set_up && s.exists && s.problem.is_none());
-    let token = s.keys.iter().find(|k| k.key == "env.ANTHROPIC_AUTH_TOKEN").expect("token");
+    let token = s
+        .keys
+        .iter()
+        .find(|k| k.key == "env.ANTHROPIC_AUTH_TOKEN")
+        .expect("token");
     assert!(token.ours && token.managed);
     assert_eq!(token.value.as_deref(), Some("sb-t…cdef"));
-    assert!(s.warnings.iter().any(|w| w.contains("ANTHROPIC_API_KEY")), "{:?}", s.warnings);
-    assert!(s.warnings.iter().any(|w| w.contains("settings.local.json sets env.ANTHROPIC_BASE_URL")), "{:?}", s.warnings);
+    assert!(
+        s.warnings.iter().any(|w| w.contains("ANTHROPIC_API_KEY")),
+        "{:?}",
+        s.warnings
+    );
+    assert!(
+        s.warnings
+            .iter()
+            .any(|w| w.contains("settings.local.json sets env.ANTHROPIC_BASE_URL")),
+        "{:?}",
+        s.warnings
+    );
     seed(&p, "{");
     let s = settings::status(&p, None).expect("status");
     assert!(s.problem.is_some_and(|m| m.contains(":1:2:")));
@@ -333,14 +411,24 @@ fn status_shows_ours_masks_the_token_and_warns_of_conflicts() {
 
 /// Whitespace as anyone might write it.
 fn ws() -> impl Strategy<Value = &'static str> {
-    prop::sample::select(vec!["", " ", "  ", "\t", "\n", "\r\n", "\n    ", " \n\t ", "\r\n\t"])
+    prop::sample::select(vec![
+        "", " ", "  ", "\t", "\n", "\r\n", "\n    ", " \n\t ", "\r\n\t",
+    ])
 }
 
 fn key() -> impl Strategy<Value = String> {
     prop_oneof![
         prop::sample::select(vec![
-            "env", "statusLine", "attribution", "ANTHROPIC_BASE_URL", "ANTHROPIC_AUTH_TOKEN",
-            "command", "model", "commit", "pr", "hooks",
+            "env",
+            "statusLine",
+            "attribution",
+            "ANTHROPIC_BASE_URL",
+            "ANTHROPIC_AUTH_TOKEN",
+            "command",
+            "model",
+            "commit",
+            "pr",
+            "hooks",
         ])
         .prop_map(str::to_owned),
         "[a-zA-Z_é\\\\\"]{0,6}",
@@ -350,8 +438,17 @@ fn key() -> impl Strategy<Value = String> {
 
 fn scalar() -> impl Strategy<Value = String> {
     prop_oneof![
-        prop::sample::select(vec!["1", "-2.5e3", "0", "true", "false", "null", "\"\"", "\"\\u00e9\\n\""])
-            .prop_map(str::to_owned),
+        prop::sample::select(vec![
+            "1",
+            "-2.5e3",
+            "0",
+            "true",
+            "false",
+            "null",
+            "\"\"",
+            "\"\\u00e9\\n\""
+        ])
+        .prop_map(str::to_owned),
         ".{0,8}".prop_map(|s: String| serde_json::to_string(&s).expect("string")),
     ]
 }
@@ -373,7 +470,10 @@ fn value() -> impl Strategy<Value = String> {
                 }
             ),
             prop::collection::vec((ws(), inner, ws()), 0..4).prop_map(|items| {
-                let body: Vec<String> = items.into_iter().map(|(a, v, b)| format!("{a}{v}{b}")).collect();
+                let body: Vec<String> = items
+                    .into_iter()
+                    .map(|(a, v, b)| format!("{a}{v}{b}"))
+                    .collect();
                 format!("[{}]", body.join(","))
             }),
         ]
@@ -385,14 +485,21 @@ fn settings_text() -> impl Strategy<Value = String> {
     (
         ws(),
         prop::collection::vec((ws(), key(), ws(), ws(), value(), ws()), 0..6),
-        prop::option::of((ws(), ws(), prop::collection::vec((ws(), key(), ws(), scalar(), ws()), 0..4))),
+        prop::option::of((
+            ws(),
+            ws(),
+            prop::collection::vec((ws(), key(), ws(), scalar(), ws()), 0..4),
+        )),
         any::<prop::sample::Index>(),
         ws(),
         prop::sample::select(vec!["", "\n", "\r\n", "\n\n"]),
     )
         .prop_map(|(lead, mut members, env, at, close, trail)| {
             if let Some((a, b, vars)) = env {
-                let body: Vec<String> = vars.into_iter().map(|(x, k, y, v, z)| format!("{x}{k}:{y}{v}{z}")).collect();
+                let body: Vec<String> = vars
+                    .into_iter()
+                    .map(|(x, k, y, v, z)| format!("{x}{k}:{y}{v}{z}"))
+                    .collect();
                 let env = format!("{{{}}}", body.join(","));
                 let i = at.index(members.len() + 1);
                 members.insert(i, (a, "\"env\"".to_owned(), b, "", env, ""));

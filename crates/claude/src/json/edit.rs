@@ -61,9 +61,7 @@ fn object_at<'d>(doc: &'d Doc, path: &[&str]) -> Result<&'d Node, EditError> {
         };
     }
     if node.members().is_none() {
-        return Err(EditError::NotAnObject {
-            path: dotted(path),
-        });
+        return Err(EditError::NotAnObject { path: dotted(path) });
     }
     Ok(node)
 }
@@ -101,7 +99,11 @@ pub(crate) enum SetOutcome {
 
 /// Sets the value at `path` (creating missing parent objects) to `json` (valid JSON text; its
 /// members keep their order), laid out in the style of its surroundings.
-pub(crate) fn set(text: &str, path: &[&str], json: &str) -> Result<(String, SetOutcome), EditError> {
+pub(crate) fn set(
+    text: &str,
+    path: &[&str],
+    json: &str,
+) -> Result<(String, SetOutcome), EditError> {
     let doc = reparse(text)?;
     let style = Style::detect(text, &doc);
     // The deepest existing object on the path.
@@ -153,9 +155,9 @@ pub(crate) fn set(text: &str, path: &[&str], json: &str) -> Result<(String, SetO
 /// Replaces the value at `path` with `raw` (already JSON text) as it is.
 pub(crate) fn replace_raw(text: &str, path: &[&str], raw: &str) -> Result<String, EditError> {
     let doc = reparse(text)?;
-    let node = doc.find(path).ok_or_else(|| EditError::Missing {
-        path: dotted(path),
-    })?;
+    let node = doc
+        .find(path)
+        .ok_or_else(|| EditError::Missing { path: dotted(path) })?;
     Ok(splice(text, node.span.clone(), raw))
 }
 
@@ -200,7 +202,11 @@ pub(crate) fn reinsert(
     let node = object_at(&doc, parent)?;
     let members = node.members().unwrap_or(&[]);
     let exact = match (removed.index, members.len()) {
-        (_, 0) => Some(splice(text, node.span.start + 1..node.span.end - 1, &removed.cut)),
+        (_, 0) => Some(splice(
+            text,
+            node.span.start + 1..node.span.end - 1,
+            &removed.cut,
+        )),
         (0, _) => {
             let at = members[0].key_span.start;
             Some(splice(text, at..at, &removed.cut))
@@ -215,7 +221,8 @@ pub(crate) fn reinsert(
         let fits = parse(&out).ok().is_some_and(|d| {
             let mut path: Vec<&str> = parent.to_vec();
             path.push(key);
-            d.find(&path).is_some_and(|n| out[n.span.clone()] == removed.raw)
+            d.find(&path)
+                .is_some_and(|n| out[n.span.clone()] == removed.raw)
         });
         if fits {
             return Ok(out);
@@ -325,7 +332,10 @@ fn cut_range<'e>(
     emptied: Option<&'e str>,
 ) -> (std::ops::Range<usize>, &'e str) {
     if members.len() == 1 {
-        (node.span.start + 1..node.span.end - 1, emptied.unwrap_or(""))
+        (
+            node.span.start + 1..node.span.end - 1,
+            emptied.unwrap_or(""),
+        )
     } else if i > 0 {
         (members[i - 1].value.span.end..members[i].value.span.end, "")
     } else {
@@ -367,7 +377,10 @@ mod tests {
                 SetOutcome::Inserted { emptied } => emptied.clone(),
                 SetOutcome::Created { .. } | SetOutcome::Replaced { .. } => None,
             };
-            assert_eq!(value_at(&with, &["env", "K"]).expect("parse"), Some(json!("v")));
+            assert_eq!(
+                value_at(&with, &["env", "K"]).expect("parse"),
+                Some(json!("v"))
+            );
             let back = match outcome {
                 SetOutcome::Created { created, emptied } => {
                     let p: Vec<&str> = created.iter().map(String::as_str).collect();
@@ -376,10 +389,12 @@ mod tests {
                         .expect("there")
                         .0
                 }
-                _ => remove(&with, &["env", "K"], emptied.as_deref())
-                    .expect("remove")
-                    .expect("there")
-                    .0,
+                _ => {
+                    remove(&with, &["env", "K"], emptied.as_deref())
+                        .expect("remove")
+                        .expect("there")
+                        .0
+                }
             };
             assert_eq!(back, text, "via {with:?}");
         }
@@ -388,7 +403,10 @@ mod tests {
     #[test]
     fn renders_new_objects_like_json_stringify_with_two_spaces() {
         let (out, _) = set_ok("{\n  \"a\": 1\n}", &["env", "K"], json!("v"));
-        assert_eq!(out, "{\n  \"a\": 1,\n  \"env\": {\n    \"K\": \"v\"\n  }\n}");
+        assert_eq!(
+            out,
+            "{\n  \"a\": 1,\n  \"env\": {\n    \"K\": \"v\"\n  }\n}"
+        );
         let (out, _) = set_ok("{}", &["env", "K"], json!("v"));
         assert_eq!(out, "{\n  \"env\": {\n    \"K\": \"v\"\n  }\n}");
         let (out, _) = set_ok("{\"a\":1}", &["env", "K"], json!("v"));
@@ -438,9 +456,14 @@ mod tests {
         }
         // The only member: the object's inside comes back.
         let text = "{\"s\": {\n    \"only\": {\"command\": \"x\"}\n  }}";
-        let (out, removed) = remove(text, &["s", "only"], None).expect("remove").expect("there");
+        let (out, removed) = remove(text, &["s", "only"], None)
+            .expect("remove")
+            .expect("there");
         assert_eq!(out, "{\"s\": {}}");
-        assert_eq!(reinsert(&out, &["s"], "only", &removed).expect("reinsert"), text);
+        assert_eq!(
+            reinsert(&out, &["s"], "only", &removed).expect("reinsert"),
+            text
+        );
     }
 
     #[test]

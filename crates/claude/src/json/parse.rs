@@ -356,7 +356,10 @@ pub(crate) fn line_column(text: &str, pos: usize) -> (usize, usize) {
         .iter()
         .rposition(|&b| b == b'\n')
         .map_or(0, |i| i + 1);
-    let column = String::from_utf8_lossy(&before[line_start..]).chars().count() + 1;
+    let column = String::from_utf8_lossy(&before[line_start..])
+        .chars()
+        .count()
+        + 1;
     (line, column)
 }
 
@@ -387,7 +390,12 @@ mod tests {
             ("", 1, 1),
         ] {
             let e = parse(text).expect_err(text);
-            assert_eq!((e.line, e.column), (line, column), "{text:?}: {}", e.message);
+            assert_eq!(
+                (e.line, e.column),
+                (line, column),
+                "{text:?}: {}",
+                e.message
+            );
         }
     }
 

@@ -62,7 +62,10 @@ impl Style {
 fn line_prefix(text: &str, pos: usize) -> Option<&str> {
     let line_start = text[..pos].rfind('\n').map_or(0, |i| i + 1);
     let prefix = &text[line_start..pos];
-    prefix.chars().all(|c| c == ' ' || c == '\t').then_some(prefix)
+    prefix
+        .chars()
+        .all(|c| c == ' ' || c == '\t')
+        .then_some(prefix)
 }
 
 /// The JSON text `json` laid out in `style`, for a place whose line is indented by `indent`.
@@ -147,7 +150,10 @@ mod tests {
             }
         );
         let s = style_of("{\r\n\t\"a\":1\r\n}\r\n");
-        assert_eq!((s.newline, s.unit.as_str(), s.colon.as_str()), ("\r\n", "\t", ":"));
+        assert_eq!(
+            (s.newline, s.unit.as_str(), s.colon.as_str()),
+            ("\r\n", "\t", ":")
+        );
         assert!(style_of("{\"a\": 1}\n").inline);
     }
 

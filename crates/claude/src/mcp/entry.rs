@@ -159,13 +159,12 @@ pub fn validate_entry(name: &str, entry: &Value) -> Result<(Transport, Vec<Strin
     }
     match map.get("timeout") {
         None => {}
-        Some(Value::Number(n)) if n.as_f64().is_some_and(|t| t >= 0.0) => {
-            if n.as_f64().is_some_and(|t| t < 1000.0) {
-                warnings.push(format!(
-                    "server {name:?}: a timeout under 1000 ms is ignored by Claude Code"
-                ));
-            }
+        Some(Value::Number(n)) if n.as_f64().is_some_and(|t| (0.0..1000.0).contains(&t)) => {
+            warnings.push(format!(
+                "server {name:?}: a timeout under 1000 ms is ignored by Claude Code"
+            ));
         }
+        Some(Value::Number(n)) if n.as_f64().is_some_and(|t| t >= 0.0) => {}
         Some(_) => return Err(bad("timeout", "must be a number of milliseconds")),
     }
     if map.get("alwaysLoad").is_some_and(|v| !v.is_boolean()) {
@@ -192,7 +191,15 @@ fn string_map(map: &Map<String, Value>, key: &str) -> Result<(), &'static str> {
 
 /// Words that mark an env variable or header as a secret, masked by [`masked`].
 const SECRET_WORDS: &[&str] = &[
-    "KEY", "TOKEN", "SECRET", "PASSWORD", "PASSWD", "AUTH", "CREDENTIAL", "COOKIE", "SESSION",
+    "KEY",
+    "TOKEN",
+    "SECRET",
+    "PASSWORD",
+    "PASSWD",
+    "AUTH",
+    "CREDENTIAL",
+    "COOKIE",
+    "SESSION",
 ];
 
 /// A copy of `entry` with secret-looking `env` and `headers` values masked, for display.
@@ -203,10 +210,10 @@ pub fn masked(entry: &Value) -> Value {
         if let Some(Value::Object(map)) = out.get_mut(field) {
             for (k, v) in map.iter_mut() {
                 let upper = k.to_ascii_uppercase();
-                if SECRET_WORDS.iter().any(|w| upper.contains(w)) {
-                    if let Value::String(s) = v {
-                        *s = crate::settings::mask(s);
-                    }
+                if SECRET_WORDS.iter().any(|w| upper.contains(w))
+                    && let Value::String(s) = v
+                {
+                    *s = crate::settings::mask(s);
                 }
             }
         }
@@ -233,18 +240,42 @@ mod tests {
     #[test]
     fn entries_are_checked_by_transport() {
         let cases = [
-            (json!({"command": "npx", "args": ["-y", "x"], "env": {"A": "1"}}), Ok("stdio")),
-            (json!({"type": "http", "url": "https://mcp.example/mcp", "headers": {"A": "b"}}), Ok("http")),
-            (json!({"type": "sse", "url": "${BASE:-https://x}/sse"}), Ok("sse")),
+            (
+                json!({"command": "npx", "args": ["-y", "x"], "env": {"A": "1"}}),
+                Ok("stdio"),
+            ),
+            (
+                json!({"type": "http", "url": "https://mcp.example/mcp", "headers": {"A": "b"}}),
+                Ok("http"),
+            ),
+            (
+                json!({"type": "sse", "url": "${BASE:-https://x}/sse"}),
+                Ok("sse"),
+            ),
             (json!({"type": "ws", "url": "wss://x"}), Ok("ws")),
-            (json!({"url": "https://x"}), Err("has a \"url\" but no \"type\"")),
+            (
+                json!({"url": "https://x"}),
+                Err("has a \"url\" but no \"type\""),
+            ),
             (json!({"type": "http"}), Err("needs a url")),
-            (json!({"type": "http", "url": "ftp://x"}), Err("must start with http:// or https://")),
+            (
+                json!({"type": "http", "url": "ftp://x"}),
+                Err("must start with http:// or https://"),
+            ),
             (json!({"args": []}), Err("needs a command")),
-            (json!({"command": "x", "args": "a b"}), Err("array of strings")),
-            (json!({"command": "x", "env": {"A": 1}}), Err("string values")),
+            (
+                json!({"command": "x", "args": "a b"}),
+                Err("array of strings"),
+            ),
+            (
+                json!({"command": "x", "env": {"A": 1}}),
+                Err("string values"),
+            ),
             (json!({"type": "grpc", "url": "x"}), Err("is not one of")),
-            (json!({"command": "x", "timeout": "5s"}), Err("milliseconds")),
+            (
+                json!({"command": "x", "timeout": "5s"}),
+                Err("milliseconds"),
+            ),
             (json!(["x"]), Err("must be a JSON object")),
         ];
         for (entry, want) in cases {
@@ -258,15 +289,19 @@ mod tests {
 
     #[test]
     fn unknown_fields_pass_and_ignored_ones_warn() {
-        let (_, warnings) =
-            validate_entry("s", &json!({"command": "x", "cwd": "/tmp", "timeout": 10, "x-mine": {"k": 1}}))
-                .expect("valid");
+        let (_, warnings) = validate_entry(
+            "s",
+            &json!({"command": "x", "cwd": "/tmp", "timeout": 10, "x-mine": {"k": 1}}),
+        )
+        .expect("valid");
         assert_eq!(warnings.len(), 2, "{warnings:?}");
     }
 
     #[test]
     fn masks_secret_looking_values_only() {
-        let m = masked(&json!({"env": {"GITHUB_TOKEN": "ghp_0123456789abcdef", "MODE": "dev"}, "headers": {"Authorization": "Bearer 0123456789abcdef"}}));
+        let m = masked(
+            &json!({"env": {"GITHUB_TOKEN": "ghp_0123456789abcdef", "MODE": "dev"}, "headers": {"Authorization": "Bearer 0123456789abcdef"}}),
+        );
         assert_eq!(m["env"]["GITHUB_TOKEN"], "ghp_…cdef");
         assert_eq!(m["env"]["MODE"], "dev");
         assert_eq!(m["headers"]["Authorization"], "Bear…cdef");

@@ -361,7 +361,13 @@ pub fn list(paths: &Paths, project: Option<&Path>) -> Result<Vec<Server>> {
         }
         for s in stash.servers.iter().filter(|s| s.is(paths, loc, &s.name)) {
             let entry = serde_json::from_str(&s.removed.raw).unwrap_or(Value::Null);
-            out.push(server(&s.name, loc, file.clone(), entry, Status::DisabledBySwitchboard));
+            out.push(server(
+                &s.name,
+                loc,
+                file.clone(),
+                entry,
+                Status::DisabledBySwitchboard,
+            ));
         }
     }
     // Shadowing: the first enabled server of a name (in scope order) wins.
@@ -404,10 +410,11 @@ impl Approvals {
                 .extend(names_at(text.as_deref(), &["enabledMcpjsonServers"]));
             a.disabled
                 .extend(names_at(text.as_deref(), &["disabledMcpjsonServers"]));
-            a.all |= text
-                .as_deref()
-                .and_then(|t| edit::value_at(t, &["enableAllProjectMcpServers"]).ok().flatten())
-                == Some(Value::Bool(true));
+            a.all |= text.as_deref().and_then(|t| {
+                edit::value_at(t, &["enableAllProjectMcpServers"])
+                    .ok()
+                    .flatten()
+            }) == Some(Value::Bool(true));
         }
         a
     }
@@ -465,10 +472,19 @@ fn change_file(
     };
     let verify = |text: Option<&str>| text.is_some_and(check);
     let outcome = fsx::update(&file, loc.new_mode(), &mut edit, &verify)?;
-    if let (Updated::Written { before: Some(before) }, Location::User | Location::Local(_)) =
-        (&outcome, loc)
+    if let (
+        Updated::Written {
+            before: Some(before),
+        },
+        Location::User | Location::Local(_),
+    ) = (&outcome, loc)
     {
-        fsx::backup(&paths.state_dir, "claude.json", before.as_bytes(), BACKUPS_KEPT)?;
+        fsx::backup(
+            &paths.state_dir,
+            "claude.json",
+            before.as_bytes(),
+            BACKUPS_KEPT,
+        )?;
     }
     Ok(())
 }
@@ -483,10 +499,14 @@ fn parse_entry(name: &str, json: &str) -> Result<Value> {
     parse(json).map_err(|e| {
         Error::invalid(
             format!("server {name:?}"),
-            format!("the entry is not valid JSON: {}:{}: {}", e.line, e.column, e.message),
+            format!(
+                "the entry is not valid JSON: {}:{}: {}",
+                e.line, e.column, e.message
+            ),
         )
     })?;
-    serde_json::from_str(json).map_err(|e| Error::invalid(format!("server {name:?}"), e.to_string()))
+    serde_json::from_str(json)
+        .map_err(|e| Error::invalid(format!("server {name:?}"), e.to_string()))
 }
 
 fn is_stashed(paths: &Paths, loc: &Location, name: &str) -> Result<bool> {
@@ -512,7 +532,10 @@ pub fn add(paths: &Paths, loc: &Location, name: &str, json: &str) -> Result<Vec<
         paths,
         loc,
         &mut |text| {
-            if edit::raw_at(text, &strs(&path)).map_err(edit_err(&file))?.is_some() {
+            if edit::raw_at(text, &strs(&path))
+                .map_err(edit_err(&file))?
+                .is_some()
+            {
                 return Err(Error::Exists(format!(
                     "MCP server {name:?} already exists in {} (use edit, or remove it first)",
                     loc.describe()
@@ -548,13 +571,18 @@ pub fn edit(paths: &Paths, loc: &Location, name: &str, edits: &[FieldEdit]) -> R
         paths,
         loc,
         &mut |text| {
-            if edit::raw_at(text, &strs(&path)).map_err(edit_err(&file))?.is_none() {
+            if edit::raw_at(text, &strs(&path))
+                .map_err(edit_err(&file))?
+                .is_none()
+            {
                 return Err(not_found(loc, name));
             }
             let (new, w) = apply_edits(&file, text, &path, name, edits)?;
             warnings = w;
-            *expected.borrow_mut() =
-                edit::value_at(&new, &strs(&path)).ok().flatten().unwrap_or(Value::Null);
+            *expected.borrow_mut() = edit::value_at(&new, &strs(&path))
+                .ok()
+                .flatten()
+                .unwrap_or(Value::Null);
             Ok((new != text).then_some(new))
         },
         &|text| {
@@ -578,7 +606,9 @@ fn apply_edits(
             FieldEdit::Set { path, json } => {
                 parse_entry(name, json)?;
                 let full: Vec<String> = prefix.iter().chain(path).cloned().collect();
-                edit::set(&work, &strs(&full), json).map_err(edit_err(file))?.0
+                edit::set(&work, &strs(&full), json)
+                    .map_err(edit_err(file))?
+                    .0
             }
             FieldEdit::Remove { path } => {
                 let full: Vec<String> = prefix.iter().chain(path).cloned().collect();
@@ -593,7 +623,9 @@ fn apply_edits(
                 if prefix.is_empty() {
                     json.clone()
                 } else {
-                    edit::set(&work, &strs(prefix), json).map_err(edit_err(file))?.0
+                    edit::set(&work, &strs(prefix), json)
+                        .map_err(edit_err(file))?
+                        .0
                 }
             }
         };
@@ -624,7 +656,12 @@ pub fn remove(paths: &Paths, loc: &Location, name: &str) -> Result<()> {
             Ok(None) | Err(EditError::Missing { .. }) => Err(not_found(loc, name)),
             Err(e) => Err(edit_err(&file)(e)),
         },
-        &|text| matches!(edit::raw_at(text, &strs(&path)), Ok(None) | Err(EditError::Missing { .. })),
+        &|text| {
+            matches!(
+                edit::raw_at(text, &strs(&path)),
+                Ok(None) | Err(EditError::Missing { .. })
+            )
+        },
     )
 }
 
@@ -674,7 +711,9 @@ pub fn disable(paths: &Paths, loc: &Location, name: &str) -> Result<Toggled> {
                 &mut |text| {
                     let removed = match edit::remove(text, &strs(&path), None) {
                         Ok(Some(r)) => r,
-                        Ok(None) | Err(EditError::Missing { .. }) => return Err(not_found(loc, name)),
+                        Ok(None) | Err(EditError::Missing { .. }) => {
+                            return Err(not_found(loc, name));
+                        }
                         Err(e) => return Err(edit_err(&file)(e)),
                     };
                     // The stash is saved before the entry leaves the file: it is never lost.
@@ -691,7 +730,12 @@ pub fn disable(paths: &Paths, loc: &Location, name: &str) -> Result<Toggled> {
                     wrote_stash = true;
                     Ok(Some(removed.0))
                 },
-                &|text| matches!(edit::raw_at(text, &strs(&path)), Ok(None) | Err(EditError::Missing { .. })),
+                &|text| {
+                    matches!(
+                        edit::raw_at(text, &strs(&path)),
+                        Ok(None) | Err(EditError::Missing { .. })
+                    )
+                },
             );
             if let Err(e) = result {
                 if wrote_stash {
@@ -731,7 +775,12 @@ pub fn enable(paths: &Paths, loc: &Location, name: &str) -> Result<Toggled> {
         Location::User | Location::Local(_) => {
             let stash_file = stash_path(paths);
             let stash: Stash = fsx::read_state(&stash_file)?;
-            let Some(stashed) = stash.servers.iter().find(|s| s.is(paths, loc, name)).cloned() else {
+            let Some(stashed) = stash
+                .servers
+                .iter()
+                .find(|s| s.is(paths, loc, name))
+                .cloned()
+            else {
                 // Not stashed: enabled already if it is in the file.
                 get(paths, loc, name)?;
                 return Ok(Toggled {
@@ -743,10 +792,11 @@ pub fn enable(paths: &Paths, loc: &Location, name: &str) -> Result<Toggled> {
             let path = entry_path(loc, name);
             let parent = loc.parent();
             let file = loc.file(paths);
-            let entry: Value = serde_json::from_str(&stashed.removed.raw).map_err(|e| Error::State {
-                path: stash_file.clone(),
-                message: format!("the stashed entry of {name:?} is not JSON: {e}"),
-            })?;
+            let entry: Value =
+                serde_json::from_str(&stashed.removed.raw).map_err(|e| Error::State {
+                    path: stash_file.clone(),
+                    message: format!("the stashed entry of {name:?} is not JSON: {e}"),
+                })?;
             change_file(
                 paths,
                 loc,
