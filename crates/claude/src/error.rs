@@ -8,8 +8,8 @@ use std::path::PathBuf;
 /// user's file was left half-written (writes are atomic: a failed write leaves the old file).
 #[derive(Debug, thiserror::Error)]
 pub enum Error {
-    /// Reading or writing a file failed.
-    #[error("{}: cannot {op}: {source}", path.display())]
+    /// Reading or writing a file failed (the I/O error is the [`source`](std::error::Error::source)).
+    #[error("{}: cannot {op}", path.display())]
     Io {
         path: PathBuf,
         op: &'static str,
