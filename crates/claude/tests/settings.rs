@@ -96,8 +96,22 @@ fn setup_merges_only_its_keys_and_undo_restores_claude_codes_file_byte_for_byte(
     let home = home();
     let p = paths(home.path());
     seed(&p, CLAUDE_CODE_FILE);
+    #[cfg(unix)]
+    {
+        use std::os::unix::fs::PermissionsExt as _;
+        fs::set_permissions(&p.settings, fs::Permissions::from_mode(0o644)).expect("chmod");
+    }
     let report = settings::setup(&p, &full()).expect("setup");
     assert!(!report.created_file);
+    #[cfg(unix)]
+    assert!(
+        report
+            .notes
+            .iter()
+            .any(|n| n.contains("mode 644") && n.contains("chmod 600")),
+        "{:?}",
+        report.notes
+    );
     assert!(
         report
             .backup
@@ -165,6 +179,14 @@ fn undo_restores_an_unusually_formatted_file_byte_for_byte() {
     assert!(text.ends_with("  }"), "no newline added at the end");
     settings::undo(&p).expect("undo");
     assert_eq!(read(&p), original);
+
+    // A byte order mark (Windows editors) stays where it is.
+    let bom = "\u{feff}{\n    \"a\": 1\n}\n";
+    seed(&p, bom);
+    settings::setup(&p, &basic()).expect("setup with a BOM");
+    assert!(read(&p).starts_with("\u{feff}{\n    \"a\": 1,\n    \"env\": {\n        \"ANTHROPIC_BASE_URL\""));
+    settings::undo(&p).expect("undo");
+    assert_eq!(read(&p), bom);
 }
 
 #[test]

@@ -397,7 +397,28 @@ pub fn setup(paths: &Paths, opts: &SetupOptions) -> Result<SetupReport> {
             BACKUPS_KEPT,
         )?);
     }
+    if opts.auth_token.is_some()
+        && let Some(mode) = shared_mode(settings)
+    {
+        report.notes.push(format!(
+            "{} can be read by other users (mode {mode:o}) and holds the token: `chmod 600` it",
+            settings.display()
+        ));
+    }
     Ok(report)
+}
+
+/// The file's permission bits when group or others may read it (Unix).
+#[cfg(unix)]
+fn shared_mode(path: &Path) -> Option<u32> {
+    use std::os::unix::fs::PermissionsExt as _;
+    let mode = std::fs::metadata(path).ok()?.permissions().mode() & 0o777;
+    (mode & 0o044 != 0).then_some(mode)
+}
+
+#[cfg(not(unix))]
+fn shared_mode(_path: &Path) -> Option<u32> {
+    None
 }
 
 /// Keys elsewhere in the file that work against the gateway's.
