@@ -11,9 +11,12 @@
 //!   [`BreakdownRow`]s.
 //! - [`open`]: picks a backend from the configured URL.
 //! - Schema: `migrations/{sqlite,postgres}/`, applied by [`Store::migrate`].
+//! - [`AdminStore`]: the control plane's users, sessions, login links and sealed secrets, on
+//!   both backends ([`open_with_admin`] opens one store behind both traits).
 //! - Audit data ([`AuditBundle`]: bodies, headers, stream chunks) rides the same queue
 //!   ([`LogSender::send_with_audit`]), is compressed by the writer and lands in its own table.
 
+mod admin;
 mod audit;
 mod audit_sql;
 mod error;
@@ -32,6 +35,10 @@ use std::sync::atomic::AtomicBool;
 use chrono::{DateTime, Utc};
 use uuid::Uuid;
 
+pub use admin::{
+    AdminStore, Digest, LoginLinkRow, PutSecret, Resealed, Role, SecretRow, SessionRow, User,
+    open_with_admin,
+};
 pub use audit::{AuditBundle, AuditEntry, AuditKind};
 pub use error::StoreError;
 pub use postgres::PostgresStore;

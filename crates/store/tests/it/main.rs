@@ -1,6 +1,7 @@
 //! The store's one integration-test binary: the shared behaviour suite against SQLite and
 //! PostgreSQL, the writer against scripted stores. The million-row query benchmark is `bench/querylog.sh`.
 
+mod admin;
 mod audit;
 mod rollups;
 mod sqlite_writer;
