@@ -59,16 +59,20 @@ fn loose_mode(_: &fs::Metadata) -> Option<u32> {
 pub(crate) fn create_new(path: &Path, contents: &str) -> io::Result<bool> {
     let tmp = write_temp(path, contents)?;
     // A hard link fails if the name exists, unlike a rename: the no-clobber, atomic publish.
-    let linked = fs::hard_link(&tmp, path);
-    let _ = fs::remove_file(&tmp);
-    match linked {
-        Ok(()) => {
-            sync_parent(path);
-            Ok(true)
-        }
+    let created = match fs::hard_link(&tmp, path) {
+        Ok(()) => Ok(true),
         Err(e) if e.kind() == io::ErrorKind::AlreadyExists => Ok(false),
-        Err(e) => Err(e),
+        // A file system without hard links (some network and FAT mounts): check, then rename.
+        // Two processes creating the same file in the same instant could then both succeed,
+        // the second one's file replacing the first's; only where hard links are missing.
+        Err(_) if path.exists() => Ok(false),
+        Err(_) => fs::rename(&tmp, path).map(|()| true),
+    };
+    let _ = fs::remove_file(&tmp);
+    if matches!(created, Ok(true)) {
+        sync_parent(path);
     }
+    created
 }
 
 /// Writes `contents` to `path`, replacing any file there, in one step.

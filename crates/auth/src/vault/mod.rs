@@ -157,7 +157,6 @@ pub struct Rotated {
 /// The secret service. One per process: it holds the key in use, which a rotation replaces.
 pub struct Secrets {
     store: Arc<dyn AdminStore>,
-    data_dir: PathBuf,
     key: RwLock<Arc<MasterKey>>,
     /// One rotation at a time.
     rotation: tokio::sync::Mutex<()>,
@@ -175,15 +174,15 @@ impl Secrets {
         env_value: Option<&str>,
     ) -> Result<Self, VaultError> {
         let key = MasterKey::load(data_dir, env_value, store.as_ref()).await?;
-        Ok(Self::with_key(store, data_dir, key))
+        Ok(Self::with_key(store, key))
     }
 
-    /// The vault of `store` with a key the caller has.
+    /// The vault of `store` with a key the caller has (a rotation swaps its file when its
+    /// source is [`KeySource::File`]).
     #[must_use]
-    pub fn with_key(store: Arc<dyn AdminStore>, data_dir: &Path, key: MasterKey) -> Self {
+    pub fn with_key(store: Arc<dyn AdminStore>, key: MasterKey) -> Self {
         Self {
             store,
-            data_dir: data_dir.to_owned(),
             key: RwLock::new(Arc::new(key)),
             rotation: tokio::sync::Mutex::new(()),
         }
@@ -353,7 +352,7 @@ impl Secrets {
         }
         let new_path = key_file
             .as_ref()
-            .map(|_| self.data_dir.join(NEW_MASTER_KEY_FILE));
+            .map(|path| path.with_file_name(NEW_MASTER_KEY_FILE));
         if let Some(new_path) = &new_path {
             files::replace(new_path, &new.file_line())
                 .map_err(|e| key::key_file_error(new_path, e))?;
