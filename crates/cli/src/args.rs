@@ -38,6 +38,15 @@ pub(crate) enum Command {
     Config(ConfigCommand),
     /// Ask a running gateway for its endpoints, their health and cooldowns.
     Status(StatusArgs),
+    /// Point Claude Code's user settings at the gateway (`setup claude`), or take it back.
+    #[command(subcommand)]
+    Setup(crate::commands::setup::SetupCommand),
+    /// Claude Code's MCP servers: user, local and project scope.
+    #[command(subcommand)]
+    Mcp(crate::commands::mcp::McpCommand),
+    /// Claude Code skills: install from git, a folder or an archive; list, update, remove.
+    #[command(subcommand)]
+    Skills(crate::commands::skills::SkillsCommand),
 }
 
 #[derive(Debug, Default, Args)]

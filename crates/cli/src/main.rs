@@ -50,6 +50,9 @@ fn run(command: Command) -> anyhow::Result<ExitCode> {
         Command::Serve(args) => commands::serve::run(args),
         Command::Config(ConfigCommand::Check(args)) => commands::config::check(args),
         Command::Status(args) => runtime()?.block_on(commands::status::run(args)),
+        Command::Setup(command) => commands::setup::run(command),
+        Command::Mcp(command) => commands::mcp::run(command),
+        Command::Skills(command) => commands::skills::run(command),
     }
 }
 

@@ -2,7 +2,10 @@
 //! are, how the configuration is loaded, and how secrets and endpoints are shown.
 
 pub(crate) mod config;
+pub(crate) mod mcp;
 pub(crate) mod serve;
+pub(crate) mod setup;
+pub(crate) mod skills;
 pub(crate) mod status;
 
 use std::io::Write;
