@@ -7,7 +7,7 @@
 //! | project | `<project>/.mcp.json` | `mcpServers` |
 //!
 //! Claude Code rewrites `~/.claude.json` while it runs, so every change is a fresh
-//! read-modify-write ([`crate::fsx`]): nothing of the file is cached between calls (a server
+//! read-modify-write (`fsx`, whose docs say what window remains): nothing of the file is cached between calls (a server
 //! the user removed is never brought back), only the one entry changed is touched (other
 //! entries, other keys and the fields of an entry this crate does not know keep their bytes),
 //! and the file is re-read after the write to check the change is there.
