@@ -184,7 +184,11 @@ fn undo_restores_an_unusually_formatted_file_byte_for_byte() {
     let bom = "\u{feff}{\n    \"a\": 1\n}\n";
     seed(&p, bom);
     settings::setup(&p, &basic()).expect("setup with a BOM");
-    assert!(read(&p).starts_with("\u{feff}{\n    \"a\": 1,\n    \"env\": {\n        \"ANTHROPIC_BASE_URL\""));
+    assert!(
+        read(&p).starts_with(
+            "\u{feff}{\n    \"a\": 1,\n    \"env\": {\n        \"ANTHROPIC_BASE_URL\""
+        )
+    );
     settings::undo(&p).expect("undo");
     assert_eq!(read(&p), bom);
 }
@@ -327,6 +331,19 @@ fn a_second_statusline_setup_does_not_chain_itself() {
     assert_eq!(String::from_utf8_lossy(&out.stdout), theirs);
     settings::undo(&p).expect("undo");
     assert_eq!(read(&p), original);
+}
+
+#[test]
+fn setup_after_the_user_deleted_the_file_starts_afresh() {
+    let home = home();
+    let p = paths(home.path());
+    seed(&p, CLAUDE_CODE_FILE);
+    settings::setup(&p, &basic()).expect("setup");
+    fs::remove_file(&p.settings).expect("the user deletes the file");
+    settings::setup(&p, &basic()).expect("setup again");
+    let undo = settings::undo(&p).expect("undo");
+    assert!(undo.removed_file, "the file setup created is removed again");
+    assert!(!p.settings.exists());
 }
 
 #[test]

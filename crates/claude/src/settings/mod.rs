@@ -255,13 +255,17 @@ pub fn setup(paths: &Paths, opts: &SetupOptions) -> Result<SetupReport> {
         let existed = text.is_some();
         let original = text.unwrap_or("{}");
         fsx::parse_object(settings, original)?;
-        let mut record = old_record.clone().unwrap_or_else(|| FileRecord {
-            created_file: !existed,
-            original_sha256: text
-                .map(|t| fsx::sha256_hex(t.as_bytes()))
-                .unwrap_or_default(),
-            ..FileRecord::default()
-        });
+        // A record of a file that has since been deleted says nothing about the new one.
+        let mut record = old_record
+            .clone()
+            .filter(|_| existed)
+            .unwrap_or_else(|| FileRecord {
+                created_file: !existed,
+                original_sha256: text
+                    .map(|t| fsx::sha256_hex(t.as_bytes()))
+                    .unwrap_or_default(),
+                ..FileRecord::default()
+            });
         let mut work = original.to_owned();
         for want in wants(opts, statusline_path(original, old_record.as_ref()))? {
             let path = strs(&want.path);
