@@ -509,6 +509,21 @@ fn a_server_removed_by_the_user_is_never_brought_back() {
 }
 
 #[test]
+fn a_name_written_twice_is_removed_entirely_and_not_disabled_halfway() {
+    let h = home();
+    let text = "{\"mcpServers\": {\"dup\": {\"command\": \"a\"}, \"keep\": {\"command\": \"k\"}, \"dup\": {\"command\": \"b\"}}}";
+    fs::write(&h.paths.claude_json, text).expect("seed");
+    let e = mcp::disable(&h.paths, &Location::User, "dup").expect_err("duplicate");
+    assert!(e.to_string().contains("appears 2 times"), "{e}");
+    assert_eq!(read(&h.paths.claude_json), text);
+    mcp::remove(&h.paths, &Location::User, "dup").expect("remove");
+    assert_eq!(
+        read(&h.paths.claude_json),
+        "{\"mcpServers\": {\"keep\": {\"command\": \"k\"}}}"
+    );
+}
+
+#[test]
 fn a_malformed_claude_json_is_refused_with_its_location() {
     let h = home();
     let broken = "{\n  \"mcpServers\": {\n    \"a\": {\"command\": \"x\"}\n  \n";
@@ -613,4 +628,105 @@ fn a_concurrent_writer_never_sees_a_broken_file() {
         theirs_lost <= 4,
         "{theirs_lost} updates of the other writer lost"
     );
+}
+
+// ---- properties ---------------------------------------------------------------------------
+
+mod properties {
+    use proptest::prelude::*;
+
+    use super::*;
+
+    fn ws() -> impl Strategy<Value = &'static str> {
+        prop::sample::select(vec!["", " ", "\t", "\n", "\r\n", "\n    ", " \n  "])
+    }
+
+    fn scalar() -> impl Strategy<Value = String> {
+        prop_oneof![
+            prop::sample::select(vec![
+                "1",
+                "true",
+                "null",
+                "\"x\"",
+                "[]",
+                "{}",
+                "[1, {\"a\": 2}]"
+            ])
+            .prop_map(str::to_owned),
+            "[a-z]{0,5}".prop_map(|s: String| serde_json::to_string(&s).expect("string")),
+        ]
+    }
+
+    /// `{ws "name" ws : ws entry ws, …}` with arbitrary layout; entries carry unknown fields.
+    fn servers() -> impl Strategy<Value = String> {
+        prop::collection::vec((ws(), "[a-z]{1,6}", ws(), ws(), scalar(), ws()), 0..5).prop_map(
+            |items| {
+                let body: Vec<String> = items
+                    .into_iter()
+                    .map(|(a, name, b, c, extra, d)| {
+                        format!(
+                            "{a}\"{name}\"{b}:{c}{{\"command\": \"x\", \"x-extra\": {extra}}}{d}"
+                        )
+                    })
+                    .collect();
+                format!("{{{}}}", body.join(","))
+            },
+        )
+    }
+
+    /// A `~/.claude.json` with unrelated keys around `mcpServers`, laid out arbitrarily.
+    fn claude_json() -> impl Strategy<Value = String> {
+        (
+            prop::collection::vec((ws(), "[a-z]{1,6}", ws(), scalar(), ws()), 0..4),
+            (ws(), ws(), servers(), ws()),
+            any::<prop::sample::Index>(),
+            prop::sample::select(vec!["", "\n"]),
+        )
+            .prop_map(|(others, (a, b, servers, c), at, trail)| {
+                let mut members: Vec<String> = others
+                    .into_iter()
+                    .map(|(a, k, b, v, c)| format!("{a}\"zz{k}\"{b}:{v}{c}"))
+                    .collect();
+                members.insert(
+                    at.index(members.len() + 1),
+                    format!("{a}\"mcpServers\"{b}:{servers}{c}"),
+                );
+                format!("{{{}}}{trail}", members.join(","))
+            })
+    }
+
+    proptest! {
+        #![proptest_config(ProptestConfig::with_cases(64))]
+
+        /// Add then remove, and disable then enable, give back the same bytes.
+        #[test]
+        fn user_scope_changes_undo_exactly(text in claude_json()) {
+            let h = home();
+            fs::write(&h.paths.claude_json, &text).expect("seed");
+            let user = Location::User;
+            mcp::add(&h.paths, &user, "new-server", r#"{"type":"http","url":"https://x"}"#).expect("add");
+            prop_assert_eq!(
+                &parsed(&h.paths.claude_json)["mcpServers"]["new-server"],
+                &json!({"type": "http", "url": "https://x"})
+            );
+            mcp::remove(&h.paths, &user, "new-server").expect("remove");
+            prop_assert_eq!(read(&h.paths.claude_json), text.clone());
+            let names: Vec<String> = mcp::list(&h.paths, None)
+                .expect("list")
+                .into_iter()
+                .map(|s| s.name)
+                .collect();
+            for name in names {
+                if let Err(e) = mcp::disable(&h.paths, &user, &name) {
+                    // A name written twice is refused, untouched.
+                    prop_assert!(e.to_string().contains("appears"), "{e}");
+                    prop_assert_eq!(read(&h.paths.claude_json), text.clone());
+                    continue;
+                }
+                prop_assert!(parsed(&h.paths.claude_json)["mcpServers"].get(&name).is_none());
+                mcp::enable(&h.paths, &user, &name).expect("enable");
+                prop_assert_eq!(read(&h.paths.claude_json), text.clone());
+            }
+        }
+    }
 }

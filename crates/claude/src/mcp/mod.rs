@@ -257,6 +257,19 @@ fn edit_err(path: &Path) -> impl Fn(EditError) -> Error + '_ {
     }
 }
 
+/// How many members of the object at `parent` are named `name` (JSON allows duplicates;
+/// Claude Code reads the last).
+pub(super) fn occurrences(text: &str, parent: &[&str], name: &str) -> usize {
+    parse(text)
+        .ok()
+        .and_then(|doc| {
+            doc.find(parent)
+                .and_then(|n| n.members())
+                .map(|m| m.iter().filter(|m| m.key == name).count())
+        })
+        .unwrap_or(0)
+}
+
 /// The servers of the object at `parent` in `text`, in file order.
 fn servers_in(text: &str, parent: &[&str]) -> Vec<(String, Value)> {
     let Ok(doc) = parse(text) else {
@@ -653,10 +666,21 @@ pub fn remove(paths: &Paths, loc: &Location, name: &str) -> Result<()> {
     change_file(
         paths,
         loc,
-        &mut |text| match edit::remove(text, &strs(&path), None) {
-            Ok(Some((new, _))) => Ok(Some(new)),
-            Ok(None) | Err(EditError::Missing { .. }) => Err(not_found(loc, name)),
-            Err(e) => Err(edit_err(&file)(e)),
+        &mut |text| {
+            // Every entry of that name: a duplicate (which Claude Code shadows by the last one)
+            // would otherwise come back into effect.
+            let mut work = text.to_owned();
+            loop {
+                match edit::remove(&work, &strs(&path), None) {
+                    Ok(Some((new, _))) => work = new,
+                    Ok(None) | Err(EditError::Missing { .. }) => break,
+                    Err(e) => return Err(edit_err(&file)(e)),
+                }
+            }
+            if work == text {
+                return Err(not_found(loc, name));
+            }
+            Ok(Some(work))
         },
         &|text| {
             matches!(

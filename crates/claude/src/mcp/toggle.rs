@@ -8,7 +8,7 @@ use serde_json::Value;
 
 use super::{
     Location, Stash, Stashed, change_file, edit_err, entry_path, get, is_stashed, names_at,
-    not_found, stash_path, strs,
+    not_found, occurrences, stash_path, strs,
 };
 use crate::error::{Error, Result};
 use crate::fsx::{self, Next, Updated};
@@ -59,6 +59,17 @@ pub fn disable(paths: &Paths, loc: &Location, name: &str) -> Result<Toggled> {
                 paths,
                 loc,
                 &mut |text| {
+                    let parent = loc.parent();
+                    let n = occurrences(text, &strs(&parent), name);
+                    if n > 1 {
+                        return Err(Error::Unsupported {
+                            path: file.clone(),
+                            message: format!(
+                                "{name:?} appears {n} times in {} (Claude Code uses the last): remove the duplicates first",
+                                loc.describe()
+                            ),
+                        });
+                    }
                     let removed = match edit::remove(text, &strs(&path), None) {
                         Ok(Some(r)) => r,
                         Ok(None) | Err(EditError::Missing { .. }) => {
