@@ -75,7 +75,8 @@ pub fn status(paths: &Paths, project: Option<&Path>) -> Result<SettingsStatus> {
     }
     for (path, secret) in SHOWN {
         let owned: Vec<String> = path.iter().map(|s| (*s).to_owned()).collect();
-        if seen.contains(&owned) {
+        // Already shown as (or inside) a managed key.
+        if seen.iter().any(|m| owned.starts_with(m)) {
             continue;
         }
         if let Some(v) = edit::value_at(&text, path).ok().flatten() {

@@ -91,6 +91,7 @@ pub(crate) struct AddArgs {
     #[arg(long, short, value_enum, default_value = "local")]
     scope: ScopeArg,
 
+    /// The project (default: the current folder).
     #[arg(long, value_name = "DIR")]
     project: Option<PathBuf>,
 
