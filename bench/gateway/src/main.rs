@@ -1,7 +1,6 @@
-//! Bench-only gateway launcher: starts Switchboard the way `switchboard serve` does
-//! (`config::load_file` → `store::open` → `spawn_writer` → `AppState` → `server::serve`, the log
-//! writer on a runtime of its own), so the benchmark is not blocked on the CLI and can switch
-//! the request log off.
+//! Bench-only gateway launcher: starts Switchboard with the one assembly `switchboard serve`
+//! uses (`switchboard_server::start`, the log writer on a runtime of its own), so the benchmark
+//! is not blocked on the CLI and can switch the request log off.
 //!
 //! `bench-gateway --config FILE --listen ADDR --data-dir DIR [--log sqlite|off]`
 //!
@@ -14,9 +13,10 @@ use std::sync::Arc;
 use std::time::Duration;
 
 use chrono::{DateTime, Utc};
+use switchboard_server::{ConfigFile, Options, StartError, Stores};
 use switchboard_store::{
     BreakdownBy, BreakdownRow, Bucket, LogRecord, Page, Query, Stats, Store, StoreError,
-    TimeBucket, WriterOptions,
+    TimeBucket,
 };
 use uuid::Uuid;
 
@@ -77,19 +77,6 @@ fn main() {
     let config_path = PathBuf::from(flag(&args, "--config").expect("--config FILE"));
     let data_dir = PathBuf::from(flag(&args, "--data-dir").unwrap_or_else(|| ".".into()));
     let log_on = flag(&args, "--log").as_deref() != Some("off");
-    let mut config = match switchboard_config::load_file(
-        &config_path,
-        &switchboard_config::env_from_process(),
-    ) {
-        Ok(c) => c,
-        Err(e) => {
-            eprintln!("{}", switchboard_config::render_errors(&e));
-            std::process::exit(2);
-        }
-    };
-    if let Some(l) = flag(&args, "--listen") {
-        config.server.listen = l.parse::<SocketAddr>().expect("--listen IP:PORT");
-    }
     // The runtimes of `switchboard serve` (crates/cli/src/commands/serve.rs): the server's,
     // multi-threaded with one worker per core the process may use (so one under `taskset -c 0`),
     // and a one-worker runtime for the log writer, so that writing the log never runs on a
@@ -105,45 +92,41 @@ fn main() {
         .build()
         .expect("log runtime");
     std::fs::create_dir_all(&data_dir).expect("data dir");
-    let store: Arc<dyn Store> = if log_on {
-        log_rt
-            .block_on(switchboard_store::open(
-                config.storage.url.as_deref(),
-                &data_dir,
-            ))
-            .expect("open store")
-    } else {
-        Arc::new(NullStore)
-    };
-    let (log, writer) = {
-        let _rt = log_rt.enter();
-        switchboard_store::spawn_writer(store, config.storage.log_queue, WriterOptions::default())
-    };
-    let listen = config.server.listen;
-    let grace = config.server.shutdown_grace;
-    let state = {
-        let _rt = log_rt.enter();
-        switchboard_server::AppState::new(config, log, data_dir).expect("state")
-    };
-    server_rt.block_on(async move {
-        let listener = tokio::net::TcpListener::bind(listen).await.expect("bind");
-        eprintln!(
-            "bench-gateway listening on {listen} (log {})",
-            if log_on { "on" } else { "off" }
-        );
-        let shutdown = async {
-            let mut term =
-                tokio::signal::unix::signal(tokio::signal::unix::SignalKind::terminate())
-                    .expect("signal");
-            tokio::select! {
-                _ = tokio::signal::ctrl_c() => {},
-                _ = term.recv() => {},
-            }
+    let mut options = Options::new(ConfigFile::new(Some(config_path)), data_dir.clone());
+    options.listen = flag(&args, "--listen").map(|l| l.parse::<SocketAddr>().expect("--listen IP:PORT"));
+    options.background = Some(log_rt.handle().clone());
+    options.watch = false;
+    if !log_on {
+        // The admin data (the door's) still needs a database; the request log goes nowhere.
+        let (_, admin) = log_rt
+            .block_on(switchboard_store::open_with_admin(None, &data_dir))
+            .expect("open the admin store");
+        options.stores = Stores::Given {
+            log: Arc::new(NullStore),
+            admin,
         };
-        switchboard_server::serve(listener, state, shutdown, grace.min(Duration::from_secs(2)))
-            .await
-            .expect("serve");
+    }
+    let running = match server_rt.block_on(switchboard_server::start(options)) {
+        Ok(r) => r,
+        Err(StartError::Config(e)) => {
+            eprintln!("{}", switchboard_config::render_errors(&e));
+            std::process::exit(2);
+        }
+        Err(e) => panic!("gateway did not start: {e}"),
+    };
+    eprintln!(
+        "bench-gateway listening on {} (log {})",
+        running.addr,
+        if log_on { "on" } else { "off" }
+    );
+    server_rt.block_on(async move {
+        let mut term = tokio::signal::unix::signal(tokio::signal::unix::SignalKind::terminate())
+            .expect("signal");
+        tokio::select! {
+            _ = tokio::signal::ctrl_c() => {},
+            _ = term.recv() => {},
+        }
+        running.shutdown().await;
     });
     server_rt.shutdown_timeout(Duration::from_secs(1));
-    log_rt.block_on(writer.shutdown());
 }

@@ -15,6 +15,7 @@ use std::sync::Arc;
 use std::time::{Duration, Instant};
 
 use chrono::Utc;
+use switchboard_server::{ConfigFile, Options, Stores};
 use switchboard_store::{LogRecord, SqliteStore, Store, WriterOptions};
 
 fn flag(args: &[String], name: &str) -> Option<String> {
@@ -196,32 +197,34 @@ async fn run(rows: i64, repeat: usize, ingest_n: usize, dir: PathBuf) {
             t.elapsed().as_secs_f64()
         );
     }
-    let store: Arc<dyn Store> = Arc::new(store);
-
-    let config = switchboard_config::compile_str(
+    let store = Arc::new(store);
+    let config = dir.join("querylog.toml");
+    std::fs::write(
+        &config,
         "[server]\nlisten = \"127.0.0.1:0\"\n[audit]\nenabled = false\n",
-        switchboard_config::ConfigSource::Default,
-        &|_| None,
     )
-    .expect("config");
-    let (log, _writer) =
-        switchboard_store::spawn_writer(store.clone(), 100, WriterOptions::default());
-    let state = switchboard_server::AppState::new(config, log, dir.clone())
-        .expect("state")
-        .with_store(store.clone());
-    let listener = tokio::net::TcpListener::bind("127.0.0.1:0")
+    .expect("write config");
+    let mut options = Options::new(ConfigFile::new(Some(config)), dir.clone());
+    options.stores = Stores::Given {
+        log: store.clone(),
+        admin: store.clone(),
+    };
+    options.watch = false;
+    let running = switchboard_server::start(options)
         .await
-        .expect("bind");
-    let base = format!("http://{}", listener.local_addr().expect("addr"));
-    let stop = tokio_util::sync::CancellationToken::new();
-    let stopped = stop.clone();
-    let server = tokio::spawn(switchboard_server::serve(
-        listener,
-        state,
-        async move { stopped.cancelled().await },
-        Duration::from_secs(1),
-    ));
-    let http = reqwest::Client::new();
+        .expect("gateway starts");
+    let base = running.url();
+    // The query API is behind the admin door: come in as the local admin, as the CLI does.
+    let token = std::fs::read_to_string(dir.join("admin.token")).expect("admin credential");
+    let mut headers = reqwest::header::HeaderMap::new();
+    headers.insert(
+        reqwest::header::AUTHORIZATION,
+        format!("Bearer {}", token.trim()).parse().expect("header"),
+    );
+    let http = reqwest::Client::builder()
+        .default_headers(headers)
+        .build()
+        .expect("client");
 
     let now = Utc::now();
     let since = |days: i64| {
@@ -317,8 +320,7 @@ async fn run(rows: i64, repeat: usize, ingest_n: usize, dir: PathBuf) {
             ms(t.max)
         );
     }
-    stop.cancel();
-    let _ = server.await;
+    running.shutdown().await;
 
     let rate = ingest(&dir, ingest_n).await;
     let _ = writeln!(table);

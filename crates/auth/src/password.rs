@@ -22,7 +22,7 @@ pub const PARALLELISM: u32 = 1;
 /// A hash of a password nobody knows, with the parameters above: verified against when the
 /// user does not exist or has no password, so that a failed login costs the same either way
 /// and its timing does not tell which names exist.
-const DUMMY_HASH: &str = "$argon2id$v=19$m=19456,t=2,p=1$\
+pub(crate) const DUMMY_HASH: &str = "$argon2id$v=19$m=19456,t=2,p=1$\
      c3dpdGNoYm9hcmQtZHVtbXk$yfB7ynwvQ0TMsrHX5+J3ZGIEqkpgbBQaYbH4TsNe8Bk";
 
 /// Hashing or verification failed.

@@ -38,6 +38,12 @@ pub(crate) enum Command {
     Config(ConfigCommand),
     /// Ask a running gateway for its endpoints, their health and cooldowns.
     Status(StatusArgs),
+    /// Open the dashboard of the running gateway in the browser (a one-time sign-in link).
+    Ui(UiArgs),
+    /// Admin users with passwords, for teams and remote access.
+    Admin(AdminArgs),
+    /// Upstream keys kept encrypted in the database (`api_key = "secret:NAME"`).
+    Secrets(SecretsArgs),
     /// Point Claude Code's user settings at the gateway (`setup claude`), or take it back.
     #[command(subcommand)]
     Setup(crate::commands::setup::SetupCommand),
@@ -59,6 +65,75 @@ pub(crate) struct ServeArgs {
     /// Listen address, overriding `server.listen` (port 0 picks a free port).
     #[arg(long, value_name = "ADDR")]
     pub(crate) listen: Option<SocketAddr>,
+
+    /// Serve beyond loopback even without a gateway token for the proxy routes (anyone who can
+    /// reach the port may use your providers' credits). Logged loudly, shown in `/status`.
+    #[arg(long)]
+    pub(crate) insecure_public: bool,
+}
+
+#[derive(Debug, Args)]
+pub(crate) struct UiArgs {
+    /// Print the link instead of opening a browser.
+    #[arg(long)]
+    pub(crate) print: bool,
+
+    /// Gateway URL (default: from the configuration).
+    #[arg(long, value_name = "URL")]
+    pub(crate) url: Option<String>,
+
+    /// Configuration file used to find the gateway (resolved as for `serve`).
+    #[arg(long, env = "SWITCHBOARD_CONFIG", value_name = "FILE")]
+    pub(crate) config: Option<PathBuf>,
+}
+
+#[derive(Debug, Args)]
+pub(crate) struct AdminArgs {
+    #[command(subcommand)]
+    pub(crate) command: AdminCommand,
+
+    /// Configuration file naming the database (resolved as for `serve`).
+    #[arg(long, global = true, env = "SWITCHBOARD_CONFIG", value_name = "FILE")]
+    pub(crate) config: Option<PathBuf>,
+}
+
+#[derive(Debug, Subcommand)]
+pub(crate) enum AdminCommand {
+    /// Add an admin (password prompted for, or one line of stdin).
+    Add {
+        name: String,
+        /// A member rather than an admin.
+        #[arg(long)]
+        member: bool,
+    },
+    /// Change a user's password (prompted for, or one line of stdin).
+    Passwd { name: String },
+    /// List the users.
+    List,
+    /// Remove a user and sign out their sessions.
+    Remove { name: String },
+}
+
+#[derive(Debug, Args)]
+pub(crate) struct SecretsArgs {
+    #[command(subcommand)]
+    pub(crate) command: SecretsCommand,
+
+    /// Configuration file naming the database (resolved as for `serve`).
+    #[arg(long, global = true, env = "SWITCHBOARD_CONFIG", value_name = "FILE")]
+    pub(crate) config: Option<PathBuf>,
+}
+
+#[derive(Debug, Subcommand)]
+pub(crate) enum SecretsCommand {
+    /// Store a secret, encrypted (value from stdin, or prompted for without echo).
+    Set { name: String },
+    /// Names and masked values.
+    List,
+    /// Delete a secret.
+    Delete { name: String },
+    /// Re-encrypt every secret with a new master key.
+    RotateMaster,
 }
 
 #[derive(Debug, Subcommand)]

@@ -50,13 +50,16 @@ fn run(command: Command) -> anyhow::Result<ExitCode> {
         Command::Serve(args) => commands::serve::run(args),
         Command::Config(ConfigCommand::Check(args)) => commands::config::check(args),
         Command::Status(args) => runtime()?.block_on(commands::status::run(args)),
+        Command::Ui(args) => runtime()?.block_on(commands::ui::run(args)),
+        Command::Admin(args) => runtime()?.block_on(commands::admin::run(args)),
+        Command::Secrets(args) => runtime()?.block_on(commands::secrets::run(args)),
         Command::Setup(command) => commands::setup::run(command),
         Command::Mcp(command) => commands::mcp::run(command),
         Command::Skills(command) => commands::skills::run(command),
     }
 }
 
-fn runtime() -> anyhow::Result<tokio::runtime::Runtime> {
+pub(crate) fn runtime() -> anyhow::Result<tokio::runtime::Runtime> {
     Ok(tokio::runtime::Builder::new_current_thread()
         .enable_all()
         .build()?)

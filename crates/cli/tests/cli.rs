@@ -67,6 +67,13 @@ fn closed_port() -> u16 {
     l.local_addr().expect("addr").port()
 }
 
+/// The header the local admin (the CLI) sends to the control plane: the credential the gateway
+/// made in its data directory.
+fn admin_auth(home: &Path) -> String {
+    let token = std::fs::read_to_string(home.join("admin.token")).expect("admin credential");
+    format!("authorization: Bearer {}\r\n", token.trim())
+}
+
 /// A running `switchboard serve`, with its stderr collected line by line.
 struct Gateway {
     child: Child,
@@ -371,6 +378,8 @@ fn serve_with_no_config_prints_the_banner_answers_and_stops_on_sigterm() {
     let (status, body) = http(addr, "GET", "/health", "", "");
     assert_eq!(status, 200, "{body}");
     let (status, body) = http(addr, "GET", "/status", "", "");
+    assert_eq!(status, 401, "the control plane is closed: {body}");
+    let (status, body) = http(addr, "GET", "/status", &admin_auth(dir.path()), "");
     assert_eq!(status, 200, "{body}");
     let doc: serde_json::Value = serde_json::from_str(&body).expect("status is JSON");
     assert_eq!(doc["endpoints"][0]["name"], "anthropic");
@@ -540,7 +549,7 @@ max_retries = 0
     });
     let deadline = Instant::now() + WAIT;
     loop {
-        let (_, body) = http(addr, "GET", "/status", "", "");
+        let (_, body) = http(addr, "GET", "/status", &admin_auth(dir.path()), "");
         let doc: serde_json::Value = serde_json::from_str(&body).expect("status JSON");
         if doc["in_flight"] == 1 {
             break;
@@ -634,7 +643,7 @@ fn sigkill_under_load_leaves_the_log_and_the_audit_store_intact() {
     // Wait until a good number of rows and audit records are on disk, then kill -9 mid-load.
     let deadline = Instant::now() + WAIT;
     let (written_before, audited_before) = loop {
-        let (_, body) = http(addr, "GET", "/status", "", "");
+        let (_, body) = http(addr, "GET", "/status", &admin_auth(dir.path()), "");
         let v: serde_json::Value = serde_json::from_str(&body).expect("status json");
         let written = v["log"]["written"].as_u64().expect("written");
         let audited = v["log"]["audit_written"].as_u64().expect("audit_written");
@@ -666,7 +675,7 @@ fn sigkill_under_load_leaves_the_log_and_the_audit_store_intact() {
     // Restart on the same data directory.
     let mut again = Gateway::start(switchboard(dir.path()));
     let addr = again.wait_for_banner();
-    let (status, body) = http(addr, "GET", "/api/stats", "", "");
+    let (status, body) = http(addr, "GET", "/api/stats", &admin_auth(dir.path()), "");
     assert_eq!(status, 200, "{body}");
     let stats: serde_json::Value = serde_json::from_str(&body).expect("stats json");
     let rows = stats["requests"].as_u64().expect("requests");
@@ -674,7 +683,13 @@ fn sigkill_under_load_leaves_the_log_and_the_audit_store_intact() {
         rows >= written_before,
         "{rows} rows after restart, {written_before} were written before the kill"
     );
-    let (status, body) = http(addr, "GET", "/api/requests?limit=1000", "", "");
+    let (status, body) = http(
+        addr,
+        "GET",
+        "/api/requests?limit=1000",
+        &admin_auth(dir.path()),
+        "",
+    );
     assert_eq!(status, 200, "{body}");
     let page: serde_json::Value = serde_json::from_str(&body).expect("page json");
     let records = page["records"].as_array().expect("records");
@@ -684,7 +699,13 @@ fn sigkill_under_load_leaves_the_log_and_the_audit_store_intact() {
         assert_eq!(r["outcome"], "ok", "{r}");
         assert_eq!(r["attempts"][0]["endpoint"], "mock");
         let id = r["id"].as_str().expect("id");
-        let (status, body) = http(addr, "GET", &format!("/api/requests/{id}"), "", "");
+        let (status, body) = http(
+            addr,
+            "GET",
+            &format!("/api/requests/{id}"),
+            &admin_auth(dir.path()),
+            "",
+        );
         assert_eq!(status, 200, "{body}");
         let detail: serde_json::Value = serde_json::from_str(&body).expect("detail json");
         let audit = detail["audit"].as_array().expect("audit");

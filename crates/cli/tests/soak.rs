@@ -644,8 +644,8 @@ keepalive_interval = "100ms"
             "{r:?}"
         );
         assert!(r.latency_ms >= r.ttfb_ms.unwrap_or(0), "{r:?}");
-        assert!(r.ttfb_ms.is_some() || r.outcome != "ok", "{r:?}");
-        *outcomes.entry(r.outcome.clone()).or_default() += 1;
+        assert!(r.ttfb_ms.is_some() || r.outcome.as_str() != "ok", "{r:?}");
+        *outcomes.entry(r.outcome.to_string()).or_default() += 1;
     }
     eprintln!(
         "soak: outcomes {outcomes:?}; wall time {:?}",

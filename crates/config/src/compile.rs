@@ -2,21 +2,21 @@
 //! falls back to its default when a value is wrong, so later sections are still checked.
 
 use std::net::SocketAddr;
+use std::path::PathBuf;
 use std::time::Duration;
 
 use toml_edit::Table;
 
 use crate::endpoint::{default_endpoint, endpoints};
-use crate::error::suggest;
+use crate::fields::{model_map, secret};
 use crate::model::{
-    AuditConfig, Config, ConfigSource, DEFAULT_BODY_TIMEOUT, DEFAULT_HEADER_TIMEOUT,
-    DEFAULT_LISTEN, DEFAULT_LOG_QUEUE, DEFAULT_SHUTDOWN_GRACE, LogFileConfig, ModelMap, ModelRule,
-    ROLES, RoutingConfig, ServerConfig, StorageConfig,
+    AdminConfig, AuditConfig, Config, ConfigSource, DEFAULT_BODY_TIMEOUT, DEFAULT_HEADER_TIMEOUT,
+    DEFAULT_LISTEN, DEFAULT_LOG_QUEUE, DEFAULT_SHUTDOWN_GRACE, LogFileConfig, RoutingConfig,
+    ServerConfig, StorageConfig, TlsFiles,
 };
 use crate::observe;
 use crate::proxy::ProxySetting;
-use crate::reader::{Cx, Section, SectionData, string_map};
-use crate::secret::SecretString;
+use crate::reader::{Cx, Section, SectionData, missing};
 
 const TOP_KEYS: &[&str] = &[
     "server",
@@ -28,6 +28,7 @@ const TOP_KEYS: &[&str] = &[
     "audit",
     "log_file",
     "opentelemetry",
+    "admin",
 ];
 const SERVER_KEYS: &[&str] = &[
     "listen",
@@ -35,6 +36,9 @@ const SERVER_KEYS: &[&str] = &[
     "shutdown_grace",
     "header_timeout",
     "body_timeout",
+    "tls_cert",
+    "tls_key",
+    "allowed_origins",
 ];
 const ROUTING_KEYS: &[&str] = &[
     "max_retries",
@@ -102,8 +106,15 @@ pub(crate) fn compile_root(cx: &mut Cx<'_>, root: &Table, source: ConfigSource) 
         let s = s.open(cx, observe::OPENTELEMETRY_KEYS);
         observe::opentelemetry(cx, s)
     });
+    let admin = root
+        .table(cx, "admin")
+        .map_or_else(AdminConfig::default, |s| {
+            let s = s.open(cx, crate::admin::ADMIN_KEYS);
+            crate::admin::admin(cx, s)
+        });
     Config {
         source,
+        admin,
         server,
         endpoints,
         models,
@@ -123,6 +134,8 @@ pub(crate) fn default_server() -> ServerConfig {
         shutdown_grace: DEFAULT_SHUTDOWN_GRACE,
         header_timeout: DEFAULT_HEADER_TIMEOUT,
         body_timeout: DEFAULT_BODY_TIMEOUT,
+        tls: None,
+        allowed_origins: Vec::new(),
     }
 }
 
@@ -165,21 +178,26 @@ fn server(cx: &mut Cx<'_>, s: Section<'_>) -> ServerConfig {
             }
         }
     }
-    out
-}
-
-/// A secret string value; an empty one (often an empty variable) is an error, not "no secret".
-pub(crate) fn secret(cx: &mut Cx<'_>, s: Section<'_>, key: &str) -> Option<SecretString> {
-    let value = s.string(cx, key)?;
-    if value.value.is_empty() {
-        cx.error(
-            value.span,
-            s.field(key),
-            "is empty; set a value or remove the key",
-        );
-        return None;
+    let cert = s.string(cx, "tls_cert");
+    let key = s.string(cx, "tls_key");
+    match (cert, key) {
+        (Some(cert), Some(key)) => {
+            out.tls = Some(TlsFiles {
+                cert: PathBuf::from(cert.value),
+                key: PathBuf::from(key.value),
+            });
+        }
+        (Some(_), None) => missing(cx, s, "tls_key", " (the PEM private key of `tls_cert`)"),
+        (None, Some(_)) => missing(
+            cx,
+            s,
+            "tls_cert",
+            " (the PEM certificate chain of `tls_key`)",
+        ),
+        (None, None) => {}
     }
-    Some(SecretString::new(value.value))
+    out.allowed_origins = crate::admin::origins(cx, s, "allowed_origins");
+    out
 }
 
 fn routing(cx: &mut Cx<'_>, s: Section<'_>) -> RoutingConfig {
@@ -283,43 +301,6 @@ fn storage(cx: &mut Cx<'_>, s: Section<'_>) -> StorageConfig {
     out
 }
 
-/// A model map: keys are roles, globs or exact model ids; values are the upstream model.
-pub(crate) fn model_map(cx: &mut Cx<'_>, s: Section<'_>) -> ModelMap {
-    let mut rules = Vec::new();
-    for (key, target) in string_map(cx, s) {
-        let field = s.field(&key.value);
-        if key.value.trim().is_empty() {
-            cx.error(key.span, field, "model pattern is empty");
-            continue;
-        }
-        if target.value.trim().is_empty() {
-            cx.error(target.span, field, "target model is empty");
-            continue;
-        }
-        let plain =
-            !key.value.contains(['*', '?']) && !key.value.chars().any(|c| c.is_ascii_digit());
-        let close = if plain && !ROLES.contains(&key.value.as_str()) {
-            suggest(&key.value, ROLES)
-        } else {
-            None
-        };
-        if let Some(role) = close {
-            let message = format!(
-                "unknown role `{}`; did you mean `{role}`? (roles: {})",
-                key.value,
-                ROLES.join(", ")
-            );
-            cx.error(key.span, field, message);
-            continue;
-        }
-        rules.push(ModelRule {
-            pattern: key.value,
-            target: target.value,
-        });
-    }
-    ModelMap { rules }
-}
-
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -329,8 +310,9 @@ mod tests {
     fn configuration_doc_lists_every_key() {
         let path = concat!(env!("CARGO_MANIFEST_DIR"), "/../../docs/configuration.md");
         let doc = std::fs::read_to_string(path).expect("docs/configuration.md");
-        let sections: [(&str, &[&str]); 8] = [
+        let sections: [(&str, &[&str]); 9] = [
             ("[server]", SERVER_KEYS),
+            ("[admin]", crate::admin::ADMIN_KEYS),
             ("[[endpoints]]", crate::endpoint::ENDPOINT_KEYS),
             ("[routing]", ROUTING_KEYS),
             ("[storage]", STORAGE_KEYS),

@@ -6,11 +6,11 @@ use switchboard_protocol::Dialect;
 use toml_edit::Item;
 use url::Url;
 
-use crate::compile::{model_map, secret};
 use crate::error::Span;
+use crate::fields::{headers, model_map, secret};
 use crate::model::{AuthStyle, EndpointConfig, ModelMap};
 use crate::preset::{Preset, preset, preset_names};
-use crate::reader::{Cx, Section, Spanned, missing, string_map, table_array, unknown_value};
+use crate::reader::{Cx, Section, Spanned, missing, table_array, unknown_value};
 
 pub(crate) const ENDPOINT_KEYS: &[&str] = &[
     "name",
@@ -289,31 +289,6 @@ pub(crate) fn parse_base_url(text: &str) -> Result<Url, String> {
     }
     url.set_path(if path.is_empty() { "/" } else { &path });
     Ok(url)
-}
-
-/// A `headers` table: valid header names, values without control characters.
-pub(crate) fn headers(cx: &mut Cx<'_>, s: Section<'_>) -> Vec<(String, String)> {
-    let mut out = Vec::new();
-    for (name, value) in string_map(cx, s) {
-        let field = s.field(&name.value);
-        let token = |c: char| c.is_ascii_alphanumeric() || "!#$%&'*+-.^_`|~".contains(c);
-        if name.value.is_empty() || !name.value.chars().all(token) {
-            cx.error(
-                name.span,
-                field,
-                format!("invalid header name `{}`", name.value),
-            );
-        } else if value.value.chars().any(|c| c.is_control() && c != '\t') {
-            cx.error(
-                value.span,
-                field,
-                "header value contains a control character",
-            );
-        } else {
-            out.push((name.value, value.value));
-        }
-    }
-    out
 }
 
 #[cfg(test)]

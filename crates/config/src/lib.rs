@@ -13,10 +13,12 @@
 //! changes process state. No network I/O; the only file access is reading the config file
 //! itself ([`load_file`]).
 
+mod admin;
 mod compile;
 mod endpoint;
 mod env;
 mod error;
+mod fields;
 mod model;
 mod observe;
 mod preset;
@@ -27,9 +29,11 @@ mod secret;
 use std::path::Path;
 
 pub use error::{ConfigError, render_errors};
+pub use fields::{SECRET_PREFIX, is_secret_name};
 pub use model::*;
 pub use preset::{PRESETS, Preset, preset};
 pub use proxy::{PROXY_SCHEMES, ProxySetting, ProxyUrl, mask_proxy_url, parse_proxy_url};
+pub use reader::Secrets;
 pub use secret::{SecretString, mask};
 
 use crate::error::Locator;
@@ -43,8 +47,20 @@ pub fn load_file(
     path: &Path,
     env: &dyn Fn(&str) -> Option<String>,
 ) -> Result<Config, Vec<ConfigError>> {
+    load_file_with(path, env, no_secret_store())
+}
+
+/// As [`load_file`], with `secret:NAME` values looked up in `secrets`.
+///
+/// # Errors
+/// As [`load_file`].
+pub fn load_file_with(
+    path: &Path,
+    env: &dyn Fn(&str) -> Option<String>,
+    secrets: Secrets<'_>,
+) -> Result<Config, Vec<ConfigError>> {
     match std::fs::read_to_string(path) {
-        Ok(text) => compile_str(&text, ConfigSource::File(path.to_path_buf()), env),
+        Ok(text) => compile_with(&text, ConfigSource::File(path.to_path_buf()), env, secrets),
         Err(e) => Err(vec![ConfigError {
             file: Some(path.to_path_buf()),
             line: 0,
@@ -65,6 +81,23 @@ pub fn compile_str(
     text: &str,
     source: ConfigSource,
     env: &dyn Fn(&str) -> Option<String>,
+) -> Result<Config, Vec<ConfigError>> {
+    compile_with(text, source, env, no_secret_store())
+}
+
+fn no_secret_store() -> Secrets<'static> {
+    Secrets::Unavailable("this configuration was read without the secret store".to_owned())
+}
+
+/// As [`compile_str`], with `secret:NAME` values looked up in `secrets`.
+///
+/// # Errors
+/// As [`compile_str`].
+pub fn compile_with(
+    text: &str,
+    source: ConfigSource,
+    env: &dyn Fn(&str) -> Option<String>,
+    secrets: Secrets<'_>,
 ) -> Result<Config, Vec<ConfigError>> {
     let file = match &source {
         ConfigSource::File(p) => Some(p.clone()),
@@ -93,7 +126,7 @@ pub fn compile_str(
             return Err(vec![locator.error(file.as_ref(), diag)]);
         }
     };
-    let mut cx = Cx::new(env);
+    let mut cx = Cx::new(env, secrets);
     let config = compile::compile_root(&mut cx, doc.as_table(), source);
     if cx.diags.is_empty() {
         return Ok(config);
@@ -122,6 +155,7 @@ pub fn default_config() -> Config {
         audit: AuditConfig::default(),
         log_file: LogFileConfig::default(),
         opentelemetry: None,
+        admin: AdminConfig::default(),
     }
 }
 

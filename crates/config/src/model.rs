@@ -61,6 +61,8 @@ pub struct Config {
     pub log_file: LogFileConfig,
     /// `[opentelemetry]`: trace export; `None` when the section is absent or disabled.
     pub opentelemetry: Option<OpenTelemetryConfig>,
+    /// `[admin]`: the control plane's door.
+    pub admin: AdminConfig,
 }
 
 #[derive(Debug, Clone)]
@@ -76,6 +78,65 @@ pub struct ServerConfig {
     pub header_timeout: Duration,
     /// Longest a client may go without sending a byte of a request body it has started.
     pub body_timeout: Duration,
+    /// Serve HTTPS (HTTP/2 and HTTP/1.1 by ALPN) with this certificate and key, re-read on
+    /// every reload.
+    pub tls: Option<TlsFiles>,
+    /// Origins (`https://app.example.com`) whose web pages may call the proxy routes from a
+    /// browser, besides the gateway's own.
+    pub allowed_origins: Vec<String>,
+}
+
+/// A PEM certificate chain and its private key.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct TlsFiles {
+    pub cert: PathBuf,
+    pub key: PathBuf,
+}
+
+/// `[admin]`: who may reach the control plane (admin API, query API, `/status`, `/metrics`, the
+/// dashboard) and how.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct AdminConfig {
+    /// A listener of its own for the control plane; `None`: it shares the proxy's port.
+    pub listen: Option<SocketAddr>,
+    /// Host names the control plane answers to besides loopback and the listen address (the
+    /// DNS rebinding guard refuses any other `Host`). `*.example.com` matches subdomains.
+    pub hosts: Vec<String>,
+    /// Whether `/metrics` needs an admin.
+    pub metrics: MetricsAccess,
+    /// A bearer token a scraper may present for `/metrics` instead of an admin session.
+    pub metrics_token: Option<SecretString>,
+    /// How long a dashboard session lasts at most.
+    pub session_lifetime: Duration,
+    /// A session unused this long ends.
+    pub session_idle: Duration,
+}
+
+/// Who may read `/metrics`.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum MetricsAccess {
+    /// An admin, or the scrape token.
+    Admin,
+    /// Anyone who can reach the port (a scraper on a private network).
+    Open,
+}
+
+/// Default `[admin] session_lifetime`.
+pub const DEFAULT_SESSION_LIFETIME: Duration = Duration::from_secs(7 * 24 * 3600);
+/// Default `[admin] session_idle`.
+pub const DEFAULT_SESSION_IDLE: Duration = Duration::from_secs(12 * 3600);
+
+impl Default for AdminConfig {
+    fn default() -> Self {
+        Self {
+            listen: None,
+            hosts: Vec::new(),
+            metrics: MetricsAccess::Admin,
+            metrics_token: None,
+            session_lifetime: DEFAULT_SESSION_LIFETIME,
+            session_idle: DEFAULT_SESSION_IDLE,
+        }
+    }
 }
 
 /// How credentials are attached to upstream requests.
@@ -148,6 +209,13 @@ pub struct ModelRule {
 
 /// Claude Code model roles that a mapping key may name.
 pub const ROLES: &[&str] = &["opus", "sonnet", "haiku", "fable", "small-fast"];
+
+/// Whether a mapping's name stands for many models (a glob, or a role like `sonnet`) rather
+/// than naming one.
+#[must_use]
+pub fn is_model_pattern(name: &str) -> bool {
+    name.contains(['*', '?']) || ROLES.contains(&name)
+}
 
 impl ModelMap {
     /// The mapped model for `requested`, if any rule matches.

@@ -147,7 +147,7 @@ pub(crate) fn opentelemetry(cx: &mut Cx<'_>, s: Section<'_>) -> Option<OpenTelem
     let mut headers = Vec::new();
     if let Some(h) = s.table(cx, "headers") {
         let h = h.any();
-        for (name, value) in crate::endpoint::headers(cx, h) {
+        for (name, value) in crate::fields::headers(cx, h) {
             if value.trim().is_empty() {
                 let message = "is empty; set a value or remove the header";
                 cx.error(h.value_span(&name), h.field(&name), message);

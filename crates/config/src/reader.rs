@@ -10,17 +10,38 @@ use toml_edit::{Item, TableLike, Value};
 
 use crate::env::substitute;
 use crate::error::{Diag, Span, suggest};
+use crate::secret::SecretString;
 
-/// The compile context: the environment and the errors found so far.
+/// Where `secret:NAME` values come from.
+pub enum Secrets<'s> {
+    /// The secret store, decrypted: the value of a name, `None` when there is no such secret.
+    Lookup(&'s dyn Fn(&str) -> Option<String>),
+    /// No secret store to ask; a reference is an error that says why (the text completes
+    /// "refers to the secret `NAME`, but …").
+    Unavailable(String),
+}
+
+impl Secrets<'_> {
+    pub(crate) fn lookup(&self, name: &str) -> Option<SecretString> {
+        match self {
+            Self::Lookup(f) => f(name).map(SecretString::new),
+            Self::Unavailable(_) => None,
+        }
+    }
+}
+
+/// The compile context: the environment, the secret store and the errors found so far.
 pub(crate) struct Cx<'e> {
     pub(crate) env: &'e dyn Fn(&str) -> Option<String>,
+    pub(crate) secrets: Secrets<'e>,
     pub(crate) diags: Vec<Diag>,
 }
 
 impl<'e> Cx<'e> {
-    pub(crate) fn new(env: &'e dyn Fn(&str) -> Option<String>) -> Self {
+    pub(crate) fn new(env: &'e dyn Fn(&str) -> Option<String>, secrets: Secrets<'e>) -> Self {
         Self {
             env,
+            secrets,
             diags: Vec::new(),
         }
     }
@@ -287,6 +308,40 @@ pub(crate) fn field_path(parent: &str, key: &str) -> String {
     } else {
         format!("{parent}.{key}")
     }
+}
+
+/// An array of strings (each expanded like any string), with each element's span; a string
+/// alone is read as a list of one.
+pub(crate) fn string_list(
+    cx: &mut Cx<'_>,
+    s: Section<'_>,
+    key: &str,
+) -> Option<Vec<Spanned<String>>> {
+    let item = s.get(key)?;
+    let span = s.value_span(key);
+    let Some(array) = item.as_array() else {
+        return s.string(cx, key).map(|v| vec![v]);
+    };
+    let mut out = Vec::new();
+    for (i, v) in array.iter().enumerate() {
+        let at = v.span().or_else(|| span.clone());
+        match v.as_str() {
+            Some(text) => match substitute(text, cx.env) {
+                Ok(value) => out.push(Spanned { value, span: at }),
+                Err(errors) => {
+                    for e in errors {
+                        cx.error(at.clone(), format!("{}[{i}]", s.field(key)), e.to_string());
+                    }
+                }
+            },
+            None => cx.error(
+                at,
+                format!("{}[{i}]", s.field(key)),
+                format!("expected a string, found {}", v.type_name()),
+            ),
+        }
+    }
+    Some(out)
 }
 
 /// The tables of an array of tables (`[[x]]`) or an inline array of inline tables, each with

@@ -3,6 +3,7 @@
 use std::future::Future;
 use std::time::Duration;
 
+use switchboard_core::AttemptDisposition;
 use tokio::time::Instant;
 
 use crate::classify::{Disposition, FailureKind, UpstreamError, classify};
@@ -71,8 +72,7 @@ pub struct AttemptLog {
     /// What kind of failure, in one word ([`FailureKind::as_str`]); `None` on success or skip.
     pub failure: Option<&'static str>,
     pub error: Option<String>,
-    /// `ok`, `retry`, `next`, `cooldown`, `returned`, `skipped`, `repair`, `unsupported`.
-    pub disposition: &'static str,
+    pub disposition: AttemptDisposition,
 }
 
 /// A committed response and how it was reached.
@@ -129,7 +129,7 @@ fn summary(attempts: &[AttemptLog]) -> String {
         let what = last
             .error
             .clone()
-            .unwrap_or_else(|| last.disposition.to_owned());
+            .unwrap_or_else(|| last.disposition.as_str().to_owned());
         if n > 1 {
             parts.push(format!("{name}: {what} ({n} attempts)"));
         } else {
@@ -181,7 +181,7 @@ where
                     "cooling down for {}s",
                     (until - Instant::now()).as_secs()
                 )),
-                disposition: "skipped",
+                disposition: AttemptDisposition::Skipped,
             });
             continue;
         }
@@ -200,7 +200,7 @@ where
                         latency,
                         failure: None,
                         error: None,
-                        disposition: "ok",
+                        disposition: AttemptDisposition::Ok,
                     });
                     return Ok(Routed {
                         response,
@@ -211,14 +211,14 @@ where
                 Err(e) => e,
             };
             let now = Instant::now();
-            let mut log = AttemptLog {
+            let log = |disposition| AttemptLog {
                 endpoint: name.to_owned(),
                 status: err.status(),
                 started,
                 latency,
                 failure: Some(err.kind.as_str()),
                 error: Some(err.message.clone()),
-                disposition: "",
+                disposition,
             };
             match classify(
                 &err,
@@ -228,8 +228,7 @@ where
             ) {
                 Disposition::ReturnToClient => {
                     if !ctx.strip_thinking && is_thinking_signature_rejection(&err) {
-                        log.disposition = "repair";
-                        attempts.push(log);
+                        attempts.push(log(AttemptDisposition::Repair));
                         tracing::info!(
                             endpoint = name,
                             "upstream rejected a thinking signature; retrying once without thinking blocks"
@@ -237,8 +236,7 @@ where
                         ctx.strip_thinking = true;
                         continue;
                     }
-                    log.disposition = "returned";
-                    attempts.push(log);
+                    attempts.push(log(AttemptDisposition::Returned));
                     return Err(RouteError::Client {
                         error: err,
                         attempts,
@@ -246,21 +244,18 @@ where
                 }
                 Disposition::Skip => {
                     all_cooling = false;
-                    log.disposition = "unsupported";
-                    attempts.push(log);
+                    attempts.push(log(AttemptDisposition::Unsupported));
                     break;
                 }
                 Disposition::Cooldown { until } => {
                     health.cool_down(name, until, &err.message);
                     note_cooldown(until, &mut earliest);
-                    log.disposition = "cooldown";
-                    attempts.push(log);
+                    attempts.push(log(AttemptDisposition::Cooldown));
                     break;
                 }
                 Disposition::RetrySame => {
                     if ctx.retry < policy.max_retries {
-                        log.disposition = "retry";
-                        attempts.push(log);
+                        attempts.push(log(AttemptDisposition::Retry));
                         tokio::time::sleep(backoff).await;
                         backoff = (backoff * 2).min(policy.backoff_max);
                         ctx.retry += 1;
@@ -272,8 +267,7 @@ where
                     } else {
                         health.cool_down(name, now + policy.failure_cooldown, &err.message);
                     }
-                    log.disposition = "next";
-                    attempts.push(log);
+                    attempts.push(log(AttemptDisposition::Next));
                     break;
                 }
             }

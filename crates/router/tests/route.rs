@@ -174,7 +174,7 @@ async fn retries_5xx_with_exponential_backoff_capped_then_moves_on() {
         .chain([("b".to_owned(), secs(25.0))])
         .collect();
     assert_eq!(up.calls(), want);
-    let dispositions: Vec<_> = r.attempts.iter().map(|a| a.disposition).collect();
+    let dispositions: Vec<_> = r.attempts.iter().map(|a| a.disposition.as_str()).collect();
     assert_eq!(
         dispositions,
         ["retry", "retry", "retry", "retry", "retry", "next", "ok"]
@@ -200,7 +200,7 @@ async fn moves_to_next_endpoint_on_429_without_retry_and_recovers_after_cooldown
         .await
         .expect("routed");
     assert_eq!(r.response, "b");
-    assert_eq!(r.attempts[0].disposition, "skipped");
+    assert_eq!(r.attempts[0].disposition.as_str(), "skipped");
 
     // After the announced reset, `a` is back in service by itself.
     tokio::time::advance(secs(1.0)).await;
@@ -336,7 +336,10 @@ async fn failure_cooldown_spares_later_requests_the_backoff() {
         "b"
     );
     let r = route(&eps(), &health, &p, &up).await.expect("routed");
-    assert_eq!((r.response, r.attempts[0].disposition), ("b", "skipped"));
+    assert_eq!(
+        (r.response, r.attempts[0].disposition.as_str()),
+        ("b", "skipped")
+    );
     tokio::time::advance(secs(30.0)).await;
     assert_eq!(
         route(&eps(), &health, &p, &up)
@@ -361,7 +364,7 @@ async fn invalid_thinking_signature_is_repaired_once_on_the_same_endpoint() {
         .map(|(_, _, c)| c.strip_thinking)
         .collect();
     assert_eq!(ctxs, [false, true]);
-    assert_eq!(r.attempts[0].disposition, "repair");
+    assert_eq!(r.attempts[0].disposition.as_str(), "repair");
 
     let up = Script::new(&[("a", &[Step::BadSignature, Step::BadSignature])]);
     let err = route(&eps(), &Health::new(), &policy(), &up)

@@ -1,41 +1,93 @@
 //! Hot reload: the config file is watched (its directory, since editors replace files) and
-//! re-read on change and on SIGHUP. A broken edit keeps the running config and is reported in the
-//! log and in `/status`. In-flight requests keep the snapshot they started with.
+//! re-read on change, on SIGHUP, and when the admin API asks (a secret changed, or
+//! `POST /api/admin/reload`). A broken edit keeps the running config and is reported in the
+//! log and in `/status`. In-flight requests keep the snapshot they started with. The TLS
+//! certificate and key are re-read with it.
 
+use std::net::SocketAddr;
 use std::path::{Path, PathBuf};
 use std::sync::Arc;
 use std::time::Duration;
 
+use arc_swap::ArcSwap;
 use notify::{RecursiveMode, Watcher};
+use switchboard_auth::vault::Secrets;
+use switchboard_gateway::AppState;
 use tokio_util::sync::CancellationToken;
 
-use crate::state::AppState;
+use crate::load::ConfigFile;
 
-/// How the process environment is read when the config is (re)compiled.
-pub type EnvFn = Arc<dyn Fn(&str) -> Option<String> + Send + Sync>;
+/// Re-reads the configuration and puts it in force.
+pub(crate) struct ConfigReloader {
+    pub(crate) file: ConfigFile,
+    pub(crate) state: AppState,
+    pub(crate) secrets: Arc<Secrets>,
+    /// `--listen`, which outlives reloads.
+    pub(crate) listen: Option<SocketAddr>,
+    /// The TLS configuration of the listener, when it serves TLS.
+    pub(crate) tls: Option<Arc<ArcSwap<rustls::ServerConfig>>>,
+    /// One reload at a time.
+    pub(crate) running: tokio::sync::Mutex<()>,
+}
 
-/// Re-reads `path` and swaps it in; returns whether the new config is in force.
-pub fn reload_now(state: &AppState, path: &Path, env: &EnvFn) -> bool {
-    match switchboard_config::load_file(path, &|k| env(k)) {
-        Ok(config) => {
-            let old = state.live();
-            if config.server.listen != old.config.server.listen {
+impl ConfigReloader {
+    /// `Ok(true)`: a new configuration is in force; `Ok(false)`: there is no file (the built-in
+    /// default); `Err`: why not, the running configuration stays.
+    pub(crate) async fn reload_now(&self) -> Result<bool, String> {
+        let _one = self.running.lock().await;
+        let Some(path) = self.file.path().map(Path::to_path_buf) else {
+            return Ok(false);
+        };
+        let mut config = match self.file.load(Some(&self.secrets)).await {
+            Ok(c) => c,
+            Err(errors) => {
+                let text = switchboard_config::render_errors(&errors);
+                tracing::error!(path = %path.display(), "configuration not reloaded, keeping the running one:\n{text}");
+                self.state.reload_failed(text.clone());
+                return Err(text);
+            }
+        };
+        let old = self.state.live();
+        match self.listen {
+            Some(listen) => config.server.listen = listen,
+            None if config.server.listen != old.config.server.listen => {
                 tracing::warn!(
                     old = %old.config.server.listen,
                     new = %config.server.listen,
                     "server.listen changed: restart to move the listener; everything else is reloaded"
                 );
+                config.server.listen = old.config.server.listen;
             }
-            state.swap_config(config);
-            tracing::info!(path = %path.display(), "configuration reloaded");
-            true
+            None => {}
         }
-        Err(errors) => {
-            let text = switchboard_config::render_errors(&errors);
-            tracing::error!(path = %path.display(), "configuration not reloaded, keeping the running one:\n{text}");
-            state.reload_failed(text);
-            false
+        if config.admin.listen != old.config.admin.listen {
+            tracing::warn!("admin.listen changed: restart to move the admin listener");
         }
+        match (&self.tls, &config.server.tls) {
+            (Some(slot), Some(files)) => match crate::tls::server_config(files) {
+                Ok(tls) => slot.store(Arc::new(tls)),
+                Err(e) => {
+                    let text = format!("{e}");
+                    tracing::error!("configuration not reloaded, keeping the running one: {text}");
+                    self.state.reload_failed(text.clone());
+                    return Err(text);
+                }
+            },
+            (None, None) => {}
+            _ => tracing::warn!(
+                "server.tls_cert/tls_key added or removed: restart to switch TLS on or off"
+            ),
+        }
+        self.state.swap_config(config);
+        tracing::info!(path = %path.display(), "configuration reloaded");
+        Ok(true)
+    }
+}
+
+#[async_trait::async_trait]
+impl switchboard_admin::Reloader for ConfigReloader {
+    async fn reload(&self) -> Result<bool, String> {
+        self.reload_now().await
     }
 }
 
@@ -43,10 +95,9 @@ pub fn reload_now(state: &AppState, path: &Path, env: &EnvFn) -> bool {
 ///
 /// # Errors
 /// The file watcher could not be created.
-pub fn spawn_watcher(
-    state: AppState,
+pub(crate) fn spawn_watcher(
+    reloader: Arc<ConfigReloader>,
     path: PathBuf,
-    env: EnvFn,
     shutdown: CancellationToken,
 ) -> notify::Result<tokio::task::JoinHandle<()>> {
     let (tx, mut rx) = tokio::sync::mpsc::unbounded_channel::<()>();
@@ -91,7 +142,7 @@ pub fn spawn_watcher(
                 }
                 _ = sighup => tracing::info!("SIGHUP: reloading configuration"),
             }
-            reload_now(&state, &path, &env);
+            let _ = reloader.reload_now().await;
         }
     }))
 }

@@ -393,7 +393,7 @@ async fn with_only_an_unresolvable_endpoint_the_client_is_told_which_and_why() {
     assert!(m.starts_with("all endpoints failed: nxdomain: "), "{m}");
     assert!(m.contains("dns error") && m.contains("(3 attempts)"), "{m}");
     let r = &gw.wait_for_logs(1).await[0];
-    assert_eq!((r.status, r.outcome.as_str()), (529, "rejected"));
+    assert_eq!((r.status, r.outcome.as_str()), (529, "exhausted"));
 }
 
 // ---- slow and idle clients ------------------------------------------------------------------

@@ -375,7 +375,7 @@ async fn all_failing_returns_overloaded_naming_every_endpoint() {
         "{msg}"
     );
     let r = &gw.wait_for_logs(1).await[0];
-    assert_eq!((r.status, r.outcome.as_str()), (529, "rejected"));
+    assert_eq!((r.status, r.outcome.as_str()), (529, "exhausted"));
     assert_eq!(r.attempts.len(), 6);
 }
 

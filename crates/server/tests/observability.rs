@@ -8,7 +8,7 @@ use std::time::Duration;
 
 use bytes::Bytes;
 use serde_json::{Value, json};
-use switchboard_server::{AppState, maintenance};
+use switchboard_gateway::{AppState, maintenance};
 use switchboard_store::{AuditBundle, AuditEntry, AuditKind, LogRecord, Store, WriterOptions};
 use switchboard_test_support::sse;
 use switchboard_test_support::{MockUpstream, Reply, TestGateway};
@@ -47,12 +47,7 @@ fn sample(metrics: &str, series: &str) -> Option<f64> {
 }
 
 async fn metrics(gw: &TestGateway) -> String {
-    let resp = gw
-        .http
-        .get(format!("{}/metrics", gw.url))
-        .send()
-        .await
-        .expect("metrics");
+    let resp = gw.admin_get("/metrics").send().await.expect("metrics");
     assert_eq!(resp.status(), 200);
     assert!(
         resp.headers()["content-type"]
@@ -159,14 +154,14 @@ async fn requests_are_priced_and_counted_in_metrics() {
     assert_eq!(
         sample(
             &m,
-            r#"switchboard_unpriced_requests_total{endpoint="primary",model="my-local-model"}"#
+            r#"switchboard_unpriced_requests_total{endpoint="primary",model="other"}"#
         ),
         Some(1.0)
     );
     assert_eq!(
         sample(
             &m,
-            r#"switchboard_cost_usd_total{endpoint="primary",model="my-local-model"}"#
+            r#"switchboard_cost_usd_total{endpoint="primary",model="other"}"#
         ),
         None,
         "no cost series for a model never priced"
@@ -379,7 +374,7 @@ async fn logged_with_audit(store: &dyn Store, hours_ago: i64, seed: u64) -> LogR
     let mut r = LogRecord::new("POST", "/v1/messages", "anthropic");
     r.started_at = chrono::Utc::now() - chrono::Duration::hours(hours_ago);
     r.status = 200;
-    r.outcome = "ok".into();
+    r.outcome = "ok".parse().expect("outcome");
     store.insert_batch(&[r.clone()]).await.expect("insert");
     let mut e = AuditEntry::new(AuditKind::ClientRequest);
     e.body = vec![noise(seed, 20_000)];
@@ -498,31 +493,12 @@ async fn lost_log_records_show_in_metrics() {
         dir.path().to_path_buf(),
     )
     .expect("state");
-    let listener = tokio::net::TcpListener::bind("127.0.0.1:0")
-        .await
-        .expect("bind");
-    let addr = listener.local_addr().expect("addr");
-    let stop = CancellationToken::new();
-    let stopped = stop.clone();
-    let server = tokio::spawn(switchboard_server::serve(
-        listener,
-        state,
-        async move { stopped.cancelled().await },
-        Duration::from_secs(1),
-    ));
-    let m = reqwest::get(format!("http://{addr}/metrics"))
-        .await
-        .expect("metrics")
-        .text()
-        .await
-        .expect("body");
+    let m = switchboard_gateway::Control::new(&state).metrics();
     assert_eq!(
         sample(&m, "switchboard_log_records_dropped_total"),
         Some(3.0),
         "{m}"
     );
-    stop.cancel();
-    let _ = server.await;
 }
 
 #[tokio::test]

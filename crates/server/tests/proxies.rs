@@ -10,7 +10,7 @@ use std::collections::HashMap;
 use std::net::{IpAddr, Ipv4Addr};
 
 use serde_json::{Value, json};
-use switchboard_server::ProxyEnv;
+use switchboard_gateway::ProxyEnv;
 use switchboard_test_support::{FakeDns, HttpProxy, MockUpstream, Reply, SocksProxy, TestGateway};
 
 fn message() -> Value {

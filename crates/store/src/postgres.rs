@@ -124,7 +124,7 @@ impl Store for PostgresStore {
                 .bind(r.endpoint.as_deref())
                 .bind(r.stream)
                 .bind(i32::from(r.status))
-                .bind(&r.outcome)
+                .bind(r.outcome.as_str())
                 .bind(r.error.as_deref())
                 .bind(r.stop_reason.as_deref())
                 .bind(r.ttfb_ms.map(to_db))
@@ -151,7 +151,7 @@ impl Store for PostgresStore {
                     .bind(a.status.map(i32::from))
                     .bind(to_db(a.latency_ms))
                     .bind(a.error.as_deref())
-                    .bind(&a.disposition)
+                    .bind(a.disposition.as_str())
                     .execute(&mut *tx)
                     .await?;
             }
@@ -426,7 +426,7 @@ fn record_from_row(row: &PgRow) -> Result<LogRecord, sqlx::Error> {
         endpoint: row.try_get("endpoint")?,
         stream: row.try_get("stream")?,
         status: status_from_db(i64::from(row.try_get::<i32, _>("status")?)),
-        outcome: row.try_get("outcome")?,
+        outcome: crate::sql::word(row.try_get("outcome")?)?,
         error: row.try_get("error")?,
         stop_reason: row.try_get("stop_reason")?,
         ttfb_ms: row.try_get::<Option<i64>, _>("ttfb_ms")?.map(from_db),
@@ -451,6 +451,6 @@ fn attempt_from_row(row: &PgRow) -> Result<AttemptRecord, sqlx::Error> {
             .map(|s| status_from_db(i64::from(s))),
         latency_ms: from_db(row.try_get("latency_ms")?),
         error: row.try_get("error")?,
-        disposition: row.try_get("disposition")?,
+        disposition: crate::sql::word(row.try_get("disposition")?)?,
     })
 }

@@ -6,6 +6,7 @@ use std::str::FromStr;
 
 use chrono::{DateTime, Utc};
 use serde::{Deserialize, Serialize};
+use switchboard_core::Outcome;
 use uuid::Uuid;
 
 use crate::{LogRecord, StoreError};
@@ -28,7 +29,7 @@ pub struct Query {
     /// Final status sent to the client, by class.
     pub status_class: Option<StatusClass>,
     /// Exact [`LogRecord::outcome`].
-    pub outcome: Option<String>,
+    pub outcome: Option<Outcome>,
     /// Matches the requested model OR the routed model.
     pub model: Option<String>,
     pub endpoint: Option<String>,

@@ -2,6 +2,7 @@
 
 use chrono::{DateTime, Utc};
 use serde::{Deserialize, Serialize};
+use switchboard_core::{AttemptDisposition, Outcome};
 use uuid::Uuid;
 
 /// One client request and everything that happened to it.
@@ -30,9 +31,8 @@ pub struct LogRecord {
     pub stream: bool,
     /// Final HTTP status sent to the client.
     pub status: u16,
-    /// Outcome in one word: `ok`, `client_error`, `upstream_error`, `exhausted`, `partial`
-    /// (stream broken after commit), `client_closed`.
-    pub outcome: String,
+    /// What became of the request, in one word.
+    pub outcome: Outcome,
     pub error: Option<String>,
     pub stop_reason: Option<String>,
     /// Time to first byte sent to the client, milliseconds.
@@ -59,8 +59,8 @@ pub struct AttemptRecord {
     pub status: Option<u16>,
     pub latency_ms: u64,
     pub error: Option<String>,
-    /// What the router decided: `ok`, `retry`, `cooldown`, `next`, `returned`, `partial`.
-    pub disposition: String,
+    /// What the router decided after this attempt.
+    pub disposition: AttemptDisposition,
 }
 
 impl LogRecord {
@@ -86,7 +86,7 @@ impl LogRecord {
             endpoint: None,
             stream: false,
             status: 0,
-            outcome: String::new(),
+            outcome: Outcome::InProgress,
             error: None,
             stop_reason: None,
             ttfb_ms: None,

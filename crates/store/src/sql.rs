@@ -91,3 +91,12 @@ pub(crate) fn insert_attempt_rows(rows: usize, placeholder: impl Fn(usize) -> St
     push_values(&mut sql, rows, 8, placeholder);
     sql
 }
+
+/// A stored word (an outcome, a disposition) read back as its type; a word this build does not
+/// know is a decoding error naming it.
+pub(crate) fn word<T>(text: String) -> Result<T, sqlx::Error>
+where
+    T: std::str::FromStr<Err = switchboard_core::UnknownWord>,
+{
+    text.parse().map_err(|e| sqlx::Error::Decode(Box::new(e)))
+}

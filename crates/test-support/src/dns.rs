@@ -7,7 +7,7 @@ use std::net::{IpAddr, SocketAddr};
 use std::sync::Arc;
 
 use parking_lot::Mutex;
-use switchboard_server::{Resolve, Resolving};
+use switchboard_gateway::{Resolve, Resolving};
 
 /// Names it was told about resolve to their address, names it was told to ignore are never
 /// answered (as a DNS server that does not reply); every other name fails as a name that does

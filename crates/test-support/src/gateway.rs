@@ -5,11 +5,9 @@ use std::path::PathBuf;
 use std::sync::Arc;
 use std::time::Duration;
 
-use switchboard_server::{AppState, ProxyEnv, UpstreamOptions};
-use switchboard_store::{LogRecord, Query, Store, WriterHandle, WriterOptions, spawn_writer};
-use tokio::net::TcpListener;
-use tokio::task::JoinHandle;
-use tokio_util::sync::CancellationToken;
+use switchboard_gateway::{AppState, ProxyEnv, UpstreamOptions};
+use switchboard_server::{ConfigFile, Options, Running, Stores};
+use switchboard_store::{LogRecord, Query, Store, WriterOptions};
 
 /// Builds a [`TestGateway`] from TOML pieces.
 #[must_use]
@@ -19,7 +17,8 @@ pub struct TestGatewayBuilder {
     routing: String,
     server: String,
     watch: bool,
-    resolver: Option<Arc<dyn switchboard_server::Resolve>>,
+    resolver: Option<Arc<dyn switchboard_gateway::Resolve>>,
+    insecure_public: bool,
     proxy_env: Option<ProxyEnv>,
     log_queue: usize,
     writer: WriterOptions,
@@ -46,6 +45,7 @@ impl Default for TestGatewayBuilder {
             },
             busy_timeout: None,
             read_only: false,
+            insecure_public: false,
         }
     }
 }
@@ -79,6 +79,12 @@ impl TestGatewayBuilder {
         self
     }
 
+    /// Serve as if started with `--insecure-public`.
+    pub fn insecure_public(mut self) -> Self {
+        self.insecure_public = true;
+        self
+    }
+
     /// Watch the config file for changes (hot reload).
     pub fn watch(mut self) -> Self {
         self.watch = true;
@@ -87,7 +93,7 @@ impl TestGatewayBuilder {
 
     /// Resolves upstream host names with `resolver` (e.g. [`crate::FakeDns`]) instead of the
     /// system's resolver.
-    pub fn resolver(mut self, resolver: impl switchboard_server::Resolve + 'static) -> Self {
+    pub fn resolver(mut self, resolver: impl switchboard_gateway::Resolve + 'static) -> Self {
         self.resolver = Some(Arc::new(resolver));
         self
     }
@@ -131,18 +137,12 @@ impl TestGatewayBuilder {
         )
     }
 
-    /// Starts the gateway.
+    /// Starts the gateway with the one assembly the CLI and the bench use
+    /// (`switchboard_server::start`).
     pub async fn start(mut self) -> TestGateway {
         let dir = tempfile::tempdir().expect("temp dir");
         let config_path = dir.path().join("switchboard.toml");
         std::fs::write(&config_path, self.toml()).expect("write config");
-        let env: switchboard_server::reload::EnvFn = Arc::new(|k: &str| std::env::var(k).ok());
-        let config = switchboard_config::load_file(&config_path, &|k| env(k)).unwrap_or_else(|e| {
-            panic!(
-                "test config does not compile:\n{}",
-                switchboard_config::render_errors(&e)
-            )
-        });
         let path = dir.path().join(switchboard_store::SQLITE_FILE_NAME);
         let test_store = match self.busy_timeout {
             // SQLite-specific knobs (the locked and read-only database tests): always SQLite.
@@ -155,7 +155,12 @@ impl TestGatewayBuilder {
                 let store = switchboard_store::SqliteStore::open_read_only(&path)
                     .await
                     .expect("open store read-only");
-                crate::TestStore::from_store(Arc::new(store))
+                // The admin tables (the door's) in a writable database of their own.
+                let admin = switchboard_store::SqliteStore::open(&dir.path().join("admin.db"))
+                    .await
+                    .expect("open admin store");
+                admin.migrate().await.expect("migrate admin store");
+                crate::TestStore::from_stores(Arc::new(store), Arc::new(admin))
             }
             None => crate::TestStore::open(dir.path()).await,
             Some(busy) => {
@@ -163,57 +168,50 @@ impl TestGatewayBuilder {
                     .await
                     .expect("open store");
                 store.migrate().await.expect("migrate");
-                crate::TestStore::from_store(Arc::new(store))
+                crate::TestStore::from_store(store)
             }
         };
         let store = test_store.store.clone();
-        let (log, writer) = spawn_writer(store.clone(), self.log_queue, self.writer.clone());
-        let data_dir = dir.path().to_path_buf();
-        let options = UpstreamOptions {
+        let mut options = Options::new(
+            ConfigFile::new(Some(config_path.clone())),
+            dir.path().to_path_buf(),
+        );
+        options.stores = Stores::Given {
+            log: store.clone(),
+            admin: test_store.admin.clone(),
+        };
+        options.log_queue = Some(self.log_queue);
+        options.writer = self.writer.clone();
+        options.upstream = UpstreamOptions {
             resolver: self.resolver.clone(),
             proxy_env: Some(self.proxy_env.take().unwrap_or_else(ProxyEnv::none)),
         };
-        let state = AppState::with_upstream(config, log, data_dir, options)
-            .expect("state")
-            .with_store(store.clone());
-        let listener = TcpListener::bind("127.0.0.1:0")
-            .await
-            .expect("bind gateway");
-        let addr = listener.local_addr().expect("gateway address");
-        let stop = CancellationToken::new();
-        let watcher = if self.watch {
-            Some(
-                switchboard_server::reload::spawn_watcher(
-                    state.clone(),
-                    config_path.clone(),
-                    env,
-                    stop.clone(),
-                )
-                .expect("watcher"),
-            )
-        } else {
-            None
+        options.watch = self.watch;
+        // Retention runs when a test runs it (`maintenance::run_once`/`spawn`): a job of its own
+        // would delete the old records tests insert on purpose.
+        options.jobs = false;
+        options.insecure_public = self.insecure_public;
+        let running = match switchboard_server::start(options).await {
+            Ok(r) => r,
+            Err(switchboard_server::StartError::Config(e)) => panic!(
+                "test config does not compile:\n{}",
+                switchboard_config::render_errors(&e)
+            ),
+            Err(e) => panic!("gateway did not start: {e}"),
         };
-        let (st, stop2) = (state.clone(), stop.clone());
-        let server = tokio::spawn(async move {
-            switchboard_server::serve(
-                listener,
-                st,
-                async move { stop2.cancelled().await },
-                Duration::from_secs(5),
-            )
-            .await
-            .expect("serve");
-        });
+        let admin_token = switchboard_auth::LocalCredential::read(dir.path())
+            .expect("the gateway made its admin credential")
+            .token()
+            .expose()
+            .to_owned();
         TestGateway {
-            url: format!("http://{addr}"),
-            state,
+            url: running.url(),
+            admin_url: running.admin_url(),
+            state: running.state.clone(),
             store,
             test_store,
-            writer: Some(writer),
-            stop,
-            server: Some(server),
-            _watcher: watcher,
+            admin_token,
+            running: Some(running),
             config_path,
             dir: Some(dir),
             http: reqwest::Client::new(),
@@ -224,14 +222,15 @@ impl TestGatewayBuilder {
 /// A running gateway. Shut it down with [`TestGateway::shutdown`] to flush the log.
 pub struct TestGateway {
     pub url: String,
+    /// Where the control plane answers (the same as `url` unless `[admin] listen` is set).
+    pub admin_url: String,
     pub state: AppState,
     pub store: Arc<dyn Store>,
     /// Keeps a PostgreSQL test schema alive (see [`crate::TestStore`]).
     test_store: crate::TestStore,
-    writer: Option<WriterHandle>,
-    stop: CancellationToken,
-    server: Option<JoinHandle<()>>,
-    _watcher: Option<JoinHandle<()>>,
+    /// The local admin credential the gateway made in its data directory (what the CLI reads).
+    pub admin_token: String,
+    running: Option<Running>,
     pub config_path: PathBuf,
     dir: Option<tempfile::TempDir>,
     pub http: reqwest::Client,
@@ -283,10 +282,37 @@ impl TestGateway {
         std::fs::write(&self.config_path, toml).expect("rewrite config");
     }
 
+    /// A GET of the control plane at `path`, as the local admin (the CLI's credential).
+    pub fn admin_get(&self, path: &str) -> reqwest::RequestBuilder {
+        self.http
+            .get(format!("{}{path}", self.admin_url))
+            .bearer_auth(&self.admin_token)
+    }
+
+    /// A request of the control plane, as the local admin.
+    pub fn admin_request(&self, method: reqwest::Method, path: &str) -> reqwest::RequestBuilder {
+        self.http
+            .request(method, format!("{}{path}", self.admin_url))
+            .bearer_auth(&self.admin_token)
+    }
+
+    /// The database behind the admin tables (users, sessions, links, secrets).
+    #[must_use]
+    pub fn admin_store(&self) -> Arc<dyn switchboard_store::AdminStore> {
+        self.test_store.admin.clone()
+    }
+
+    /// The gateway's data directory.
+    #[must_use]
+    pub fn data_dir(&self) -> &std::path::Path {
+        self.config_path
+            .parent()
+            .unwrap_or(std::path::Path::new("."))
+    }
+
     /// Current `/status` document.
     pub async fn status(&self) -> serde_json::Value {
-        self.http
-            .get(format!("{}/status", self.url))
+        self.admin_get("/status")
             .send()
             .await
             .expect("status")
@@ -304,8 +330,7 @@ impl TestGateway {
 
     /// Current `/metrics` text.
     pub async fn metrics(&self) -> String {
-        self.http
-            .get(format!("{}/metrics", self.url))
+        self.admin_get("/metrics")
             .send()
             .await
             .expect("metrics")
@@ -316,12 +341,8 @@ impl TestGateway {
 
     /// Graceful shutdown: stop accepting, drain, flush the log. The store stays readable.
     pub async fn shutdown(mut self) -> Stopped {
-        self.stop.cancel();
-        if let Some(s) = self.server.take() {
-            let _ = s.await;
-        }
-        if let Some(w) = self.writer.take() {
-            w.shutdown().await;
+        if let Some(r) = self.running.take() {
+            r.shutdown().await;
         }
         Stopped {
             store: self.store.clone(),
@@ -336,10 +357,4 @@ pub struct Stopped {
     pub store: Arc<dyn Store>,
     _test_store: crate::TestStore,
     _dir: Option<tempfile::TempDir>,
-}
-
-impl Drop for TestGateway {
-    fn drop(&mut self) {
-        self.stop.cancel();
-    }
 }

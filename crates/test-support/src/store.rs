@@ -16,7 +16,7 @@ use std::time::Duration;
 
 use sqlx::Connection as _;
 use sqlx::postgres::{PgConnectOptions, PgConnection};
-use switchboard_store::Store;
+use switchboard_store::{AdminStore, Store};
 
 /// The PostgreSQL server the tests use (`SWITCHBOARD_TEST_POSTGRES_URL`, default the local one).
 #[must_use]
@@ -39,27 +39,41 @@ pub fn wants_postgres() -> bool {
 #[derive(Clone)]
 pub struct TestStore {
     pub store: Arc<dyn Store>,
+    /// The same database behind the admin tables' trait.
+    pub admin: Arc<dyn AdminStore>,
     _schema: Option<Arc<Schema>>,
 }
 
 impl TestStore {
     /// A store opened by the caller (nothing to clean up).
     #[must_use]
-    pub fn from_store(store: Arc<dyn Store>) -> Self {
+    pub fn from_stores(store: Arc<dyn Store>, admin: Arc<dyn AdminStore>) -> Self {
         Self {
             store,
+            admin,
             _schema: None,
         }
     }
 
-    /// SQLite under `dir`, or a fresh PostgreSQL schema (see the module docs).
+    /// One store behind both traits.
+    #[must_use]
+    pub fn from_store<S: Store + AdminStore>(store: S) -> Self {
+        let store = Arc::new(store);
+        Self {
+            store: store.clone(),
+            admin: store,
+            _schema: None,
+        }
+    }
+
     pub async fn open(dir: &Path) -> Self {
         if !wants_postgres() {
-            let store = switchboard_store::open(None, dir)
+            let (store, admin) = switchboard_store::open_with_admin(None, dir)
                 .await
                 .expect("open sqlite store");
             return Self {
                 store,
+                admin,
                 _schema: None,
             };
         }
@@ -96,8 +110,10 @@ impl TestStore {
         .await
         .expect("connect postgres store");
         store.migrate().await.expect("migrate postgres store");
+        let store = Arc::new(store);
         Self {
-            store: Arc::new(store),
+            store: store.clone(),
+            admin: store,
             _schema: Some(schema),
         }
     }

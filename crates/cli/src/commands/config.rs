@@ -4,20 +4,27 @@
 use std::fmt::Write as _;
 use std::process::ExitCode;
 
-use switchboard_config::{Config, ConfigSource, env_from_process, render_errors};
-use switchboard_server::ProxyEnv;
+use switchboard_config::{Config, ConfigError, ConfigSource, render_errors};
+use switchboard_gateway::ProxyEnv;
+use switchboard_server::ConfigFile;
 
 use crate::args::CheckArgs;
 use crate::commands::{
-    config_path, credentials, data_dir, load_config, print_out, proxy_column, proxy_summary, table,
+    config_path, credentials, data_dir, print_out, proxy_column, proxy_summary, table,
 };
 
 pub(crate) fn check(args: CheckArgs) -> anyhow::Result<ExitCode> {
     // No data directory (no HOME) only means there is no default file to look for.
     let dir = data_dir().ok();
     let path = config_path(args.file, dir.as_deref());
-    let env = env_from_process();
-    match load_config(path.as_deref(), &env) {
+    let file = ConfigFile::new(path.clone());
+    let loaded = match file.peek() {
+        Ok((config, names)) if names.is_empty() => Ok(config),
+        // `secret:NAME` values: check them against the secret store.
+        Ok(_) => crate::runtime()?.block_on(with_secrets(&file, path.as_deref())),
+        Err(errors) => Err(errors),
+    };
+    match loaded {
         Ok(config) => {
             print_out(&summary(&config, &ProxyEnv::from_process()))?;
             Ok(ExitCode::SUCCESS)
@@ -36,6 +43,32 @@ pub(crate) fn check(args: CheckArgs) -> anyhow::Result<ExitCode> {
             Ok(ExitCode::FAILURE)
         }
     }
+}
+
+/// The configuration with the secrets it refers to, from the secret store in the data
+/// directory (or the configured database).
+async fn with_secrets(
+    file: &ConfigFile,
+    path: Option<&std::path::Path>,
+) -> Result<Config, Vec<ConfigError>> {
+    let store_error = |e: &dyn std::fmt::Display| {
+        vec![ConfigError {
+            file: path.map(std::path::Path::to_path_buf),
+            line: 0,
+            column: 0,
+            field: String::new(),
+            message: format!("refers to the secret store, which cannot be opened to check it: {e}"),
+        }]
+    };
+    let (_, admin) = crate::commands::open_admin_store(path.map(std::path::Path::to_path_buf))
+        .await
+        .map_err(|e| store_error(&e))?;
+    let dir = data_dir().map_err(|e| store_error(&e))?;
+    let env = std::env::var(switchboard_auth::vault::MASTER_KEY_ENV).ok();
+    let secrets = switchboard_auth::vault::Secrets::open(admin, &dir, env.as_deref())
+        .await
+        .map_err(|e| store_error(&e))?;
+    file.load(Some(&secrets)).await
 }
 
 /// What `config check` prints for a valid configuration.

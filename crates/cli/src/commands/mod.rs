@@ -1,22 +1,23 @@
 //! The subcommands, and what they share: where the data directory and the configuration file
 //! are, how the configuration is loaded, and how secrets and endpoints are shown.
 
+pub(crate) mod admin;
 pub(crate) mod config;
 pub(crate) mod mcp;
+pub(crate) mod remote;
+pub(crate) mod secrets;
 pub(crate) mod serve;
 pub(crate) mod setup;
 pub(crate) mod skills;
 pub(crate) mod status;
+pub(crate) mod ui;
 
 use std::io::Write;
-use std::net::{IpAddr, Ipv4Addr, Ipv6Addr, SocketAddr};
 use std::path::{Path, PathBuf};
 
 use anyhow::Context as _;
-use switchboard_config::{
-    AuthStyle, Config, ConfigError, EndpointConfig, OpenTelemetryConfig, ProxySetting,
-};
-use switchboard_server::{ProxyEnv, proxy_for};
+use switchboard_config::{AuthStyle, Config, EndpointConfig, OpenTelemetryConfig, ProxySetting};
+use switchboard_gateway::{ProxyEnv, proxy_for};
 
 /// Exit status for a configuration that does not compile (`serve`, `status`).
 pub(crate) const EXIT_CONFIG: u8 = 2;
@@ -49,26 +50,44 @@ pub(crate) fn config_path(named: Option<PathBuf>, data_dir: Option<&Path>) -> Op
     })
 }
 
-/// Loads the file, or the built-in default when there is none.
+/// The database of the gateway this configuration describes (the data directory's SQLite file,
+/// or `[storage] url`), opened and migrated, behind both of its traits.
+pub(crate) async fn open_admin_store(
+    config: Option<PathBuf>,
+) -> anyhow::Result<(
+    std::sync::Arc<dyn switchboard_store::Store>,
+    std::sync::Arc<dyn switchboard_store::AdminStore>,
+)> {
+    let dir = data_dir()?;
+    let path = config_path(config, Some(&dir));
+    let (config, _) = switchboard_server::ConfigFile::new(path)
+        .peek()
+        .map_err(|errors| {
+            anyhow::anyhow!(
+                "{}the configuration has errors: fix them first",
+                switchboard_config::render_errors(&errors)
+            )
+        })?;
+    std::fs::create_dir_all(&dir)
+        .with_context(|| format!("cannot create the data directory {}", dir.display()))?;
+    switchboard_store::open_with_admin(config.storage.url.as_deref(), &dir)
+        .await
+        .context("cannot open the database")
+}
+
+/// Loads the file (`secret:NAME` values are errors here: for commands that need no keys), or
+/// the built-in default when there is none.
 pub(crate) fn load_config(
     path: Option<&Path>,
     env: &dyn Fn(&str) -> Option<String>,
-) -> Result<Config, Vec<ConfigError>> {
+) -> Result<Config, Vec<switchboard_config::ConfigError>> {
     match path {
         Some(path) => switchboard_config::load_file(path, env),
         None => Ok(switchboard_config::default_config()),
     }
 }
 
-/// The address a client on this machine uses for `listen`: a wildcard becomes loopback.
-pub(crate) fn client_addr(listen: SocketAddr) -> SocketAddr {
-    let ip = match listen.ip() {
-        IpAddr::V4(ip) if ip.is_unspecified() => IpAddr::V4(Ipv4Addr::LOCALHOST),
-        IpAddr::V6(ip) if ip.is_unspecified() => IpAddr::V6(Ipv6Addr::LOCALHOST),
-        ip => ip,
-    };
-    SocketAddr::new(ip, listen.port())
-}
+pub(crate) use switchboard_server::client_addr;
 
 /// How an endpoint authenticates upstream, with any key masked.
 pub(crate) fn credentials(e: &EndpointConfig) -> String {
@@ -223,6 +242,7 @@ mod tests {
 
     #[test]
     fn wildcard_listen_becomes_loopback_for_clients() {
+        use std::net::SocketAddr;
         let a: SocketAddr = "0.0.0.0:8787".parse().expect("addr");
         assert_eq!(client_addr(a).to_string(), "127.0.0.1:8787");
         let b: SocketAddr = "[::]:9000".parse().expect("addr");

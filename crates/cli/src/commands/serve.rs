@@ -2,54 +2,40 @@
 //! serve until SIGINT/SIGTERM, drain, flush the log, exit.
 
 use std::fmt::Write as _;
-use std::net::SocketAddr;
 use std::path::Path;
 use std::process::ExitCode;
-use std::sync::Arc;
 use std::time::Duration;
 
 use anyhow::Context as _;
-use switchboard_config::{Config, ConfigSource, render_errors};
-use switchboard_server::reload::{EnvFn, spawn_watcher};
-use switchboard_server::{AppState, ProxyEnv};
-use switchboard_store::{SQLITE_FILE_NAME, WriterOptions};
-use tokio_util::sync::CancellationToken;
+use switchboard_auth::vault::MASTER_KEY_ENV;
+use switchboard_config::{Config, render_errors};
+use switchboard_gateway::ProxyEnv;
+use switchboard_server::{ConfigFile, Options, StartError};
+use switchboard_store::SQLITE_FILE_NAME;
 
 use crate::args::ServeArgs;
 use crate::commands::{
-    EXIT_CONFIG, client_addr, config_path, credentials, data_dir, load_config, mask_url,
-    proxy_column, proxy_summary, table,
+    EXIT_CONFIG, client_addr, config_path, credentials, data_dir, mask_url, proxy_column,
+    proxy_summary, table,
 };
 
 /// Runs the gateway until SIGINT/SIGTERM.
 ///
-/// Two runtimes: the server's, and a one-thread runtime for the log writer and signals. When
-/// the grace period ends with requests still running, the server drops their connections (and
-/// then its runtime goes, with anything else left on it), which drops those requests; each one's
-/// log record is completed as it drops and sent to the writer, which is still running on its own
-/// runtime. Only then is the writer drained, so a request cut off by the deadline still leaves
-/// its row.
+/// Two runtimes: the server's, and a one-thread runtime for the log writer, trace export,
+/// background jobs and signals (`switchboard_server::Options::background`). When the grace
+/// period ends with requests still running, the server drops their connections, which drops
+/// those requests; each one's log record is completed as it drops and sent to the writer, still
+/// running on its own runtime. Only then is the writer drained, so a request cut off by the
+/// deadline still leaves its row.
 pub(crate) fn run(args: ServeArgs) -> anyhow::Result<ExitCode> {
     let data_dir = data_dir()?;
     let path = config_path(args.config, Some(&data_dir));
-    let env: EnvFn = Arc::new(|name| std::env::var(name).ok());
-    let mut config = match load_config(path.as_deref(), &|k| env(k)) {
-        Ok(config) => config,
-        Err(errors) => {
-            eprint!("{}", render_errors(&errors));
-            let n = errors.len();
-            eprintln!(
-                "switchboard: not starting: {n} configuration error{}",
-                if n == 1 { "" } else { "s" }
-            );
-            return Ok(ExitCode::from(EXIT_CONFIG));
-        }
+    let file = ConfigFile::new(path.clone());
+    // Errors in the file are reported before anything else happens.
+    let (config, _) = match file.peek() {
+        Ok(c) => c,
+        Err(errors) => return Ok(config_errors(&errors)),
     };
-    if let Some(listen) = args.listen {
-        config.server.listen = listen;
-    }
-    std::fs::create_dir_all(&data_dir)
-        .with_context(|| format!("cannot create the data directory {}", data_dir.display()))?;
 
     let server_rt = tokio::runtime::Builder::new_multi_thread()
         .enable_all()
@@ -66,69 +52,60 @@ pub(crate) fn run(args: ServeArgs) -> anyhow::Result<ExitCode> {
     let stop = log_rt.block_on(async { Signals::new().map(watch_signals) });
     let stop = stop.context("cannot install signal handlers")?;
 
-    let listener = server_rt.block_on(bind(config.server.listen))?;
-    // Port 0 resolves to a real port here, so `/status` and the banner show where we are.
-    config.server.listen = listener
-        .local_addr()
-        .context("cannot read the bound address")?;
-
-    let store = log_rt
-        .block_on(switchboard_store::open(
-            config.storage.url.as_deref(),
-            &data_dir,
-        ))
-        .with_context(|| {
-            format!(
-                "cannot open the request log ({})",
+    let mut options = Options::new(file, data_dir.clone());
+    options.listen = args.listen;
+    options.insecure_public = args.insecure_public;
+    options.master_key = std::env::var(MASTER_KEY_ENV).ok();
+    options.background = Some(log_rt.handle().clone());
+    let running = match server_rt.block_on(switchboard_server::start(options)) {
+        Ok(r) => r,
+        Err(StartError::Config(errors)) => return Ok(config_errors(&errors)),
+        Err(StartError::Store(e)) => {
+            return Err(anyhow::anyhow!(
+                "cannot open the database ({}): {e}",
                 database(&config, &data_dir)
-            )
-        })?;
-    let (log, writer) = {
-        let _rt = log_rt.enter();
-        switchboard_store::spawn_writer(
-            store.clone(),
-            config.storage.log_queue,
-            WriterOptions::default(),
-        )
+            ));
+        }
+        Err(e) => return Err(anyhow::Error::new(e)),
     };
-    let state = {
-        // Trace export (`[opentelemetry]`) sends its batches on the log runtime, which outlives
-        // the server's, so the last spans still go out after the requests stop.
-        let _rt = log_rt.enter();
-        AppState::new(config.clone(), log.clone(), data_dir.clone())
-    }
-    .context("cannot build the HTTP client")?
-    .with_store(store.clone());
-    let traces = state.clone();
-    // Retention, the audit size cap and the optional request log file run beside the writer.
-    let stop_jobs = CancellationToken::new();
-    let jobs = {
-        let _rt = log_rt.enter();
-        switchboard_server::maintenance::spawn(state.clone(), store, stop_jobs.clone())
-    };
-
-    let token_var = config
+    let link = server_rt
+        .block_on(running.admin.login_link())
+        .map_err(|e| anyhow::anyhow!("cannot make a login link: {e}"))?;
+    let live = running.state.live();
+    let token_var = live
+        .config
         .server
         .auth_token
         .as_ref()
         .and_then(|t| env_var_holding(t.expose()));
-    let banner = banner(
-        &config,
-        config.server.listen,
-        &data_dir,
-        path.as_deref(),
-        token_var.as_deref(),
-        &ProxyEnv::from_process(),
-    );
-    let served = server_rt.block_on(Box::pin(serve(listener, state, env, banner, stop)));
-
+    let text = banner(&Banner {
+        config: &live.config,
+        url: &running.url(),
+        data_dir: &data_dir,
+        path: path.as_deref(),
+        token_var: token_var.as_deref(),
+        env: &ProxyEnv::from_process(),
+        login: &format!("{}{link}", running.admin_url()),
+        insecure_public: running.insecure_public,
+    });
+    drop(live);
+    eprint!("{text}");
+    let state = running.state.clone();
+    let log = running.log.clone();
+    let grace = state.live().config.server.shutdown_grace;
+    server_rt.block_on(async move {
+        let _ = stop.await;
+        tracing::info!(
+            "shutting down: no new connections; draining in-flight requests for up to {}s (press Ctrl-C again to exit now)",
+            grace.as_secs()
+        );
+        running.shutdown().await;
+    });
     // Requests still running past the grace period end here, logging as they drop.
     server_rt.shutdown_timeout(Duration::from_secs(1));
     // Their spans were queued as they dropped: send them while the log runtime is up.
-    traces.shutdown_traces();
-    stop_jobs.cancel();
-    let _ = log_rt.block_on(jobs);
-    log_rt.block_on(writer.shutdown());
+    state.shutdown_traces();
+    drop(log_rt);
     let stats = log.stats();
     tracing::info!(
         written = stats.written,
@@ -136,48 +113,17 @@ pub(crate) fn run(args: ServeArgs) -> anyhow::Result<ExitCode> {
         lost = stats.lost,
         "request log flushed; stopped"
     );
-    served.context("the server failed")?;
     Ok(ExitCode::SUCCESS)
 }
 
-/// On the server's runtime: starts the config watcher, prints the banner, serves until `stop`.
-async fn serve(
-    listener: tokio::net::TcpListener,
-    state: AppState,
-    env: EnvFn,
-    banner: String,
-    stop: tokio::sync::oneshot::Receiver<()>,
-) -> std::io::Result<()> {
-    let live = state.live();
-    let grace = live.config.server.shutdown_grace;
-    let stop_watcher = CancellationToken::new();
-    let watcher = match &live.config.source {
-        ConfigSource::File(p) => {
-            match spawn_watcher(state.clone(), p.clone(), env, stop_watcher.clone()) {
-                Ok(handle) => Some(handle),
-                Err(e) => {
-                    tracing::warn!(path = %p.display(), error = %e, "cannot watch the configuration file: changes need a restart or SIGHUP");
-                    None
-                }
-            }
-        }
-        ConfigSource::Default => None,
-    };
-    drop(live);
-    eprint!("{banner}");
-    let shutdown = async move {
-        let _ = stop.await;
-        tracing::info!(
-            "shutting down: no new connections; draining in-flight requests for up to {}s (press Ctrl-C again to exit now)",
-            grace.as_secs()
-        );
-    };
-    let served = switchboard_server::serve(listener, state, shutdown, grace).await;
-    stop_watcher.cancel();
-    if let Some(handle) = watcher {
-        let _ = handle.await;
-    }
-    served
+fn config_errors(errors: &[switchboard_config::ConfigError]) -> ExitCode {
+    eprint!("{}", render_errors(errors));
+    let n = errors.len();
+    eprintln!(
+        "switchboard: not starting: {n} configuration error{}",
+        if n == 1 { "" } else { "s" }
+    );
+    ExitCode::from(EXIT_CONFIG)
 }
 
 /// Spawns the signal task (on the current runtime): the first SIGINT/SIGTERM fires the
@@ -193,16 +139,6 @@ fn watch_signals(mut signals: Signals) -> tokio::sync::oneshot::Receiver<()> {
         std::process::exit(130);
     });
     rx
-}
-
-async fn bind(addr: SocketAddr) -> anyhow::Result<tokio::net::TcpListener> {
-    match tokio::net::TcpListener::bind(addr).await {
-        Ok(l) => Ok(l),
-        Err(e) if e.kind() == std::io::ErrorKind::AddrInUse => Err(anyhow::anyhow!(
-            "{addr} is already in use — is another switchboard running? use --listen to choose another address"
-        )),
-        Err(e) => Err(anyhow::Error::new(e).context(format!("cannot listen on {addr}"))),
-    }
 }
 
 /// The name of an environment variable whose value is the gateway token, so the banner can
@@ -229,17 +165,35 @@ fn database(config: &Config, data_dir: &Path) -> String {
     }
 }
 
-/// The start-up banner (to stderr). `token_var` names an environment variable holding the
-/// gateway token, if one does.
-fn banner(
-    config: &Config,
-    local: SocketAddr,
-    data_dir: &Path,
-    path: Option<&Path>,
-    token_var: Option<&str>,
-    env: &ProxyEnv,
-) -> String {
-    let url = format!("http://{}", client_addr(local));
+/// What the start-up banner shows.
+struct Banner<'a> {
+    config: &'a Config,
+    /// Where clients on this machine reach the gateway.
+    url: &'a str,
+    data_dir: &'a Path,
+    path: Option<&'a Path>,
+    /// An environment variable holding the gateway token, if one does.
+    token_var: Option<&'a str>,
+    env: &'a ProxyEnv,
+    /// The one-time dashboard link.
+    login: &'a str,
+    insecure_public: bool,
+}
+
+/// The start-up banner (to stderr). It never shows a secret: the token and keys are masked,
+/// and the dashboard link works once, for a few minutes.
+fn banner(b: &Banner<'_>) -> String {
+    let Banner {
+        config,
+        url,
+        data_dir,
+        path,
+        token_var,
+        env,
+        login,
+        insecure_public,
+    } = *b;
+    let local = config.server.listen;
     let mut out = String::new();
     let _ = writeln!(out, "Switchboard {}", env!("CARGO_PKG_VERSION"));
     if client_addr(local) == local {
@@ -247,9 +201,27 @@ fn banner(
     } else {
         let _ = writeln!(
             out,
-            "  listening   http://{local} (all interfaces; local clients use {url})"
+            "  listening   {local} (all interfaces; local clients use {url})"
         );
     }
+    if insecure_public {
+        let _ = writeln!(
+            out,
+            "  WARNING     --insecure-public: no gateway token; anyone who can reach {local} can use your providers' credits"
+        );
+    }
+    if let Some(admin) = config.admin.listen {
+        let _ = writeln!(
+            out,
+            "  admin       http://{} (dashboard, admin and query API)",
+            client_addr(admin)
+        );
+    }
+    let _ = writeln!(out, "  dashboard   {login}");
+    let _ = writeln!(
+        out,
+        "              (a one-time sign-in link; `switchboard ui` opens a new one)"
+    );
     let source = match path {
         Some(p) => format!("{} (reloaded on change and on SIGHUP)", p.display()),
         None => "built-in default: pass-through to https://api.anthropic.com".to_owned(),
@@ -394,28 +366,33 @@ mod tests {
             .iter()
             .map(|(k, v)| ((*k).to_owned(), (*v).to_owned()))
             .collect();
-        switchboard_config::compile_str(text, ConfigSource::File(PathBuf::from("sb.toml")), &|k| {
-            env.iter().find(|(n, _)| n == k).map(|(_, v)| v.clone())
-        })
+        switchboard_config::compile_str(
+            text,
+            switchboard_config::ConfigSource::File(PathBuf::from("sb.toml")),
+            &|k| env.iter().find(|(n, _)| n == k).map(|(_, v)| v.clone()),
+        )
         .expect("valid config")
     }
 
     #[test]
     fn default_banner_passes_credentials_through() {
         let cfg = switchboard_config::default_config();
-        let local: SocketAddr = "127.0.0.1:8787".parse().expect("addr");
-        let text = banner(
-            &cfg,
-            local,
-            Path::new("/home/u/.switchboard"),
-            None,
-            None,
-            &ProxyEnv::none(),
-        );
+        let text = banner(&Banner {
+            config: &cfg,
+            url: "http://127.0.0.1:8787",
+            data_dir: Path::new("/home/u/.switchboard"),
+            path: None,
+            token_var: None,
+            env: &ProxyEnv::none(),
+            login: "http://127.0.0.1:8787/ui/login?token=sbl_x",
+            insecure_public: false,
+        });
         assert_eq!(
             text,
             "Switchboard 0.1.0
   listening   http://127.0.0.1:8787
+  dashboard   http://127.0.0.1:8787/ui/login?token=sbl_x
+              (a one-time sign-in link; `switchboard ui` opens a new one)
   config      built-in default: pass-through to https://api.anthropic.com
   data dir    /home/u/.switchboard
   database    /home/u/.switchboard/switchboard.db (SQLite)
@@ -451,15 +428,18 @@ url = "postgres://sb:hunter2@db/sb"
                 ("KEY", "sk-ant-api03-abcdefghijklmnop-XYZW"),
             ],
         );
-        let local: SocketAddr = "0.0.0.0:9000".parse().expect("addr");
-        let text = banner(
-            &cfg,
-            local,
-            Path::new("/d"),
-            Some(Path::new("sb.toml")),
-            Some("SWITCHBOARD_TOKEN"),
-            &ProxyEnv::none(),
-        );
+        let mut cfg = cfg;
+        cfg.server.listen = "0.0.0.0:9000".parse().expect("addr");
+        let text = banner(&Banner {
+            config: &cfg,
+            url: "http://127.0.0.1:9000",
+            data_dir: Path::new("/d"),
+            path: Some(Path::new("sb.toml")),
+            token_var: Some("SWITCHBOARD_TOKEN"),
+            env: &ProxyEnv::none(),
+            login: "http://127.0.0.1:9000/ui/login?token=sbl_x",
+            insecure_public: false,
+        });
         assert!(!text.contains("gw-secret-token-0123456789"), "{text}");
         assert!(!text.contains("abcdefghijklmnop"), "{text}");
         assert!(!text.contains("hunter2"), "{text}");

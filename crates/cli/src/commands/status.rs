@@ -2,90 +2,28 @@
 
 use std::fmt::Write as _;
 use std::process::ExitCode;
-use std::time::Duration;
 
-use anyhow::Context as _;
 use serde_json::Value;
-use switchboard_config::{SecretString, env_from_process, render_errors};
 
 use crate::args::StatusArgs;
-use crate::commands::{
-    EXIT_CONFIG, client_addr, config_path, data_dir, load_config, print_out, table,
-};
+use crate::commands::remote::Remote;
+use crate::commands::{print_out, table};
 
 pub(crate) async fn run(args: StatusArgs) -> anyhow::Result<ExitCode> {
-    let dir = data_dir().ok();
-    let path = config_path(args.config, dir.as_deref());
-    let env = env_from_process();
-    let (default_url, token) = match load_config(path.as_deref(), &env) {
-        Ok(config) => (
-            format!("http://{}", client_addr(config.server.listen)),
-            config.server.auth_token,
-        ),
-        Err(errors) if args.url.is_some() => {
-            eprint!("{}", render_errors(&errors));
-            eprintln!("warning: the configuration has errors; asking without a gateway token");
-            (String::new(), None)
-        }
-        Err(errors) => {
-            eprint!("{}", render_errors(&errors));
-            eprintln!("switchboard: cannot find the gateway: fix the configuration or pass --url");
-            return Ok(ExitCode::from(EXIT_CONFIG));
-        }
-    };
-    let base = args.url.unwrap_or(default_url);
-    let base = base.trim_end_matches('/');
-    let body = match fetch(base, token.as_ref()).await {
+    let remote = Remote::locate(args.url, args.config)?;
+    let body = match remote.get("/status").await {
         Ok(body) => body,
         Err(e) => {
-            eprintln!("error: {e:#}");
+            eprintln!("error: {e}");
             return Ok(ExitCode::FAILURE);
         }
     };
     if args.json {
         print_out(&format!("{}\n", serde_json::to_string_pretty(&body)?))?;
     } else {
-        print_out(&render(base, &body))?;
+        print_out(&render(&remote.base, &body))?;
     }
     Ok(ExitCode::SUCCESS)
-}
-
-async fn fetch(base: &str, token: Option<&SecretString>) -> anyhow::Result<Value> {
-    let url = format!("{base}/status");
-    let client = reqwest::Client::builder()
-        .timeout(Duration::from_secs(10))
-        .connect_timeout(Duration::from_secs(3))
-        .build()
-        .context("cannot build the HTTP client")?;
-    let mut req = client.get(&url);
-    if let Some(t) = token {
-        req = req.bearer_auth(t.expose());
-    }
-    let resp = req.send().await.map_err(|e| {
-        if e.is_connect() || e.is_timeout() {
-            anyhow::anyhow!(
-                "the gateway is not reachable at {base}: {} — is `switchboard serve` running? (use --url to point elsewhere)",
-                root_cause(&e)
-            )
-        } else {
-            anyhow::Error::new(e).context(format!("GET {url} failed"))
-        }
-    })?;
-    let status = resp.status();
-    let text = resp.text().await.context("reading the /status response")?;
-    if !status.is_success() {
-        anyhow::bail!("GET {url} answered {status}: {}", text.trim());
-    }
-    serde_json::from_str(&text)
-        .with_context(|| format!("{url} did not answer with JSON: is this a switchboard gateway?"))
-}
-
-fn root_cause(e: &(dyn std::error::Error + 'static)) -> String {
-    let mut cur = e;
-    while let Some(next) = cur.source() {
-        cur = next;
-    }
-    cur.to_string()
 }
 
 /// The readable form of a `/status` document.
@@ -105,6 +43,12 @@ fn render(base: &str, s: &Value) -> String {
         num(&s["in_flight"]),
         num(&s["served"]),
     );
+    if s["insecure_public"].as_bool() == Some(true) {
+        let _ = writeln!(
+            out,
+            "WARNING:    started with --insecure-public: serving beyond this machine without a gateway token"
+        );
+    }
     let _ = writeln!(out, "config:     {}", text(&s["config_source"]));
     if let Some(err) = s["reload"]["last_error"].as_str() {
         let _ = writeln!(

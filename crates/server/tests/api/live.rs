@@ -49,7 +49,13 @@ async fn subscribe(api: &Api, uri: &str) -> Events {
     let resp = api
         .app
         .clone()
-        .oneshot(Request::get(uri).body(Body::empty()).expect("request"))
+        .oneshot(
+            Request::get(uri)
+                .header(header::HOST, "127.0.0.1")
+                .header(header::AUTHORIZATION, format!("Bearer {}", api.admin_token))
+                .body(Body::empty())
+                .expect("request"),
+        )
         .await
         .expect("infallible");
     assert_eq!(resp.status(), StatusCode::OK);
@@ -80,7 +86,7 @@ async fn live_feed_pushes_matching_requests_and_totals() {
     let mut mine = LogRecord::new("POST", "/v1/messages", "anthropic");
     mine.endpoint = Some("anthropic".into());
     mine.status = 200;
-    mine.outcome = "ok".into();
+    mine.outcome = "ok".parse().expect("outcome");
     tx.send(Arc::new(mine.clone())).expect("subscribed");
 
     let (event, data) = feed.next().await;
@@ -137,14 +143,8 @@ async fn live_feed_delivers_a_proxied_request() {
         .endpoint("mock", "anthropic", &up.url(), "")
         .start()
         .await;
-    let _ = gw.state.clone().with_store(gw.store.clone());
 
-    let mut feed = gw
-        .http
-        .get(format!("{}/api/live", gw.url))
-        .send()
-        .await
-        .expect("live feed");
+    let mut feed = gw.admin_get("/api/live").send().await.expect("live feed");
     assert_eq!(feed.status(), StatusCode::OK);
     let body = json!({"model": "claude-x", "max_tokens": 64, "stream": true,
         "messages": [{"role": "user", "content": "hi"}]});
@@ -171,7 +171,7 @@ async fn live_feed_delivers_a_proxied_request() {
                 let rec: LogRecord = serde_json::from_str(data).expect("a record");
                 assert_eq!(rec.requested_model.as_deref(), Some("claude-x"));
                 assert_eq!(rec.endpoint.as_deref(), Some("mock"));
-                outcomes.push(rec.outcome.clone());
+                outcomes.push(rec.outcome.to_string());
                 if rec.outcome == "ok" {
                     assert_eq!(rec.input_tokens, 11);
                     assert_eq!(rec.output_tokens, 5);

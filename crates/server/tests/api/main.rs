@@ -1,7 +1,7 @@
 //! The query API (`/api/…`) over a real store (SQLite, or PostgreSQL with
 //! `SWITCHBOARD_TEST_STORE=postgres`: `scripts/test.sh` runs both) filled with hand-made records: every filter,
 //! pagination, statistics, exports round-tripping, reports, the OpenAPI document checked against
-//! the routes and against real responses, the loopback and token rules, and the live feed.
+//! the routes and against real responses, and the live feed. (Who may call it: `tests/door.rs`.)
 #![expect(
     clippy::panic,
     reason = "test helpers outside #[test] functions fail loudly"
@@ -9,20 +9,17 @@
 
 use std::collections::BTreeSet;
 use std::io::Read as _;
-use std::net::SocketAddr;
 use std::sync::Arc;
 use std::time::Duration;
 
 use axum::Router;
 use axum::body::Body;
-use axum::extract::ConnectInfo;
 use chrono::{DateTime, TimeZone, Utc};
 use http::{Request, StatusCode, header};
 use http_body_util::BodyExt;
 use serde_json::{Value, json};
-use switchboard_config::ConfigSource;
-use switchboard_server::AppState;
-use switchboard_store::{AttemptRecord, LogRecord, Store, WriterHandle, WriterOptions};
+use switchboard_gateway::AppState;
+use switchboard_store::{AttemptRecord, LogRecord, Store, WriterOptions};
 use tower::ServiceExt;
 use uuid::Uuid;
 
@@ -56,7 +53,7 @@ fn base(label: &str, at: DateTime<Utc>) -> LogRecord {
     r.started_at = at;
     r.client_addr = Some("127.0.0.1:50000".into());
     r.status = 200;
-    r.outcome = "ok".into();
+    r.outcome = "ok".parse().expect("outcome");
     r
 }
 
@@ -86,7 +83,7 @@ fn fixture() -> Vec<(String, LogRecord)> {
         status: Some(200),
         latency_ms: 990,
         error: None,
-        disposition: "ok".into(),
+        disposition: "ok".parse().expect("disposition"),
     }];
     out.push(("a".to_owned(), a));
 
@@ -111,7 +108,7 @@ fn fixture() -> Vec<(String, LogRecord)> {
     c.endpoint = Some("anthropic".into());
     c.stream = true;
     c.status = 503;
-    c.outcome = "exhausted".into();
+    c.outcome = "exhausted".parse().expect("outcome");
     c.error = Some("all endpoints failed: overloaded_error".into());
     c.latency_ms = 3000;
     c.attempts = vec![
@@ -121,7 +118,7 @@ fn fixture() -> Vec<(String, LogRecord)> {
             status: Some(529),
             latency_ms: 1400,
             error: Some("overloaded_error".into()),
-            disposition: "retry".into(),
+            disposition: "retry".parse().expect("disposition"),
         },
         AttemptRecord {
             endpoint: "anthropic".into(),
@@ -129,7 +126,7 @@ fn fixture() -> Vec<(String, LogRecord)> {
             status: None,
             latency_ms: 1500,
             error: Some("timeout".into()),
-            disposition: "next".into(),
+            disposition: "next".parse().expect("disposition"),
         },
     ];
     out.push(("c".to_owned(), c));
@@ -141,7 +138,7 @@ fn fixture() -> Vec<(String, LogRecord)> {
     d.routed_model = Some("gpt-4o".into());
     d.endpoint = Some("openai".into());
     d.status = 400;
-    d.outcome = "client_error".into();
+    d.outcome = "client_error".parse().expect("outcome");
     // Commas, quotes and a newline: CSV must quote this and read it back intact.
     d.error = Some("invalid_request_error: \"max_tokens\", too LARGE\nsecond line".into());
     d.latency_ms = 50;
@@ -153,7 +150,7 @@ fn fixture() -> Vec<(String, LogRecord)> {
     e.routed_model = Some("claude-haiku-x".into());
     e.endpoint = Some("anthropic".into());
     e.stream = true;
-    e.outcome = "partial".into();
+    e.outcome = "partial".parse().expect("outcome");
     e.error = Some("stream broken: upstream reset".into());
     e.input_tokens = 10;
     e.output_tokens = 5;
@@ -206,33 +203,48 @@ struct Api {
     app: Router,
     state: AppState,
     store: Arc<dyn Store>,
+    admin_token: String,
+    _running: switchboard_server::Running,
     _test_store: switchboard_test_support::TestStore,
-    _writer: WriterHandle,
     _dir: tempfile::TempDir,
 }
 
 async fn api_with(server_toml: &str, populate: bool) -> Api {
     let dir = tempfile::tempdir().expect("temp dir");
     let toml = format!("[server]\nlisten = \"127.0.0.1:0\"\n{server_toml}\n");
-    let config = switchboard_config::compile_str(&toml, ConfigSource::Default, &|_| None)
-        .expect("config compiles");
+    let path = dir.path().join("switchboard.toml");
+    std::fs::write(&path, toml).expect("write config");
     let test_store = switchboard_test_support::TestStore::open(dir.path()).await;
     let store = test_store.store.clone();
     if populate {
         let records: Vec<LogRecord> = fixture().into_iter().map(|(_, r)| r).collect();
         store.insert_batch(&records).await.expect("insert");
     }
-    let (log, writer) =
-        switchboard_store::spawn_writer(store.clone(), 100, WriterOptions::default());
-    let state = AppState::new(config, log, dir.path().to_path_buf())
-        .expect("state")
-        .with_store(store.clone());
+    let mut options = switchboard_server::Options::new(
+        switchboard_server::ConfigFile::new(Some(path)),
+        dir.path().to_path_buf(),
+    );
+    options.stores = switchboard_server::Stores::Given {
+        log: store.clone(),
+        admin: test_store.admin.clone(),
+    };
+    options.watch = false;
+    options.writer = WriterOptions::default();
+    let running = switchboard_server::start(options)
+        .await
+        .expect("gateway starts");
+    let admin_token = switchboard_auth::LocalCredential::read(dir.path())
+        .expect("credential")
+        .token()
+        .expose()
+        .to_owned();
     Api {
-        app: switchboard_server::app(state.clone()),
-        state,
+        app: running.router(),
+        state: running.state.clone(),
         store,
+        admin_token,
+        _running: running,
         _test_store: test_store,
-        _writer: writer,
         _dir: dir,
     }
 }
@@ -242,7 +254,17 @@ async fn api() -> Api {
 }
 
 impl Api {
-    async fn send(&self, req: Request<Body>) -> (StatusCode, http::HeaderMap, Vec<u8>) {
+    /// Sends `req` as the local admin on loopback (what the CLI does), unless it already
+    /// carries a `Host` or credentials of its own.
+    async fn send(&self, mut req: Request<Body>) -> (StatusCode, http::HeaderMap, Vec<u8>) {
+        let h = req.headers_mut();
+        if !h.contains_key(header::HOST) {
+            h.insert(header::HOST, "127.0.0.1:8787".parse().expect("host"));
+        }
+        if !h.contains_key(header::AUTHORIZATION) && !h.contains_key(header::COOKIE) {
+            let bearer = format!("Bearer {}", self.admin_token);
+            h.insert(header::AUTHORIZATION, bearer.parse().expect("bearer"));
+        }
         let resp = self.app.clone().oneshot(req).await.expect("infallible");
         let status = resp.status();
         let headers = resp.headers().clone();
@@ -314,7 +336,6 @@ fn iso(t: DateTime<Utc>) -> String {
     t.to_rfc3339_opts(chrono::SecondsFormat::Secs, true)
 }
 
-mod access;
 mod export;
 mod live;
 mod openapi;

@@ -571,7 +571,7 @@ fn record_from_row(row: &SqliteRow) -> Result<LogRecord, sqlx::Error> {
         endpoint: row.try_get("endpoint")?,
         stream: row.try_get("stream")?,
         status: status_from_db(row.try_get("status")?),
-        outcome: row.try_get("outcome")?,
+        outcome: crate::sql::word(row.try_get("outcome")?)?,
         error: row.try_get("error")?,
         stop_reason: row.try_get("stop_reason")?,
         ttfb_ms: row.try_get::<Option<i64>, _>("ttfb_ms")?.map(from_db),
@@ -594,6 +594,6 @@ fn attempt_from_row(row: &SqliteRow) -> Result<AttemptRecord, sqlx::Error> {
         status: row.try_get::<Option<i64>, _>("status")?.map(status_from_db),
         latency_ms: from_db(row.try_get("latency_ms")?),
         error: row.try_get("error")?,
-        disposition: row.try_get("disposition")?,
+        disposition: crate::sql::word(row.try_get("disposition")?)?,
     })
 }

@@ -10,6 +10,7 @@
 use std::collections::BTreeMap;
 
 use sqlx::{QueryBuilder, Row, Sqlite};
+use switchboard_core::Outcome;
 
 use super::{AGGREGATES, Range, push_filters, totals_from_row};
 use crate::query::{BreakdownBy, Query, Totals, from_db, to_db};
@@ -70,7 +71,7 @@ pub(super) fn add_new_rows(
         );
         let g = groups.entry(key).or_default();
         g.requests += 1;
-        g.ok += i64::from(r.outcome == "ok");
+        g.ok += i64::from(r.outcome == Outcome::Ok);
         g.input_tokens = g.input_tokens.saturating_add(to_db(r.input_tokens));
         g.output_tokens = g.output_tokens.saturating_add(to_db(r.output_tokens));
         g.cache_creation_input_tokens = g
@@ -208,14 +209,9 @@ fn split(range: Range) -> Split {
 /// string (the rollups' stand-in for NULL).
 fn rollups_apply(query: &Query) -> bool {
     query.like_pattern().is_none()
-        && [
-            &query.outcome,
-            &query.model,
-            &query.endpoint,
-            &query.client_key,
-        ]
-        .iter()
-        .all(|v| v.as_deref() != Some(""))
+        && [&query.model, &query.endpoint, &query.client_key]
+            .iter()
+            .all(|v| v.as_deref() != Some(""))
 }
 
 fn add(into: &mut (Totals, u64), t: &Totals, ttfb: u64) {

@@ -4,6 +4,7 @@
 
 use std::sync::Arc;
 
+use switchboard_core::Outcome;
 use switchboard_store::{LogRecord, SqliteStore, Store};
 use uuid::Uuid;
 
@@ -69,9 +70,9 @@ pub(crate) fn varied(i: i64) -> LogRecord {
     r.endpoint = (i % 7 != 0).then(|| format!("ep-{}", i % 3));
     r.client_key = (i % 4 == 0).then(|| "alice".to_owned());
     (r.status, r.outcome) = match i % 5 {
-        1 => (429, "upstream_error".to_owned()),
-        2 => (400, "client_error".to_owned()),
-        _ => (200, "ok".to_owned()),
+        1 => (429, Outcome::UpstreamError),
+        2 => (400, Outcome::ClientError),
+        _ => (200, Outcome::Ok),
     };
     r.stream = i % 3 == 0;
     r.input_tokens = 10 * i as u64;
@@ -97,7 +98,7 @@ async fn rollups_equal_the_rows_after_inserts_replacements_and_deletes() {
         .step_by(4)
         .map(|r| {
             let mut r = r.clone();
-            r.outcome = "partial".to_owned();
+            r.outcome = "partial".parse().expect("outcome");
             r.status = 502;
             r.output_tokens += 7;
             r.cost_usd = None;

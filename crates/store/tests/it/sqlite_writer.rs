@@ -176,7 +176,7 @@ async fn a_failed_batch_leaves_nothing_behind() {
         .step_by(3)
         .map(|r| {
             let mut r = r.clone();
-            r.outcome = "partial".into();
+            r.outcome = "partial".parse().expect("outcome");
             r.status = 502;
             r.attempts = vec![attempt("other", Some(502), "returned")];
             r

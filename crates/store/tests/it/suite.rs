@@ -28,7 +28,7 @@ pub(crate) async fn round_trip_preserves_every_field(store: Arc<dyn Store>) {
         endpoint: Some("moonshot".into()),
         stream: true,
         status: 502,
-        outcome: "exhausted".into(),
+        outcome: "exhausted".parse().expect("outcome"),
         error: Some("all endpoints failed: ünïcödé ✓ 'quoted' \"double\"".into()),
         stop_reason: Some("end_turn".into()),
         ttfb_ms: Some(123),
@@ -75,7 +75,7 @@ pub(crate) async fn round_trip_preserves_every_field(store: Arc<dyn Store>) {
 pub(crate) async fn upsert_replaces_record_and_attempts(store: Arc<dyn Store>) {
     let mut started = record(0);
     started.status = 0;
-    started.outcome = "pending".into();
+    started.outcome = "in_progress".parse().expect("outcome");
     started.attempts = vec![attempt("primary", None, "retry")];
     store
         .insert_batch(std::slice::from_ref(&started))
@@ -84,7 +84,7 @@ pub(crate) async fn upsert_replaces_record_and_attempts(store: Arc<dyn Store>) {
 
     let mut completed = started.clone();
     completed.status = 200;
-    completed.outcome = "ok".into();
+    completed.outcome = "ok".parse().expect("outcome");
     completed.output_tokens = 99;
     completed.cost_usd = Some(0.5);
     completed.attempts = vec![
@@ -108,7 +108,7 @@ pub(crate) async fn upsert_replaces_record_and_attempts(store: Arc<dyn Store>) {
         (1, 1, 99, 0)
     );
     let pending = Query {
-        outcome: Some("pending".into()),
+        outcome: Some("in_progress".parse().expect("outcome")),
         ..Query::default()
     };
     assert_eq!(
@@ -126,7 +126,7 @@ pub(crate) async fn upsert_replaces_record_and_attempts(store: Arc<dyn Store>) {
     // Both versions in one batch: the later one wins. And fewer attempts than before.
     let mut again = completed.clone();
     again.attempts.truncate(1);
-    again.outcome = "partial".into();
+    again.outcome = "partial".parse().expect("outcome");
     store
         .insert_batch(&[completed, again.clone()])
         .await
@@ -155,7 +155,7 @@ fn filter_dataset() -> Vec<LogRecord> {
                 _ => (200, "ok", None),
             };
             r.status = status;
-            r.outcome = outcome.into();
+            r.outcome = outcome.parse().expect("outcome");
             r.error = error.map(Into::into);
             let requested = ["claude-sonnet", "claude-haiku", "gpt-4o"][(i % 3) as usize];
             r.requested_model = Some(requested.into());
@@ -257,7 +257,7 @@ pub(crate) async fn every_filter_selects_what_it_says(store: Arc<dyn Store>) {
             ..Query::default()
         },
         Query {
-            outcome: s("upstream_error"),
+            outcome: Some(switchboard_core::Outcome::UpstreamError),
             ..Query::default()
         },
         Query {
@@ -421,7 +421,7 @@ pub(crate) async fn stats_match_hand_computed_values(store: Arc<dyn Store>) {
             r.latency_ms = i * 10;
             r.ttfb_ms = (i % 2 == 0).then_some(i);
             if i % 5 == 0 {
-                r.outcome = "upstream_error".into();
+                r.outcome = "upstream_error".parse().expect("outcome");
                 r.status = 502;
             }
             r.input_tokens = i * 100;
@@ -501,7 +501,7 @@ pub(crate) async fn timeseries_buckets_by_utc_hour_and_day(store: Arc<dyn Store>
         .into_iter()
         .map(record)
         .collect();
-    data[1].outcome = "exhausted".into();
+    data[1].outcome = "exhausted".parse().expect("outcome");
     data[2].input_tokens = 7;
     data[2].cost_usd = Some(1.5);
     store.insert_batch(&data).await.expect("insert");
@@ -566,7 +566,7 @@ pub(crate) async fn breakdowns_group_sum_and_compute_cache_ratio(store: Arc<dyn 
     let mut b = record(1);
     b.client_key = Some("bob".into());
     b.input_tokens = 100;
-    b.outcome = "upstream_error".into();
+    b.outcome = "upstream_error".parse().expect("outcome");
     let mut c = record(2);
     c.requested_model = Some("claude-haiku".into());
     c.routed_model = Some("kimi".into());
@@ -579,7 +579,7 @@ pub(crate) async fn breakdowns_group_sum_and_compute_cache_ratio(store: Arc<dyn 
     d.routed_model = None;
     d.endpoint = None;
     d.status = 400;
-    d.outcome = "client_error".into();
+    d.outcome = "client_error".parse().expect("outcome");
     store.insert_batch(&[a, b, c, d]).await.expect("insert");
 
     let by_model = store
@@ -623,7 +623,7 @@ pub(crate) async fn breakdowns_group_sum_and_compute_cache_ratio(store: Arc<dyn 
     let by_key = store
         .breakdown(
             &Query {
-                outcome: Some("ok".into()),
+                outcome: Some("ok".parse().expect("outcome")),
                 ..Query::default()
             },
             BreakdownBy::ClientKey,

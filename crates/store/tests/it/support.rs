@@ -30,7 +30,7 @@ pub(crate) fn record(secs: i64) -> LogRecord {
     r.routed_model = Some("claude-sonnet".into());
     r.endpoint = Some("primary".into());
     r.status = 200;
-    r.outcome = "ok".into();
+    r.outcome = "ok".parse().expect("outcome");
     r.latency_ms = 100;
     r.attempts = vec![attempt("primary", Some(200), "ok")];
     r
@@ -43,7 +43,7 @@ pub(crate) fn attempt(endpoint: &str, status: Option<u16>, disposition: &str) ->
         status,
         latency_ms: 42,
         error: None,
-        disposition: disposition.into(),
+        disposition: disposition.parse().expect("disposition"),
     }
 }
 

@@ -1,0 +1,157 @@
+//! The control plane's routes, in one table: [`router`] mounts exactly these behind the door,
+//! the door reads each one's [`Access`] from it, and [`routes`] lists them (the assembled
+//! gateway's route list, and the test that every control-plane route refuses strangers, start
+//! from it).
+
+use std::collections::BTreeMap;
+
+use axum::Router;
+use axum::routing::{MethodRouter, delete, get, post, put};
+use switchboard_core::{Access, RouteInfo};
+
+use crate::{AdminState, account, api, door, ops, secrets, users};
+
+const READ: Access = Access::Admin { mutates: false };
+const WRITE: Access = Access::Admin { mutates: true };
+
+struct Entry {
+    method: &'static str,
+    path: &'static str,
+    access: Access,
+    handler: MethodRouter<AdminState>,
+}
+
+fn table() -> Vec<Entry> {
+    let e = |method, path, access, handler| Entry {
+        method,
+        path,
+        access,
+        handler,
+    };
+    let mut t = vec![
+        // Signing in.
+        e("GET", "/ui/login", Access::Login, get(account::redeem_link)),
+        e(
+            "POST",
+            "/api/admin/login",
+            Access::Login,
+            post(account::login),
+        ),
+        e("GET", "/api/admin/session", READ, get(account::session)),
+        e("POST", "/api/admin/logout", WRITE, post(account::logout)),
+        e(
+            "POST",
+            "/api/admin/links",
+            WRITE,
+            post(account::create_link),
+        ),
+        // Users and sessions.
+        e("GET", "/api/admin/users", READ, get(users::list)),
+        e("POST", "/api/admin/users", WRITE, post(users::add)),
+        e(
+            "DELETE",
+            "/api/admin/users/{name}",
+            WRITE,
+            delete(users::remove),
+        ),
+        e(
+            "PUT",
+            "/api/admin/users/{name}/password",
+            WRITE,
+            put(users::passwd),
+        ),
+        e("GET", "/api/admin/sessions", READ, get(users::sessions)),
+        e(
+            "DELETE",
+            "/api/admin/sessions/{id}",
+            WRITE,
+            delete(users::revoke_session),
+        ),
+        e(
+            "POST",
+            "/api/admin/sessions/revoke-others",
+            WRITE,
+            post(users::revoke_other_sessions),
+        ),
+        // Secrets.
+        e("GET", "/api/admin/secrets", READ, get(secrets::list)),
+        e(
+            "POST",
+            "/api/admin/secrets/rotate-master",
+            WRITE,
+            post(secrets::rotate_master),
+        ),
+        e("PUT", "/api/admin/secrets/{name}", WRITE, put(secrets::set)),
+        e(
+            "DELETE",
+            "/api/admin/secrets/{name}",
+            WRITE,
+            delete(secrets::remove),
+        ),
+        // Operations.
+        e("GET", "/status", READ, get(ops::status)),
+        e("GET", "/metrics", READ, get(ops::metrics)),
+        e("POST", "/api/admin/reload", WRITE, post(ops::reload)),
+        e(
+            "POST",
+            "/api/admin/endpoints/{name}/reset",
+            WRITE,
+            post(ops::reset_endpoint),
+        ),
+    ];
+    // The query API: reads only.
+    t.extend(
+        api::routes()
+            .into_iter()
+            .map(|r| e("GET", r.path, READ, r.handler)),
+    );
+    t
+}
+
+/// Every control-plane route with who may call it.
+#[must_use]
+pub fn routes() -> Vec<RouteInfo> {
+    table()
+        .into_iter()
+        .map(|e| RouteInfo {
+            method: e.method,
+            path: e.path,
+            access: e.access,
+        })
+        .collect()
+}
+
+/// Who may call `method` `path` (a route's path as registered, e.g. `/api/requests/{id}`).
+pub(crate) fn access(method: &str, path: &str) -> Option<Access> {
+    // `HEAD` is answered by a `GET` route.
+    let method = if method == "HEAD" { "GET" } else { method };
+    ACCESS
+        .get_or_init(|| {
+            routes()
+                .into_iter()
+                .map(|r| ((r.method, r.path), r.access))
+                .collect()
+        })
+        .get(&(method, path))
+        .copied()
+}
+
+/// [`access`]'s index, built once.
+static ACCESS: std::sync::OnceLock<BTreeMap<(&'static str, &'static str), Access>> =
+    std::sync::OnceLock::new();
+
+/// Every route of the table, behind the door.
+pub(crate) fn router(state: AdminState) -> Router<AdminState> {
+    let mut paths: BTreeMap<&'static str, MethodRouter<AdminState>> = BTreeMap::new();
+    for e in table() {
+        let on = match paths.remove(e.path) {
+            Some(on) => on.merge(e.handler),
+            None => e.handler,
+        };
+        paths.insert(e.path, on);
+    }
+    paths
+        .into_iter()
+        .fold(Router::new(), |router, (path, on)| router.route(path, on))
+        .route_layer(axum::middleware::from_fn_with_state(state, door::guard))
+}
