@@ -569,7 +569,7 @@ fn options() -> impl Strategy<Value = SetupOptions> {
 }
 
 proptest! {
-    #![proptest_config(ProptestConfig::with_cases(300))]
+    #![proptest_config(ProptestConfig::with_cases(128))]
 
     /// Setup then undo is the identity, whatever the file looks like (when setup accepts it:
     /// a key on the way that is not an object, say `"env": 1`, is refused untouched).
