@@ -23,6 +23,7 @@ mod error;
 mod ops;
 mod routes;
 mod secrets;
+mod ui;
 mod users;
 
 use std::sync::Arc;

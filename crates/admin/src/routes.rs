@@ -9,7 +9,7 @@ use axum::Router;
 use axum::routing::{MethodRouter, delete, get, post, put};
 use switchboard_core::{Access, RouteInfo};
 
-use crate::{AdminState, account, api, door, ops, secrets, users};
+use crate::{AdminState, account, api, door, ops, secrets, ui, users};
 
 const READ: Access = Access::Admin { mutates: false };
 const WRITE: Access = Access::Admin { mutates: true };
@@ -31,6 +31,10 @@ fn table() -> Vec<Entry> {
     let mut t = vec![
         // Signing in.
         e("GET", "/ui/login", Access::Login, get(account::redeem_link)),
+        // The dashboard's files: no data in them, so no admin needed (the door checks Host).
+        e("GET", "/ui", Access::Login, get(ui::root)),
+        e("GET", "/ui/", Access::Login, get(ui::index)),
+        e("GET", "/ui/{*path}", Access::Login, get(ui::asset)),
         e(
             "POST",
             "/api/admin/login",
