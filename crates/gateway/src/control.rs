@@ -14,7 +14,20 @@ use tokio::sync::broadcast;
 use tokio::time::Instant;
 
 use crate::egress::proxy_for;
+use crate::inject::{InjectError, Injected, Injection};
 use crate::state::{AppState, Live, ReloadStatus};
+
+/// One endpoint's health, for the dashboard's endpoint list ([`Control::health`]).
+#[derive(Debug, Clone, serde::Serialize)]
+pub struct EndpointHealth {
+    pub name: String,
+    /// `healthy`, `cooling_down`, `degraded` (failing, not cooling down) or `disabled`.
+    pub state: &'static str,
+    pub cooldown_until: Option<chrono::DateTime<chrono::Utc>>,
+    /// Why it cools down, else its last error.
+    pub reason: Option<String>,
+    pub consecutive_failures: u32,
+}
 
 /// A handle for the control plane. Cheap to clone.
 #[derive(Clone)]
@@ -86,6 +99,48 @@ impl Control {
             log_file_dropped: state.0.log_file.dropped(),
         };
         crate::metrics::render(&state.0.metrics, &scrape)
+    }
+
+    /// Sends a request through the pipeline on an operator's behalf (a replay, an endpoint
+    /// test): see [`Injection`]. The answer is logged like any request.
+    ///
+    /// # Errors
+    /// The named endpoint is not configured, or the dialect has no client route.
+    pub async fn inject(&self, injection: Injection) -> Result<Injected, InjectError> {
+        crate::inject::inject(&self.0, injection).await
+    }
+
+    /// Each endpoint's health as the router sees it now, in configuration order (disabled
+    /// ones included).
+    #[must_use]
+    pub fn health(&self) -> Vec<EndpointHealth> {
+        let live = self.0.live();
+        let now = Instant::now();
+        let names = live.config.endpoints.iter().map(|e| e.name.as_str());
+        let wall = chrono::Utc::now();
+        live.config
+            .endpoints
+            .iter()
+            .zip(self.0.health().snapshot(names, now))
+            .map(|(e, h)| EndpointHealth {
+                name: e.name.clone(),
+                state: if !e.enabled {
+                    "disabled"
+                } else if h.cooldown_remaining.is_some() {
+                    "cooling_down"
+                } else if h.consecutive_failures > 0 {
+                    "degraded"
+                } else {
+                    "healthy"
+                },
+                cooldown_until: h
+                    .cooldown_remaining
+                    .and_then(|d| chrono::TimeDelta::from_std(d).ok())
+                    .map(|d| wall + d),
+                reason: h.cooldown_reason.clone().or(h.last_error.clone()),
+                consecutive_failures: h.consecutive_failures,
+            })
+            .collect()
     }
 
     #[must_use]

@@ -28,6 +28,7 @@ mod egress;
 mod endpoint;
 mod error;
 mod hosts;
+mod inject;
 mod log;
 mod logfile;
 pub mod maintenance;
@@ -50,10 +51,11 @@ use tokio_util::task::TaskTracker;
 
 pub use client::{ClientError, Resolve, Resolving};
 pub use connection::{ConnInfo, Listener};
-pub use control::Control;
+pub use control::{Control, EndpointHealth};
 pub use egress::{ProxyChoice, ProxyEnv, ProxySource, proxy_for};
 pub use endpoint::Endpoint;
 pub use hosts::HostPolicy;
+pub use inject::{InjectError, Injected, Injection};
 pub use routes::routes;
 pub use state::{AppState, Live, ReloadStatus, UpstreamOptions};
 

@@ -1,7 +1,7 @@
 //! The log row of one request, completed when the response ends — or, if the client goes away
 //! first, when the response is dropped. Sending never blocks (see `switchboard_store::LogSender`).
 
-use switchboard_core::Outcome;
+use switchboard_core::{AttemptDisposition, Outcome};
 use switchboard_protocol::Usage;
 use switchboard_protocol::observe::Summary;
 use switchboard_router::AttemptLog;
@@ -21,6 +21,9 @@ pub(crate) struct RequestLog {
     obs: Option<Observe>,
     /// Cache writes with the 1-hour TTL: priced at their own rate, not stored as a column.
     cache_1h: u64,
+    /// Where the completed record also goes: a request the control plane injected
+    /// (`crate::inject`).
+    done: Option<tokio::sync::oneshot::Sender<LogRecord>>,
 }
 
 /// What completing a row also feeds: the price table and config of the request's snapshot,
@@ -46,7 +49,14 @@ impl RequestLog {
             events: None,
             obs: None,
             cache_1h: 0,
+            done: None,
         }
+    }
+
+    /// Also hands the completed record to `done`.
+    pub(crate) fn on_done(mut self, done: tokio::sync::oneshot::Sender<LogRecord>) -> Self {
+        self.done = Some(done);
+        self
     }
 
     /// Also prices the row, counts it in the metrics, writes its log file line and, when audit
@@ -156,6 +166,11 @@ impl RequestLog {
                 latency_ms: millis(a.latency),
                 error: a.error.clone(),
                 disposition: a.disposition,
+                offset_ms: Some(millis(a.started.saturating_duration_since(started))),
+                // The upstream answered (a status): that is when its first byte came.
+                first_byte_ms: a.status.map(|_| millis(a.latency)),
+                stream_ms: None,
+                error_class: error_class(a),
             })
             .collect();
         if let Some(last) = attempts.last() {
@@ -192,9 +207,22 @@ impl RequestLog {
                 r.error = error;
             }
             r.latency_ms = latency;
+            if r.stream
+                && let Some(a) = r
+                    .attempts
+                    .last_mut()
+                    .filter(|a| a.disposition == AttemptDisposition::Ok)
+            {
+                let committed = a.offset_ms.unwrap_or(0).saturating_add(a.latency_ms);
+                a.stream_ms = Some(latency.saturating_sub(committed));
+            }
             let cache_1h = self.cache_1h;
             let audit = self.obs.as_ref().and_then(|o| o.complete(&mut r, cache_1h));
             self.publish(&r, false);
+            if let Some(done) = self.done.take() {
+                // Err only means the control plane stopped waiting.
+                let _ = done.send(r.clone());
+            }
             self.sender.send_with_audit(r, audit);
         }
     }
@@ -225,6 +253,23 @@ impl Observe {
             created_at: r.started_at,
             entries,
         })
+    }
+}
+
+/// An attempt's failure in a few words, for the waterfall and the failover figures: the status
+/// with the error type it stands for (`429 rate_limit_error`), the failure kind (`timeout`,
+/// `connect`, `protocol`, `unsupported`), or `cooling_down` for an endpoint passed over.
+fn error_class(a: &AttemptLog) -> Option<String> {
+    match (a.status, a.failure, a.disposition) {
+        (_, _, AttemptDisposition::Ok) => None,
+        (_, _, AttemptDisposition::Skipped) => Some("cooling_down".to_owned()),
+        (Some(status), Some("status"), _) => Some(format!(
+            "{status} {}",
+            switchboard_protocol::error::ErrorKind::from_status(status).anthropic_type()
+        )),
+        (_, Some(kind), _) => Some(kind.to_owned()),
+        (Some(status), None, _) => Some(status.to_string()),
+        (None, None, d) => Some(d.as_str().to_owned()),
     }
 }
 

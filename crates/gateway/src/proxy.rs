@@ -22,6 +22,7 @@ use crate::body::{ReadError, RequestHead};
 use crate::connection::ConnInfo;
 use crate::endpoint::Endpoint;
 use crate::error::ApiError;
+use crate::inject::Dispatch;
 use crate::log::RequestLog;
 use crate::state::{AppState, InFlight, Live};
 use crate::stream::{ProxyStream, StreamParts};
@@ -141,7 +142,7 @@ pub(crate) fn handle(
     let mut rec = LogRecord::new(req.method().as_str(), req.uri().path(), dialect.as_str());
     rec.client_addr = conn.map(|c| c.remote.to_string());
     let id = HeaderValue::try_from(rec.id.to_string());
-    handle_logged(state, dialect, op, req, rec, conn).map(move |mut resp| {
+    handle_logged(state, dialect, op, req, rec, conn, None).map(move |mut resp| {
         if let Ok(id) = id {
             resp.headers_mut().insert(REQUEST_ID, id);
         }
@@ -149,13 +150,17 @@ pub(crate) fn handle(
     })
 }
 
-fn handle_logged(
+/// Serves one logged request. `dispatch` is set for a request the control plane injects
+/// (`crate::inject`): no admission, and possibly one endpoint tried once on a health record of
+/// its own.
+pub(crate) fn handle_logged(
     state: AppState,
     dialect: Dialect,
     op: Op,
     req: Request,
     mut rec: LogRecord,
     conn: Option<ConnInfo>,
+    mut dispatch: Option<Box<Dispatch>>,
 ) -> impl Future<Output = Response> + Send {
     let in_flight = InFlight::new(&state);
     let live = state.live();
@@ -166,6 +171,9 @@ fn handle_logged(
         .with_events(state.request_events().clone())
         .observed(&state, &live)
         .traced(&parts.headers);
+    if let Some(done) = dispatch.as_mut().and_then(|d| d.done.take()) {
+        log = log.on_done(done);
+    }
     async move {
         let fail = |log: &mut RequestLog, e: ApiError| {
             let resp = e.render(dialect);
@@ -179,9 +187,11 @@ fn handle_logged(
             resp
         };
 
-        let strip = match admit(&live, &parts.headers, conn.as_ref()) {
-            Ok(a) => a.strip,
-            Err(e) => return fail(&mut log, e),
+        let strip = match (&dispatch, admit(&live, &parts.headers, conn.as_ref())) {
+            // The operator was admitted by the control plane's door.
+            (Some(_), _) => Vec::new(),
+            (None, Ok(a)) => a.strip,
+            (None, Err(e)) => return fail(&mut log, e),
         };
         let body = match crate::body::read(body, MAX_REQUEST_BODY, live.config.server.body_timeout)
             .await
@@ -226,6 +236,15 @@ fn handle_logged(
             }
             _ => live.endpoints.clone(),
         };
+        let pinned = dispatch.as_ref().and_then(|d| d.only.as_ref());
+        let (targets, health) = match pinned {
+            Some((ep, health)) => {
+                policy.max_retries = 0;
+                policy.failure_cooldown = std::time::Duration::ZERO;
+                (vec![ep.clone()], health)
+            }
+            None => (targets, state.health()),
+        };
         if targets.is_empty() && op == Op::CountTokens {
             return estimated_count(&body, &mut log);
         }
@@ -252,7 +271,7 @@ fn handle_logged(
             audit: log.audit().cloned(),
         };
         let requested = inbound.head.model.as_deref();
-        let routed = route(&targets, state.health(), &policy, &upstream).await;
+        let routed = route(&targets, health, &policy, &upstream).await;
         if op == Op::CountTokens && count_fallback(&routed) {
             return estimated_count(&inbound.body, &mut log);
         }

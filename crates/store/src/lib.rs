@@ -43,8 +43,9 @@ pub use audit::{AuditBundle, AuditEntry, AuditKind};
 pub use error::StoreError;
 pub use postgres::PostgresStore;
 pub use query::{
-    BreakdownBy, BreakdownRow, Bucket, DEFAULT_LIMIT, MAX_LIMIT, Page, Percentiles, Query, Stats,
-    StatusClass, TimeBucket, Totals,
+    BreakdownBy, BreakdownRow, Bucket, DEFAULT_LIMIT, FAILOVER_SCAN_LIMIT, Failovers, KeyedBucket,
+    MAX_LIMIT, Page, Percentiles, Query, RecentAttempt, Stats, StatusClass, TimeBucket, Totals,
+    Transition,
 };
 pub use record::{AttemptRecord, LogRecord};
 pub use sqlite::SqliteStore;
@@ -109,6 +110,38 @@ pub trait Store: Send + Sync + 'static {
         query: &Query,
         by: BreakdownBy,
     ) -> Result<Vec<BreakdownRow>, StoreError>;
+
+    /// Totals per bucket and per model, endpoint or client key: oldest first, then by key,
+    /// non-empty only. The default (test doubles) has none.
+    async fn timeseries_by(
+        &self,
+        query: &Query,
+        bucket: Bucket,
+        by: BreakdownBy,
+    ) -> Result<Vec<KeyedBucket>, StoreError> {
+        let _ = (query, bucket, by);
+        Ok(Vec::new())
+    }
+
+    /// The failovers among the matching requests (which endpoint gave way to which, and why),
+    /// read from the newest `limit` requests that failed over at most. The default (test
+    /// doubles) has none.
+    async fn failovers(&self, query: &Query, limit: u32) -> Result<Failovers, StoreError> {
+        let _ = (query, limit);
+        Ok(Failovers::default())
+    }
+
+    /// The attempts of the requests started since `since`, newest requests first, at most
+    /// `limit` requests' worth; `true` when there were more. The default (test doubles) has
+    /// none.
+    async fn recent_attempts(
+        &self,
+        since: DateTime<Utc>,
+        limit: u32,
+    ) -> Result<(Vec<RecentAttempt>, bool), StoreError> {
+        let _ = (since, limit);
+        Ok((Vec::new(), false))
+    }
 
     /// Number of stored requests.
     async fn count(&self) -> Result<u64, StoreError>;

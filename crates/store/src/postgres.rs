@@ -13,8 +13,9 @@ use sqlx::{Postgres, QueryBuilder, Row};
 use uuid::Uuid;
 
 use crate::query::{
-    BreakdownBy, BreakdownRow, Bucket, Cursor, Page, Percentiles, Query, Stats, TimeBucket, Totals,
-    dedup_last, from_db, into_page, sort_breakdown, status_from_db, to_db,
+    BreakdownBy, BreakdownRow, Bucket, Cursor, FailoverRow, Failovers, KeyedBucket, Page,
+    Percentiles, Query, RecentAttempt, Stats, TimeBucket, Totals, dedup_last, fold_failovers,
+    from_db, into_page, sort_breakdown, status_from_db, to_db,
 };
 use crate::{AttemptRecord, LogRecord, Store, StoreError, sql};
 
@@ -136,6 +137,8 @@ impl Store for PostgresStore {
                 .bind(r.cost_usd)
                 .bind(to_db(r.request_bytes))
                 .bind(to_db(r.response_bytes))
+                .bind(r.replay_of)
+                .bind(i32::try_from(r.failovers()).unwrap_or(i32::MAX))
                 .execute(&mut *tx)
                 .await?;
             sqlx::query("DELETE FROM attempts WHERE request_id = $1")
@@ -152,6 +155,10 @@ impl Store for PostgresStore {
                     .bind(to_db(a.latency_ms))
                     .bind(a.error.as_deref())
                     .bind(a.disposition.as_str())
+                    .bind(a.offset_ms.map(to_db))
+                    .bind(a.first_byte_ms.map(to_db))
+                    .bind(a.stream_ms.map(to_db))
+                    .bind(a.error_class.as_deref())
                     .execute(&mut *tx)
                     .await?;
             }
@@ -239,12 +246,9 @@ impl Store for PostgresStore {
         query: &Query,
         bucket: Bucket,
     ) -> Result<Vec<TimeBucket>, StoreError> {
-        let unit = match bucket {
-            Bucket::Hour => "hour",
-            Bucket::Day => "day",
-        };
         let mut qb = QueryBuilder::<Postgres>::new(format!(
-            "SELECT date_trunc('{unit}', started_at, 'UTC') AS bucket, {AGGREGATES} FROM requests"
+            "SELECT {} AS bucket, {AGGREGATES} FROM requests",
+            bucket_expr(bucket)
         ));
         push_filters(&mut qb, query);
         qb.push(" GROUP BY 1 ORDER BY 1");
@@ -264,11 +268,7 @@ impl Store for PostgresStore {
         query: &Query,
         by: BreakdownBy,
     ) -> Result<Vec<BreakdownRow>, StoreError> {
-        let key = match by {
-            BreakdownBy::Model => "COALESCE(routed_model, requested_model)",
-            BreakdownBy::Endpoint => "endpoint",
-            BreakdownBy::ClientKey => "client_key",
-        };
+        let key = breakdown_key(by);
         let mut qb =
             QueryBuilder::<Postgres>::new(format!("SELECT {key} AS k, {AGGREGATES} FROM requests"));
         push_filters(&mut qb, query);
@@ -280,6 +280,109 @@ impl Store for PostgresStore {
             .collect::<Result<Vec<_>, StoreError>>()?;
         sort_breakdown(&mut out);
         Ok(out)
+    }
+
+    async fn timeseries_by(
+        &self,
+        query: &Query,
+        bucket: Bucket,
+        by: BreakdownBy,
+    ) -> Result<Vec<KeyedBucket>, StoreError> {
+        let mut qb = QueryBuilder::<Postgres>::new(format!(
+            "SELECT {} AS bucket, {} AS k, {AGGREGATES} FROM requests",
+            bucket_expr(bucket),
+            breakdown_key(by)
+        ));
+        push_filters(&mut qb, query);
+        qb.push(" GROUP BY 1, 2 ORDER BY 1, 2 NULLS FIRST");
+        let rows = qb.build().fetch_all(&self.pool).await?;
+        rows.iter()
+            .map(|row| {
+                Ok(KeyedBucket {
+                    start: row.try_get(0)?,
+                    key: row.try_get(1)?,
+                    totals: totals_from_row(row, 2)?,
+                })
+            })
+            .collect()
+    }
+
+    async fn failovers(&self, query: &Query, limit: u32) -> Result<Failovers, StoreError> {
+        let mut qb = QueryBuilder::<Postgres>::new(
+            "SELECT r.id, r.started_at, a.endpoint, a.status, a.error_class, a.disposition \
+             FROM (SELECT id, started_at FROM requests",
+        );
+        let mut w = push_filters(&mut qb, query);
+        // The partial index of migration 0006 holds only these.
+        w.and(&mut qb).push("failovers > 0");
+        qb.push(" ORDER BY started_at DESC, id DESC LIMIT ")
+            .push_bind(i64::from(limit) + 1)
+            .push(
+                ") r JOIN attempts a ON a.request_id = r.id \
+                 ORDER BY r.started_at DESC, r.id DESC, a.seq",
+            );
+        let mut rows = Vec::new();
+        let mut starts: Vec<(Uuid, DateTime<Utc>)> = Vec::new();
+        for row in qb.build().fetch_all(&self.pool).await? {
+            let id: Uuid = row.try_get(0)?;
+            if starts.last().is_none_or(|(last, _)| *last != id) {
+                starts.push((id, row.try_get(1)?));
+            }
+            rows.push(FailoverRow {
+                request: id,
+                endpoint: row.try_get(2)?,
+                status: row
+                    .try_get::<Option<i32>, _>(3)?
+                    .map(|s| status_from_db(i64::from(s))),
+                error_class: row.try_get(4)?,
+                disposition: row.try_get(5)?,
+            });
+        }
+        let limit = usize::try_from(limit).unwrap_or(usize::MAX);
+        let truncated = starts.len() > limit;
+        if truncated {
+            starts.truncate(limit);
+            if let Some((last, _)) = starts.last().copied() {
+                let keep = rows.iter().rposition(|r| r.request == last).map_or(0, |i| i + 1);
+                rows.truncate(keep);
+            }
+        }
+        Ok(Failovers {
+            requests_with_failover: starts.len() as u64,
+            transitions: fold_failovers(&rows),
+            truncated,
+            covered_from: starts.last().filter(|_| truncated).map(|(_, t)| *t),
+        })
+    }
+
+    async fn recent_attempts(
+        &self,
+        since: DateTime<Utc>,
+        limit: u32,
+    ) -> Result<(Vec<RecentAttempt>, bool), StoreError> {
+        let rows = sqlx::query(
+            "SELECT r.id, a.endpoint, a.disposition, r.latency_ms \
+             FROM (SELECT id, started_at, latency_ms FROM requests WHERE started_at >= $1 \
+                   ORDER BY started_at DESC LIMIT $2) r \
+             JOIN attempts a ON a.request_id = r.id ORDER BY r.started_at DESC, r.id, a.seq",
+        )
+        .bind(since)
+        .bind(i64::from(limit) + 1)
+        .fetch_all(&self.pool)
+        .await?;
+        crate::sqlite::recent(
+            rows.iter().map(|row| {
+                Ok((
+                    row.try_get::<Uuid, _>(0)?,
+                    RecentAttempt {
+                        endpoint: row.try_get(1)?,
+                        disposition: crate::sql::word(row.try_get(2)?)?,
+                        request_latency_ms: from_db(row.try_get(3)?),
+                    },
+                ))
+            }),
+            limit,
+        )
     }
 
     async fn count(&self) -> Result<u64, StoreError> {
@@ -316,6 +419,23 @@ impl Store for PostgresStore {
 
     async fn trim_audit(&self, max_bytes: u64) -> Result<u64, StoreError> {
         self.audit_trim(max_bytes).await
+    }
+}
+
+/// The start of a row's bucket, in UTC.
+fn bucket_expr(bucket: Bucket) -> &'static str {
+    match bucket {
+        Bucket::QuarterHour => "to_timestamp(floor(extract(epoch FROM started_at) / 900) * 900)",
+        Bucket::Hour => "date_trunc('hour', started_at, 'UTC')",
+        Bucket::Day => "date_trunc('day', started_at, 'UTC')",
+    }
+}
+
+fn breakdown_key(by: BreakdownBy) -> &'static str {
+    match by {
+        BreakdownBy::Model => "COALESCE(routed_model, requested_model)",
+        BreakdownBy::Endpoint => "endpoint",
+        BreakdownBy::ClientKey => "client_key",
     }
 }
 
@@ -439,6 +559,7 @@ fn record_from_row(row: &PgRow) -> Result<LogRecord, sqlx::Error> {
         request_bytes: int("request_bytes")?,
         response_bytes: int("response_bytes")?,
         attempts: Vec::new(),
+        replay_of: row.try_get("replay_of")?,
     })
 }
 
@@ -452,5 +573,13 @@ fn attempt_from_row(row: &PgRow) -> Result<AttemptRecord, sqlx::Error> {
         latency_ms: from_db(row.try_get("latency_ms")?),
         error: row.try_get("error")?,
         disposition: crate::sql::word(row.try_get("disposition")?)?,
+        offset_ms: opt_u64(row, "offset_ms")?,
+        first_byte_ms: opt_u64(row, "first_byte_ms")?,
+        stream_ms: opt_u64(row, "stream_ms")?,
+        error_class: row.try_get("error_class")?,
     })
+}
+
+fn opt_u64(row: &PgRow, name: &str) -> Result<Option<u64>, sqlx::Error> {
+    Ok(row.try_get::<Option<i64>, _>(name)?.map(from_db))
 }

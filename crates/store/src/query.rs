@@ -145,6 +145,19 @@ pub struct Totals {
 }
 
 impl Totals {
+    /// Adds `t`'s sums to these (the two sets are disjoint).
+    pub fn add(&mut self, t: &Totals) {
+        self.requests += t.requests;
+        self.ok += t.ok;
+        self.input_tokens += t.input_tokens;
+        self.output_tokens += t.output_tokens;
+        self.cache_creation_input_tokens += t.cache_creation_input_tokens;
+        self.cache_read_input_tokens += t.cache_read_input_tokens;
+        self.cost_usd += t.cost_usd;
+        self.unknown_cost_requests += t.unknown_cost_requests;
+        self.errors = self.requests.saturating_sub(self.ok);
+    }
+
     /// `ok / requests`; `None` for an empty set.
     #[must_use]
     #[expect(
@@ -216,22 +229,126 @@ pub struct Stats {
     pub ttfb_ms: Percentiles,
 }
 
-/// Width of a [`TimeBucket`]; buckets are aligned to UTC hours or days.
+/// Width of a [`TimeBucket`]; buckets are aligned to UTC quarter hours, hours or days.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize)]
 #[serde(rename_all = "snake_case")]
 pub enum Bucket {
+    /// 15 minutes: the slots the control plane regroups into local hours and days of a time
+    /// zone whose offset is not a whole number of hours (India, Nepal, Chatham…). Read from the
+    /// raw rows (the rollups are hourly).
+    QuarterHour,
     Hour,
     Day,
 }
 
 impl Bucket {
-    pub(crate) fn micros(self) -> i64 {
+    #[must_use]
+    pub fn micros(self) -> i64 {
         match self {
+            Self::QuarterHour => 900_000_000,
             Self::Hour => 3_600_000_000,
             Self::Day => 86_400_000_000,
         }
     }
 }
+
+/// Totals for the requests of one key (see [`BreakdownBy`]) started in `[start, start +
+/// bucket)`; only non-empty ones are returned, oldest first, then by key.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct KeyedBucket {
+    pub start: DateTime<Utc>,
+    pub key: Option<String>,
+    #[serde(flatten)]
+    pub totals: Totals,
+}
+
+/// The failovers among the requests matching a query: which endpoint gave way to which, why,
+/// and what the router did then ([`crate::Store::failovers`]).
+#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
+pub struct Failovers {
+    /// Requests that moved from one endpoint to another at least once.
+    pub requests_with_failover: u64,
+    /// Most frequent first.
+    pub transitions: Vec<Transition>,
+    /// The scan stopped at its limit: the figures cover the newest requests only, back to
+    /// [`Failovers::covered_from`].
+    pub truncated: bool,
+    /// When truncated: the start of the oldest request counted.
+    pub covered_from: Option<DateTime<Utc>>,
+}
+
+/// One kind of move from an endpoint to the next, and how often it happened.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Transition {
+    pub from: String,
+    pub to: String,
+    /// Why `from` failed: its attempt's error class (`429 rate_limit_error`, `timeout`,
+    /// `cooling_down`, …), else its status, else its disposition.
+    pub reason: String,
+    /// What the router decided after `from`'s attempt (`cooldown`, `next`, `skipped`, …).
+    pub disposition: String,
+    pub count: u64,
+}
+
+/// One attempt of a recent request, for an endpoint's recent error rate and latency
+/// ([`crate::Store::recent_attempts`]).
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct RecentAttempt {
+    pub endpoint: String,
+    pub disposition: switchboard_core::AttemptDisposition,
+    /// The whole request's latency (from the client's point of view).
+    pub request_latency_ms: u64,
+}
+
+/// Folds attempts (in request and sequence order) into the transitions of [`Failovers`].
+pub(crate) fn fold_failovers(rows: &[FailoverRow]) -> Vec<Transition> {
+    let mut counts: std::collections::BTreeMap<(String, String, String, String), u64> =
+        std::collections::BTreeMap::new();
+    for w in rows.windows(2) {
+        let (a, b) = (&w[0], &w[1]);
+        if a.request != b.request || a.endpoint == b.endpoint {
+            continue;
+        }
+        let reason = a
+            .error_class
+            .clone()
+            .or_else(|| a.status.map(|s| s.to_string()))
+            .unwrap_or_else(|| a.disposition.clone());
+        *counts
+            .entry((
+                a.endpoint.clone(),
+                b.endpoint.clone(),
+                reason,
+                a.disposition.clone(),
+            ))
+            .or_default() += 1;
+    }
+    let mut out: Vec<Transition> = counts
+        .into_iter()
+        .map(|((from, to, reason, disposition), count)| Transition {
+            from,
+            to,
+            reason,
+            disposition,
+            count,
+        })
+        .collect();
+    out.sort_by(|a, b| b.count.cmp(&a.count));
+    out
+}
+
+/// An attempt of a request that failed over, as both backends read it.
+#[derive(Debug, Clone)]
+pub(crate) struct FailoverRow {
+    pub(crate) request: Uuid,
+    pub(crate) endpoint: String,
+    pub(crate) status: Option<u16>,
+    pub(crate) error_class: Option<String>,
+    pub(crate) disposition: String,
+}
+
+/// How many of the newest failed-over requests the failover figures read at most.
+pub const FAILOVER_SCAN_LIMIT: u32 = 20_000;
 
 /// Totals for the requests started in `[start, start + bucket)`. Only non-empty buckets are
 /// returned, oldest first.

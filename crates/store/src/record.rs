@@ -48,6 +48,9 @@ pub struct LogRecord {
     pub request_bytes: u64,
     pub response_bytes: u64,
     pub attempts: Vec<AttemptRecord>,
+    /// The request this one re-sent (a replay from the dashboard); `None` for client requests.
+    #[serde(default)]
+    pub replay_of: Option<Uuid>,
 }
 
 /// One attempt against one endpoint.
@@ -61,9 +64,56 @@ pub struct AttemptRecord {
     pub error: Option<String>,
     /// What the router decided after this attempt.
     pub disposition: AttemptDisposition,
+    /// When the attempt was sent, in milliseconds after the request arrived.
+    #[serde(default)]
+    pub offset_ms: Option<u64>,
+    /// Milliseconds from sending the attempt to the upstream's answer (its status and, for a
+    /// stream, its first event); `None` when it never answered (connect errors, timeouts,
+    /// skipped endpoints).
+    #[serde(default)]
+    pub first_byte_ms: Option<u64>,
+    /// For the attempt whose stream went to the client: how long the rest of the stream took
+    /// after its first event.
+    #[serde(default)]
+    pub stream_ms: Option<u64>,
+    /// The failure in a few words: `429 rate_limit_error`, `529 overloaded_error`, `timeout`,
+    /// `connect`, `protocol`, `unsupported`, `cooling_down`; `None` for a success.
+    #[serde(default)]
+    pub error_class: Option<String>,
+}
+
+impl AttemptRecord {
+    /// An attempt with only the fields every attempt has; the timings and class unset.
+    #[must_use]
+    pub fn new(endpoint: impl Into<String>, disposition: AttemptDisposition) -> Self {
+        Self {
+            endpoint: endpoint.into(),
+            model: None,
+            status: None,
+            latency_ms: 0,
+            error: None,
+            disposition,
+            offset_ms: None,
+            first_byte_ms: None,
+            stream_ms: None,
+            error_class: None,
+        }
+    }
 }
 
 impl LogRecord {
+    /// How many times the request moved from one endpoint to another: consecutive attempts on
+    /// different endpoints (retries on the same endpoint are not failovers).
+    #[must_use]
+    pub fn failovers(&self) -> u32 {
+        let moves = self
+            .attempts
+            .windows(2)
+            .filter(|w| w[0].endpoint != w[1].endpoint)
+            .count();
+        u32::try_from(moves).unwrap_or(u32::MAX)
+    }
+
     /// A record for a request that has just arrived.
     #[must_use]
     pub fn new(
@@ -99,6 +149,7 @@ impl LogRecord {
             request_bytes: 0,
             response_bytes: 0,
             attempts: Vec::new(),
+            replay_of: None,
         }
     }
 }

@@ -4,7 +4,7 @@ use std::fmt::Write as _;
 use std::sync::LazyLock;
 
 /// Columns of `requests`, in bind order for [`upsert`] and in select order for [`SELECT_COLUMNS`].
-pub(crate) const REQUEST_COLUMNS: [&str; 26] = [
+pub(crate) const REQUEST_COLUMNS: [&str; 28] = [
     "id",
     "started_at",
     "client_addr",
@@ -31,14 +31,20 @@ pub(crate) const REQUEST_COLUMNS: [&str; 26] = [
     "cost_usd",
     "request_bytes",
     "response_bytes",
+    "replay_of",
+    // Written from the attempts (`LogRecord::failovers`), read by the failover figures only.
+    "failovers",
 ];
 
 /// `id, started_at, …` for `SELECT`.
 pub(crate) static SELECT_COLUMNS: LazyLock<String> = LazyLock::new(|| REQUEST_COLUMNS.join(", "));
 
 /// `attempts` columns, in bind order.
-pub(crate) const ATTEMPT_COLUMNS: &str =
-    "request_id, seq, endpoint, model, status, latency_ms, error, disposition";
+pub(crate) const ATTEMPT_COLUMNS: &str = "request_id, seq, endpoint, model, status, latency_ms, \
+     error, disposition, offset_ms, first_byte_ms, stream_ms, error_class";
+
+/// How many columns [`ATTEMPT_COLUMNS`] names.
+pub(crate) const ATTEMPT_PARAMS: usize = 12;
 
 /// `INSERT INTO requests (…) VALUES (…) ON CONFLICT (id) DO UPDATE SET …` with placeholders made
 /// by `placeholder(1-based index)`: `?` for SQLite, `$n` for Postgres.
@@ -88,7 +94,7 @@ pub(crate) fn insert_attempt(placeholder: impl Fn(usize) -> String) -> String {
 /// [`insert_attempt`] for `rows` rows in one statement.
 pub(crate) fn insert_attempt_rows(rows: usize, placeholder: impl Fn(usize) -> String) -> String {
     let mut sql = format!("INSERT INTO attempts ({ATTEMPT_COLUMNS}) VALUES ");
-    push_values(&mut sql, rows, 8, placeholder);
+    push_values(&mut sql, rows, ATTEMPT_PARAMS, placeholder);
     sql
 }
 

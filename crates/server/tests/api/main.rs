@@ -84,6 +84,10 @@ fn fixture() -> Vec<(String, LogRecord)> {
         latency_ms: 990,
         error: None,
         disposition: "ok".parse().expect("disposition"),
+        offset_ms: None,
+        first_byte_ms: None,
+        stream_ms: None,
+        error_class: None,
     }];
     out.push(("a".to_owned(), a));
 
@@ -119,6 +123,10 @@ fn fixture() -> Vec<(String, LogRecord)> {
             latency_ms: 1400,
             error: Some("overloaded_error".into()),
             disposition: "retry".parse().expect("disposition"),
+            offset_ms: None,
+            first_byte_ms: None,
+            stream_ms: None,
+            error_class: None,
         },
         AttemptRecord {
             endpoint: "anthropic".into(),
@@ -127,6 +135,10 @@ fn fixture() -> Vec<(String, LogRecord)> {
             latency_ms: 1500,
             error: Some("timeout".into()),
             disposition: "next".parse().expect("disposition"),
+            offset_ms: None,
+            first_byte_ms: None,
+            stream_ms: None,
+            error_class: None,
         },
     ];
     out.push(("c".to_owned(), c));

@@ -5,6 +5,8 @@
 //! index: `requests_time` (pagination, edge aggregates) and `requests_latency` / `requests_ttfb`
 //! (percentiles). Totals come from the hourly rollups in [`rollup`].
 
+mod dashboard;
+pub(crate) use dashboard::recent;
 mod rollup;
 mod write;
 
@@ -366,13 +368,34 @@ impl Store for SqliteStore {
             .map(|(key, (totals, _))| {
                 let key = match key {
                     GroupKey::Text(key) => key,
-                    GroupKey::Unit | GroupKey::Time(_) => None,
+                    GroupKey::Unit | GroupKey::Time(_) | GroupKey::TimeText(..) => None,
                 };
                 BreakdownRow::new(key, totals)
             })
             .collect();
         sort_breakdown(&mut out);
         Ok(out)
+    }
+
+    async fn timeseries_by(
+        &self,
+        query: &Query,
+        bucket: Bucket,
+        by: BreakdownBy,
+    ) -> Result<Vec<crate::KeyedBucket>, StoreError> {
+        self.keyed_timeseries(query, bucket, by).await
+    }
+
+    async fn failovers(&self, query: &Query, limit: u32) -> Result<crate::Failovers, StoreError> {
+        self.failover_figures(query, limit).await
+    }
+
+    async fn recent_attempts(
+        &self,
+        since: DateTime<Utc>,
+        limit: u32,
+    ) -> Result<(Vec<crate::RecentAttempt>, bool), StoreError> {
+        self.attempts_since(since, limit).await
     }
 
     async fn count(&self) -> Result<u64, StoreError> {
@@ -436,7 +459,7 @@ pub(super) struct Where {
 }
 
 impl Where {
-    fn and<'q, 'a>(
+    pub(super) fn and<'q, 'a>(
         &mut self,
         qb: &'q mut QueryBuilder<'a, Sqlite>,
     ) -> &'q mut QueryBuilder<'a, Sqlite> {
@@ -449,7 +472,7 @@ impl Where {
 /// `[from, to)` in microseconds; `None` is unbounded.
 pub(super) type Range = (Option<i64>, Option<i64>);
 
-fn time_range(query: &Query) -> Range {
+pub(super) fn time_range(query: &Query) -> Range {
     (
         query.from.map(|t| t.timestamp_micros()),
         query.to.map(|t| t.timestamp_micros()),
@@ -532,7 +555,7 @@ pub(super) fn push_filters<'a>(
     w
 }
 
-fn micros_to_time(micros: i64) -> Result<DateTime<Utc>, sqlx::Error> {
+pub(super) fn micros_to_time(micros: i64) -> Result<DateTime<Utc>, sqlx::Error> {
     DateTime::from_timestamp_micros(micros)
         .ok_or_else(|| sqlx::Error::Decode(format!("timestamp {micros} out of range").into()))
 }
@@ -584,6 +607,7 @@ fn record_from_row(row: &SqliteRow) -> Result<LogRecord, sqlx::Error> {
         request_bytes: int("request_bytes")?,
         response_bytes: int("response_bytes")?,
         attempts: Vec::new(),
+        replay_of: row.try_get("replay_of")?,
     })
 }
 
@@ -595,5 +619,13 @@ fn attempt_from_row(row: &SqliteRow) -> Result<AttemptRecord, sqlx::Error> {
         latency_ms: from_db(row.try_get("latency_ms")?),
         error: row.try_get("error")?,
         disposition: crate::sql::word(row.try_get("disposition")?)?,
+        offset_ms: opt_u64(row, "offset_ms")?,
+        first_byte_ms: opt_u64(row, "first_byte_ms")?,
+        stream_ms: opt_u64(row, "stream_ms")?,
+        error_class: row.try_get("error_class")?,
     })
+}
+
+fn opt_u64(row: &SqliteRow, name: &str) -> Result<Option<u64>, sqlx::Error> {
+    Ok(row.try_get::<Option<i64>, _>(name)?.map(from_db))
 }

@@ -124,6 +124,8 @@ pub(super) enum Group {
     All,
     Bucket(i64),
     Key(BreakdownBy),
+    /// A bucket and a key: two columns.
+    BucketKey(i64, BreakdownBy),
 }
 
 /// A group's key: `Unit` for [`Group::All`], the bucket start, or the breakdown key.
@@ -132,6 +134,23 @@ pub(super) enum GroupKey {
     Unit,
     Time(i64),
     Text(Option<String>),
+    TimeText(i64, Option<String>),
+}
+
+fn raw_key(by: BreakdownBy) -> &'static str {
+    match by {
+        BreakdownBy::Model => "COALESCE(routed_model, requested_model)",
+        BreakdownBy::Endpoint => "endpoint",
+        BreakdownBy::ClientKey => "client_key",
+    }
+}
+
+fn rollup_key(by: BreakdownBy) -> &'static str {
+    match by {
+        BreakdownBy::Model => "COALESCE(NULLIF(routed_model, ''), NULLIF(requested_model, ''))",
+        BreakdownBy::Endpoint => "NULLIF(endpoint, '')",
+        BreakdownBy::ClientKey => "NULLIF(client_key, '')",
+    }
 }
 
 impl Group {
@@ -139,9 +158,8 @@ impl Group {
         match self {
             Self::All => "0".to_owned(),
             Self::Bucket(w) => format!("(started_at / {w}) * {w}"),
-            Self::Key(BreakdownBy::Model) => "COALESCE(routed_model, requested_model)".to_owned(),
-            Self::Key(BreakdownBy::Endpoint) => "endpoint".to_owned(),
-            Self::Key(BreakdownBy::ClientKey) => "client_key".to_owned(),
+            Self::Key(by) => raw_key(by).to_owned(),
+            Self::BucketKey(w, by) => format!("(started_at / {w}) * {w}, {}", raw_key(by)),
         }
     }
 
@@ -149,11 +167,32 @@ impl Group {
         match self {
             Self::All => "0".to_owned(),
             Self::Bucket(w) => format!("(hour / {w}) * {w}"),
-            Self::Key(BreakdownBy::Model) => {
-                "COALESCE(NULLIF(routed_model, ''), NULLIF(requested_model, ''))".to_owned()
-            }
-            Self::Key(BreakdownBy::Endpoint) => "NULLIF(endpoint, '')".to_owned(),
-            Self::Key(BreakdownBy::ClientKey) => "NULLIF(client_key, '')".to_owned(),
+            Self::Key(by) => rollup_key(by).to_owned(),
+            Self::BucketKey(w, by) => format!("(hour / {w}) * {w}, {}", rollup_key(by)),
+        }
+    }
+
+    /// How many columns the group's key takes (the aggregates follow them).
+    fn width(self) -> usize {
+        match self {
+            Self::BucketKey(..) => 2,
+            _ => 1,
+        }
+    }
+
+    /// Whether hourly rollups can answer the group: a bucket narrower than an hour (or not a
+    /// whole number of hours) needs the raw rows.
+    fn whole_hours(self) -> bool {
+        match self {
+            Self::Bucket(w) | Self::BucketKey(w, _) => w % HOUR == 0,
+            Self::All | Self::Key(_) => true,
+        }
+    }
+
+    fn group_by(self) -> &'static str {
+        match self {
+            Self::BucketKey(..) => " GROUP BY 1, 2",
+            _ => " GROUP BY 1",
         }
     }
 
@@ -162,6 +201,7 @@ impl Group {
             Self::All => GroupKey::Unit,
             Self::Bucket(_) => GroupKey::Time(row.try_get(0)?),
             Self::Key(_) => GroupKey::Text(row.try_get(0)?),
+            Self::BucketKey(..) => GroupKey::TimeText(row.try_get(0)?, row.try_get(1)?),
         })
     }
 }
@@ -216,15 +256,7 @@ fn rollups_apply(query: &Query) -> bool {
 
 fn add(into: &mut (Totals, u64), t: &Totals, ttfb: u64) {
     let (acc, acc_ttfb) = into;
-    acc.requests += t.requests;
-    acc.ok += t.ok;
-    acc.input_tokens += t.input_tokens;
-    acc.output_tokens += t.output_tokens;
-    acc.cache_creation_input_tokens += t.cache_creation_input_tokens;
-    acc.cache_read_input_tokens += t.cache_read_input_tokens;
-    acc.cost_usd += t.cost_usd;
-    acc.unknown_cost_requests += t.unknown_cost_requests;
-    acc.errors = acc.requests.saturating_sub(acc.ok);
+    acc.add(t);
     *acc_ttfb += ttfb;
 }
 
@@ -239,7 +271,7 @@ impl SqliteStore {
             query.from.map(|t| t.timestamp_micros()),
             query.to.map(|t| t.timestamp_micros()),
         );
-        let parts = if rollups_apply(query) {
+        let parts = if rollups_apply(query) && group.whole_hours() {
             split(range)
         } else {
             Split {
@@ -254,7 +286,7 @@ impl SqliteStore {
                 group.raw_expr()
             ));
             push_filters(&mut qb, query, raw);
-            qb.push(" GROUP BY 1");
+            qb.push(group.group_by());
             self.merge(&mut qb, group, &mut groups).await?;
         }
         if let Some((first_hour, end_hour)) = parts.hours {
@@ -269,7 +301,7 @@ impl SqliteStore {
                 qb.push(" AND hour < ").push_bind(b);
             }
             push_rollup_filters(&mut qb, query);
-            qb.push(" GROUP BY 1");
+            qb.push(group.group_by());
             self.merge(&mut qb, group, &mut groups).await?;
         }
         groups.retain(|_, (t, _)| t.requests > 0);
@@ -282,9 +314,10 @@ impl SqliteStore {
         group: Group,
         groups: &mut Groups,
     ) -> Result<(), StoreError> {
+        let first = group.width();
         for row in qb.build().fetch_all(&self.pool).await? {
-            let totals = totals_from_row(&row, 1)?;
-            let ttfb = from_db(row.try_get(9)?);
+            let totals = totals_from_row(&row, first)?;
+            let ttfb = from_db(row.try_get(first + 8)?);
             add(groups.entry(group.key(&row)?).or_default(), &totals, ttfb);
         }
         Ok(())

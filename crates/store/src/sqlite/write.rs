@@ -71,7 +71,7 @@ const YIELD_EVERY_STEPS: i32 = 50;
 
 /// Columns bound per `requests` row and per `attempts` row.
 const REQUEST_PARAMS: usize = sql::REQUEST_COLUMNS.len();
-const ATTEMPT_PARAMS: usize = 8;
+const ATTEMPT_PARAMS: usize = sql::ATTEMPT_PARAMS;
 
 /// Opens the writer connection to the (existing) database at `path`, with the pragmas of the
 /// sqlx pool's connections (`SqliteStore::open_with`) but a smaller page cache. Read-only when
@@ -318,7 +318,7 @@ fn existing_ids(conn: &Connection, records: &[&LogRecord]) -> rusqlite::Result<H
     Ok(existing)
 }
 
-/// Binds `r` to the 26 parameters after the first `offset`, in [`sql::REQUEST_COLUMNS`] order.
+/// Binds `r` to the 28 parameters after the first `offset`, in [`sql::REQUEST_COLUMNS`] order.
 fn bind_request(
     statement: &mut CachedStatement<'_>,
     offset: usize,
@@ -351,6 +351,8 @@ fn bind_request(
         &r.cost_usd,
         &to_db(r.request_bytes),
         &to_db(r.response_bytes),
+        &r.replay_of.as_ref().map(Uuid::as_bytes),
+        &r.failovers(),
     ];
     for (i, value) in values.into_iter().enumerate() {
         statement.raw_bind_parameter(offset + i + 1, value)?;
@@ -358,7 +360,7 @@ fn bind_request(
     Ok(())
 }
 
-/// Binds attempt `seq` of request `id` to the 8 parameters after the first `offset`, in
+/// Binds attempt `seq` of request `id` to the 12 parameters after the first `offset`, in
 /// [`sql::ATTEMPT_COLUMNS`] order.
 fn bind_attempt(
     statement: &mut CachedStatement<'_>,
@@ -376,6 +378,10 @@ fn bind_attempt(
         &to_db(a.latency_ms),
         &a.error.as_deref(),
         &a.disposition.as_str(),
+        &a.offset_ms.map(to_db),
+        &a.first_byte_ms.map(to_db),
+        &a.stream_ms.map(to_db),
+        &a.error_class.as_deref(),
     ];
     for (i, value) in values.into_iter().enumerate() {
         statement.raw_bind_parameter(offset + i + 1, value)?;

@@ -3,6 +3,7 @@
 
 mod admin;
 mod audit;
+mod dashboard;
 mod rollups;
 mod sqlite_writer;
 mod suite;
@@ -36,6 +37,11 @@ macro_rules! all_cases {
             retention_deletes_only_older_records,
             migrate_is_idempotent,
             writer_drains_everything_on_shutdown,
+            failovers_count_moves_between_endpoints,
+            failover_scan_stops_at_its_limit,
+            keyed_timeseries_sums_per_bucket_and_key,
+            quarter_hours_come_from_the_raw_rows,
+            recent_attempts_are_the_last_ones,
         );
     };
 }

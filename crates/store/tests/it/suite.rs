@@ -43,6 +43,9 @@ pub(crate) async fn round_trip_preserves_every_field(store: Arc<dyn Store>) {
         attempts: vec![
             switchboard_store::AttemptRecord {
                 error: Some("overloaded".into()),
+                offset_ms: Some(0),
+                first_byte_ms: Some(1 << 40),
+                error_class: Some("529 overloaded_error".into()),
                 ..attempt("primary", Some(529), "retry")
             },
             switchboard_store::AttemptRecord {
@@ -50,8 +53,14 @@ pub(crate) async fn round_trip_preserves_every_field(store: Arc<dyn Store>) {
                 error: Some("timeout after 30s".into()),
                 ..attempt("primary", None, "next")
             },
-            attempt("moonshot", Some(200), "ok"),
+            switchboard_store::AttemptRecord {
+                offset_ms: Some(3000),
+                first_byte_ms: Some(50),
+                stream_ms: Some(1500),
+                ..attempt("moonshot", Some(200), "ok")
+            },
         ],
+        replay_of: Some(Uuid::now_v7()),
     };
     let mut minimal = LogRecord::new("GET", "/v1/models", "anthropic");
     minimal.started_at = t0();
@@ -737,3 +746,9 @@ pub(crate) async fn writer_drains_everything_on_shutdown(store: Arc<dyn Store>) 
     sender.send(record(5000));
     assert_eq!(sender.stats().dropped, 1);
 }
+
+pub(crate) use crate::dashboard::{
+    failover_scan_stops_at_its_limit, failovers_count_moves_between_endpoints,
+    keyed_timeseries_sums_per_bucket_and_key, quarter_hours_come_from_the_raw_rows,
+    recent_attempts_are_the_last_ones,
+};

@@ -44,6 +44,10 @@ pub(crate) fn attempt(endpoint: &str, status: Option<u16>, disposition: &str) ->
         latency_ms: 42,
         error: None,
         disposition: disposition.parse().expect("disposition"),
+        offset_ms: None,
+        first_byte_ms: None,
+        stream_ms: None,
+        error_class: None,
     }
 }
 
