@@ -15,6 +15,7 @@
 
 mod admin;
 mod compile;
+pub mod edit;
 mod endpoint;
 mod env;
 mod error;
