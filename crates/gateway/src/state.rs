@@ -303,3 +303,80 @@ impl Drop for InFlight {
         self.0.served.fetch_add(1, Ordering::Relaxed);
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use std::collections::BTreeSet;
+    use std::time::Duration;
+
+    use switchboard_config::{ConfigSource, compile_str};
+    use switchboard_store::LogRecord;
+
+    use super::*;
+
+    /// Whatever model names clients send, `/metrics` gets a bounded set of labels: the config's
+    /// own names, the price table's ids, and `other`.
+    #[tokio::test]
+    async fn metric_labels_stay_bounded_whatever_models_clients_name() {
+        let config = compile_str(
+            "[[endpoints]]\nname = \"a\"\nkind = \"anthropic\"\nbase_url = \"http://127.0.0.1:9\"\n\
+             [endpoints.models]\nsonnet = \"vendor-model-x\"\n\"my-exact-model\" = \"vendor-model-y\"\n",
+            ConfigSource::Default,
+            &|_| None,
+        )
+        .expect("config");
+        let egress = Egress::new(Duration::from_secs(1), None, ProxyEnv::none()).expect("egress");
+        let live = Live::new(config, &egress);
+        let metrics = crate::metrics::Metrics::default();
+        let mut seed = 0x9e37_79b9_7f4a_7c15_u64;
+        let mut next = || {
+            seed ^= seed << 13;
+            seed ^= seed >> 7;
+            seed ^= seed << 17;
+            seed
+        };
+        for i in 0..10_000 {
+            let model = match i % 4 {
+                0 => format!("random-{:016x}", next()),
+                1 => format!("claude-sonnet-4-5-2025{:04}", next() % 10_000),
+                2 => format!("gpt-{:x}", next()),
+                _ => ["my-exact-model", "vendor-model-x", "claude-opus-4-1"][(next() % 3) as usize]
+                    .to_owned(),
+            };
+            let mut r = LogRecord::new("POST", "/v1/messages", "anthropic");
+            r.endpoint = Some("a".into());
+            r.requested_model = Some(model.clone());
+            r.status = 200;
+            r.outcome = switchboard_core::Outcome::Ok;
+            metrics.observe(&r, live.model_label(&model));
+        }
+        let scrape = crate::metrics::Scrape {
+            endpoints: Vec::new(),
+            in_flight: 0,
+            tasks: None,
+            log: switchboard_store::WriterStats::default(),
+            log_file_dropped: 0,
+        };
+        let text = crate::metrics::render(&metrics, &scrape);
+        let labels: BTreeSet<&str> = text
+            .lines()
+            .filter_map(|l| l.split("model=\"").nth(1))
+            .filter_map(|rest| rest.split('"').next())
+            .collect();
+        let expected: BTreeSet<&str> = [
+            "other",
+            "my-exact-model",
+            "vendor-model-x",
+            "claude-sonnet-4-5",
+            "claude-opus-4-1",
+        ]
+        .into_iter()
+        .collect();
+        assert_eq!(labels, expected, "{text}");
+        let series = text
+            .lines()
+            .filter(|l| l.starts_with("switchboard_requests_total{"))
+            .count();
+        assert_eq!(series, expected.len());
+    }
+}

@@ -94,7 +94,8 @@ async fn every_control_plane_route_refuses_strangers_foreign_hosts_and_forged_ch
     let routes = switchboard_server::routes();
 
     // The routes anyone may call, each by name: liveness, Claude Code's preflight and telemetry
-    // sink, and signing in. The proxy routes have their own rule (the gateway token).
+    // sink, signing in, and the dashboard's static files (they hold no data; everything they
+    // show comes from admin routes). The proxy routes have their own rule (the gateway token).
     let open: BTreeSet<(&str, &str)> = routes
         .iter()
         .filter(|r| matches!(r.access, Access::Open | Access::Login))
@@ -107,6 +108,9 @@ async fn every_control_plane_route_refuses_strangers_foreign_hosts_and_forged_ch
         ("POST", "/api/event_logging/batch"),
         ("GET", "/ui/login"),
         ("POST", "/api/admin/login"),
+        ("GET", "/ui"),
+        ("GET", "/ui/"),
+        ("GET", "/ui/{*path}"),
     ]
     .into_iter()
     .collect();
