@@ -2,12 +2,14 @@
 # Install the real clients that the client-compat tests drive against a running gateway:
 #   - .venv/        Python venv with the official `anthropic` and `openai` SDKs + pytest (pinned)
 #   - .tools/npm/   local npm prefix with `@anthropic-ai/claude-code` (pinned) -> .tools/npm/bin/claude
+#   - Debian's `chromium`, `chromium-driver` and a CJK font (`fonts-wqy-zenhei`) for the dashboard's
+#     browser test (crates/server/tests/dashboard.rs), with apt-get when missing (root only)
 #
 # Idempotent and non-interactive (safe under CI=true with no stdin). When everything is already
 # installed at the pinned versions it only runs a few version checks (well under a second or two).
 # Needs only the package registries (PyPI, npm). Exit status is non-zero on a real failure.
 #
-# Usage: scripts/setup-test-deps.sh [--python-only | --node-only] [--force]
+# Usage: scripts/setup-test-deps.sh [--python-only | --node-only | --browser-only] [--force]
 # Env:   PYTHON (default: python3), NPM (default: npm)
 set -euo pipefail
 
@@ -26,11 +28,13 @@ NPM="${NPM:-npm}"
 
 DO_PY=1
 DO_NODE=1
+DO_BROWSER=1
 FORCE=0
 for arg in "$@"; do
   case "$arg" in
-    --python-only) DO_NODE=0 ;;
-    --node-only) DO_PY=0 ;;
+    --python-only) DO_NODE=0; DO_BROWSER=0 ;;
+    --node-only) DO_PY=0; DO_BROWSER=0 ;;
+    --browser-only) DO_PY=0; DO_NODE=0 ;;
     --force) FORCE=1 ;;
     -h|--help) sed -n '2,12p' "$0"; exit 0 ;;
     *) echo "setup-test-deps: unknown argument: $arg" >&2; exit 2 ;;
@@ -136,6 +140,45 @@ setup_node() {
   log "claude-code: ok ($CLAUDE_BIN = $CLAUDE_CODE_VERSION)"
 }
 
+# ---------------------------------------------------------------- Chromium for the dashboard test
+# Debian's own packages (no browser download): the browser, its WebDriver, and a CJK font so the
+# Chinese screenshots show characters, not boxes. Without root or apt-get this only reports what
+# is missing; the test then skips, or fails under SWITCHBOARD_REQUIRE_CLIENTS=1 (CI).
+browser_missing() {
+  local missing=()
+  command -v chromium >/dev/null 2>&1 || missing+=(chromium)
+  command -v chromedriver >/dev/null 2>&1 || [[ -x /usr/lib/chromium/chromedriver ]] || missing+=(chromium-driver)
+  if command -v fc-list >/dev/null 2>&1; then
+    fc-list :lang=zh family 2>/dev/null | grep -q . || missing+=(fonts-wqy-zenhei)
+  else
+    [[ -d /usr/share/fonts/truetype/wqy ]] || missing+=(fonts-wqy-zenhei)
+  fi
+  echo "${missing[*]:-}"
+}
+
+setup_browser() {
+  local missing
+  missing="$(browser_missing)"
+  if [[ -z "$missing" ]]; then
+    log "browser: ok ($(chromium --version 2>/dev/null | head -n1))"
+    return 0
+  fi
+  if [[ $(id -u) != 0 ]] || ! command -v apt-get >/dev/null 2>&1; then
+    log "browser: missing $missing (install them with apt-get as root; the dashboard test skips without them)"
+    return 0
+  fi
+  log "browser: installing $missing with apt-get"
+  DEBIAN_FRONTEND=noninteractive apt-get update -qq >/dev/null \
+    || die "apt-get update failed"
+  # shellcheck disable=SC2086 # the package names are words
+  DEBIAN_FRONTEND=noninteractive apt-get install -y -qq $missing >/dev/null \
+    || die "apt-get install $missing failed"
+  missing="$(browser_missing)"
+  [[ -z "$missing" ]] || die "still missing after apt-get: $missing"
+  log "browser: ok ($(chromium --version 2>/dev/null | head -n1))"
+}
+
 [[ $DO_PY == 1 ]] && setup_python
 [[ $DO_NODE == 1 ]] && setup_node
+[[ $DO_BROWSER == 1 ]] && setup_browser
 log "done. python: $VENV/bin/python  claude: $CLAUDE_BIN"

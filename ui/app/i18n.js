@@ -57,8 +57,9 @@ export const fmt = {
   compact: (n) => (n == null ? '—' : nf({ notation: 'compact', maximumFractionDigits: 1 }).format(n)),
   usd: (n) => {
     if (n == null) return '—';
-    const digits = Math.abs(n) >= 100 ? 0 : Math.abs(n) >= 1 ? 2 : Math.abs(n) >= 0.01 ? 3 : 4;
-    return nf({ style: 'currency', currency: 'USD', minimumFractionDigits: n === 0 ? 2 : digits, maximumFractionDigits: n === 0 ? 2 : digits }).format(n);
+    const a = Math.abs(n);
+    const [min, max] = a === 0 ? [2, 2] : a >= 100 ? [0, 0] : a >= 1 ? [2, 2] : a >= 0.01 ? [2, 3] : [2, 4];
+    return nf({ style: 'currency', currency: 'USD', minimumFractionDigits: min, maximumFractionDigits: max }).format(n);
   },
   pct: (r, digits = 1) => (r == null ? '—' : nf({ style: 'percent', maximumFractionDigits: digits }).format(r)),
   ms: (ms) => {

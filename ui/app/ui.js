@@ -23,7 +23,8 @@ export function useLoad(fn, deps) {
 
 export function Failed({ error }) {
   if (!error) return null;
-  if (error.status === 404 && error.type !== 'not_found_record') {
+  // A route the server does not have answers 404 without a JSON error.
+  if (error.status === 404 && !error.body) {
     return html`<div class="notice">${t('common.unavailable')}</div>`;
   }
   return html`<div class="error-box" role="alert">${error.message || String(error)}</div>`;

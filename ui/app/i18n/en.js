@@ -112,6 +112,9 @@ export const en = {
   'overview.cache_note': "each provider's own denominator",
   'overview.heatmap': 'Token use over the last year',
 
+  'cache.anthropic': 'reads ÷ all prompt tokens',
+  'cache.prompt_tokens': 'cached ÷ prompt tokens',
+
   'heat.less': 'Less',
   'heat.more': 'More',
   'heat.tokens': '{n} tokens',

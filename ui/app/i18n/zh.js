@@ -112,6 +112,9 @@ export const zh = {
   'overview.cache_note': '按各提供商自己的口径计算',
   'overview.heatmap': '过去一年的 Token 用量',
 
+  'cache.anthropic': '读取 ÷ 全部提示词 token',
+  'cache.prompt_tokens': '缓存 ÷ 提示词 token',
+
   'heat.less': '少',
   'heat.more': '多',
   'heat.tokens': '{n} 个 token',

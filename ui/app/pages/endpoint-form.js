@@ -22,9 +22,13 @@ export function EndpointForm({ initial, onSave, onCancel }) {
     e.preventDefault();
     setBusy(true);
     setError(null);
-    const body = { name: v.name.trim(), kind: v.kind, base_url: v.base_url.trim() };
+    // A new endpoint gets every field; an edit sends only what changed (the rest of its table
+    // stays as written in the file).
+    const body = {};
+    if (!editing) body.name = v.name.trim();
+    if (!editing || v.kind !== initial.kind) body.kind = v.kind;
+    if (!editing || v.base_url.trim() !== initial.base_url) body.base_url = v.base_url.trim();
     if (v.api_key) body.api_key = v.api_key;
-    if (initial && initial.models) body.models = initial.models;
     try {
       await onSave(body);
     } catch (err) {

@@ -9,18 +9,11 @@ import { useLoad, Loaded, Failed, toast } from '../ui.js';
 import { EndpointForm } from './endpoint-form.js';
 import { Diff } from '../diff.js';
 
-// The config version writes are made against.
-async function configVersion() {
-  const res = await api('GET', '/api/admin/config', { raw: true });
-  const doc = await res.json();
-  return doc.version ?? res.headers.get('etag');
-}
-
-// A write with If-Match; a 409 comes back as {conflict} for the page to show.
-export async function write(method, path, body) {
-  const version = await configVersion();
+// A write made against the version of the file the page shows (`If-Match`); a 409 (the file
+// changed underneath) comes back as {conflict} for the page to show with its diff.
+export async function write(method, path, body, version) {
   try {
-    return { ok: await api(method, path, { body, headers: version ? { 'if-match': String(version) } : {} }) };
+    return { ok: await api(method, path, { body, headers: version ? { 'if-match': `"${version}"` } : {} }) };
   } catch (e) {
     if (e.status === 409) return { conflict: e };
     throw e;
@@ -43,6 +36,7 @@ export function Endpoints() {
   }, [idle, list.reload]);
 
   const endpoints = (list.data && list.data.endpoints) || [];
+  const version = list.data && list.data.version;
   const names = order || endpoints.map((e) => e.name);
   const byName = new Map(endpoints.map((e) => [e.name, e]));
 
@@ -57,7 +51,7 @@ export function Endpoints() {
     setOrder(next);
     setPreview(null);
     try {
-      const r = await write('PUT', '/api/admin/endpoints/order', { order: next, dry_run: true });
+      const r = await write('PUT', '/api/admin/endpoints/order', { order: next, dry_run: true }, version);
       if (r.conflict) setConflict(r.conflict);
       else setPreview(r.ok);
     } catch (e) {
@@ -65,7 +59,7 @@ export function Endpoints() {
     }
   }
   async function saveOrder() {
-    const r = await write('PUT', '/api/admin/endpoints/order', { order });
+    const r = await write('PUT', '/api/admin/endpoints/order', { order }, version);
     if (done(r, t('ep.order_saved'))) { setOrder(null); setPreview(null); }
   }
 
@@ -78,7 +72,7 @@ export function Endpoints() {
     ${conflict ? html`<${Conflict} e=${conflict} onReload=${() => { setConflict(null); setOrder(null); setPreview(null); list.reload(); }} />` : null}
     ${adding ? html`<div class="card" id="endpoint-form-card"><h2>${t('ep.add')}</h2>
       <${EndpointForm} onCancel=${() => setAdding(false)}
-        onSave=${async (body) => { const r = await write('POST', '/api/admin/endpoints', body); if (done(r, t('ep.added', { name: body.name }))) setAdding(false); }} />
+        onSave=${async (body) => { const r = await write('POST', '/api/admin/endpoints', body, version); if (done(r, t('ep.added', { name: body.name }))) setAdding(false); }} />
     </div>` : null}
     ${order ? html`<div class="order-preview" id="order-preview">
       <h2>${t('ep.order_preview')}</h2>
@@ -91,7 +85,7 @@ export function Endpoints() {
     </div>` : null}
     <${Loaded} state=${list} empty=${(d) => !d.endpoints || d.endpoints.length === 0}>${() => html`
       <${Reorderable} names=${names} onMove=${proposeOrder}>
-        ${(name, handle) => html`<${Endpoint} e=${byName.get(name)} handle=${handle} onChanged=${done} />`}
+        ${(name, handle) => html`<${Endpoint} e=${byName.get(name)} version=${version} handle=${handle} onChanged=${done} />`}
       <//>`}<//>
     <${Resolver} />`;
 }
@@ -139,33 +133,32 @@ function Reorderable({ names, onMove, children }) {
   })}</div>`;
 }
 
+// The gateway's words (healthy, degraded, cooling_down, disabled) as the page shows them.
 function stateOf(e) {
-  if (e.enabled === false) return ['disabled', ''];
-  const s = e.state || e.health || {};
-  const word = typeof s === 'string' ? s : s.state || s.status || 'healthy';
-  if (/cool/.test(word)) return ['cooling', 'warn'];
-  if (/fail|down|unhealthy/.test(word)) return ['failing', 'err'];
+  if (e.enabled === false || e.state === 'disabled') return ['disabled', ''];
+  if (e.state === 'cooling_down') return ['cooling', 'warn'];
+  if (e.state === 'degraded') return ['failing', 'err'];
   return ['healthy', 'ok'];
 }
 
-function Endpoint({ e, handle, onChanged }) {
+function Endpoint({ e, version, handle, onChanged }) {
   const [panel, setPanel] = useState(null); // 'edit' | 'models' | 'test'
   const [busy, setBusy] = useState(false);
   if (!e) return null;
   const [state, cls] = stateOf(e);
-  const until = e.cooldown_until || (e.state && e.state.cooldown_until);
-  const recent = e.recent || e.stats || {};
+  const until = e.cooldown_until;
+  const recent = e.recent || {};
   const act = async (fn) => {
     setBusy(true);
     try { await fn(); } catch (err) { toast(err.message, 'err'); } finally { setBusy(false); }
   };
   const toggle = () => act(async () => {
     const path = `/api/admin/endpoints/${encodeURIComponent(e.name)}/${e.enabled === false ? 'enable' : 'disable'}`;
-    onChanged(await write('POST', path), t(e.enabled === false ? 'ep.enabled' : 'ep.disabled', { name: e.name }));
+    onChanged(await write('POST', path, undefined, version), t(e.enabled === false ? 'ep.enabled' : 'ep.disabled', { name: e.name }));
   });
   const remove = () => {
     if (!window.confirm(t('ep.confirm_delete', { name: e.name }))) return;
-    act(async () => onChanged(await write('DELETE', `/api/admin/endpoints/${encodeURIComponent(e.name)}`), t('ep.deleted', { name: e.name })));
+    act(async () => onChanged(await write('DELETE', `/api/admin/endpoints/${encodeURIComponent(e.name)}`, undefined, version), t('ep.deleted', { name: e.name })));
   };
   return html`<div class="ep">
     <div class="ep-head">
@@ -182,8 +175,9 @@ function Endpoint({ e, handle, onChanged }) {
       <span class="mono break">${e.base_url}</span>
       ${e.api_key ? html`<span>${t('ep.key')}: <span class="mono">${e.api_key}</span></span>` : null}
       <span>${t('ep.error_rate')}: ${fmt.pct(recent.error_rate)}</span>
-      <span>${t('ep.latency')}: ${fmt.ms(recent.latency_p50_ms ?? recent.p50_ms ?? recent.latency_ms)}</span>
-      <span>${t('ep.recent_requests')}: ${fmt.num(recent.requests ?? recent.attempts)}</span>
+      <span>${t('ep.latency')}: ${fmt.ms(recent.latency_p50_ms)}</span>
+      <span>${t('ep.recent_requests')}: ${fmt.num(recent.attempts)}</span>
+      ${e.reason && state !== 'healthy' ? html`<span class="break">${e.reason}</span>` : null}
     </div>
     <div class="ep-actions">
       <button type="button" class="small" data-action="test" disabled=${busy} onClick=${() => setPanel(panel === 'test' ? null : 'test')}>${t('ep.test')}</button>
@@ -194,8 +188,8 @@ function Endpoint({ e, handle, onChanged }) {
     </div>
     ${panel === 'test' ? html`<div class="ep-panel"><${TestConnection} name=${e.name} /></div>` : null}
     ${panel === 'edit' ? html`<div class="ep-panel"><${EndpointForm} initial=${e} onCancel=${() => setPanel(null)}
-      onSave=${async (body) => { if (onChanged(await write('PUT', `/api/admin/endpoints/${encodeURIComponent(e.name)}`, body), t('ep.saved', { name: e.name }))) setPanel(null); }} /></div>` : null}
-    ${panel === 'models' ? html`<div class="ep-panel"><${ModelMap} e=${e} onChanged=${onChanged} onDone=${() => setPanel(null)} /></div>` : null}
+      onSave=${async (body) => { if (onChanged(await write('PUT', `/api/admin/endpoints/${encodeURIComponent(e.name)}`, body, version), t('ep.saved', { name: e.name }))) setPanel(null); }} /></div>` : null}
+    ${panel === 'models' ? html`<div class="ep-panel"><${ModelMap} e=${e} version=${version} onChanged=${onChanged} onDone=${() => setPanel(null)} /></div>` : null}
   </div>`;
 }
 
@@ -222,17 +216,21 @@ function TestConnection({ name }) {
   </div>`;
 }
 
-function ModelMap({ e, onChanged, onDone }) {
-  const [rows, setRows] = useState(Object.entries(e.models || {}));
+// The endpoint's model map: rules in order (`pattern` → `target`; a family name such as
+// `sonnet` or an exact model id), saved as a whole.
+function ModelMap({ e, version, onChanged, onDone }) {
+  const [rows, setRows] = useState((e.models || []).map((r) => [r.pattern, r.target]));
   const set = (i, k, v) => setRows(rows.map((r, j) => (j === i ? (k === 0 ? [v, r[1]] : [r[0], v]) : r)));
   const save = async () => {
-    const models = Object.fromEntries(rows.filter(([k, v]) => k && v));
-    if (onChanged(await write('PUT', `/api/admin/endpoints/${encodeURIComponent(e.name)}`, { ...editable(e), models }), t('ep.saved', { name: e.name }))) onDone();
+    const models = rows.filter(([k, v]) => k && v).map(([pattern, target]) => ({ pattern, target }));
+    try {
+      if (onChanged(await write('PUT', `/api/admin/endpoints/${encodeURIComponent(e.name)}`, { models }, version), t('ep.saved', { name: e.name }))) onDone();
+    } catch (err) { toast(err.message, 'err'); }
   };
   return html`<div class="model-map">
     <p class="muted small">${t('ep.models_note')}</p>
     ${rows.map(([k, v], i) => html`<div class="map-row">
-      <input aria-label=${t('ep.model_from')} placeholder="claude-sonnet-4-5" value=${k} onInput=${(ev) => set(i, 0, ev.target.value)} />
+      <input aria-label=${t('ep.model_from')} placeholder="sonnet" value=${k} onInput=${(ev) => set(i, 0, ev.target.value)} />
       <span class="muted">→</span>
       <input aria-label=${t('ep.model_to')} placeholder="deepseek-chat" value=${v} onInput=${(ev) => set(i, 1, ev.target.value)} />
       <button type="button" class="small" aria-label=${t('common.remove')} onClick=${() => setRows(rows.filter((_, j) => j !== i))}>✕</button>
@@ -244,13 +242,6 @@ function ModelMap({ e, onChanged, onDone }) {
       <button type="button" onClick=${onDone}>${t('common.cancel')}</button>
     </div>
   </div>`;
-}
-
-// The fields of an endpoint that its form edits (the key is never sent back).
-export function editable(e) {
-  const out = {};
-  for (const k of ['name', 'kind', 'preset', 'base_url', 'models', 'enabled']) if (e[k] !== undefined && e[k] !== null) out[k] = e[k];
-  return out;
 }
 
 // "claude-sonnet-4-5 → ?": which endpoint gets which model, in order.

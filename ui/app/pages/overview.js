@@ -162,16 +162,24 @@ function Failovers({ d }) {
 // prompt): the server computes each ratio with its endpoint's own denominator.
 function CacheRatio({ d }) {
   const data = useMemo(() => {
-    const groups = d.series || d.endpoints || [];
-    const xs = [...new Set(groups.flatMap((g) => (g.buckets || g.points || []).map((b) => Date.parse(b.start))))].sort((a, b) => a - b);
+    const rows = d.rows || [];
+    const xs = [...new Set(rows.map((r) => Date.parse(r.start)))].sort((a, b) => a - b);
+    const names = [...new Set(rows.map((r) => r.endpoint || ''))];
     return {
       x: xs.map((v) => v / 1000),
-      series: groups.slice(0, 8).map((g, i) => {
-        const by = new Map((g.buckets || g.points || []).map((b) => [Date.parse(b.start), b.cache_hit_ratio ?? b.ratio ?? null]));
-        return { label: g.endpoint || g.key || t('common.none'), values: xs.map((x) => by.get(x) ?? null), color: '--c' + (i + 1), fmt: (v) => fmt.pct(v) };
+      series: names.slice(0, 8).map((name, i) => {
+        const mine = rows.filter((r) => (r.endpoint || '') === name);
+        const by = new Map(mine.map((r) => [Date.parse(r.start), r.hit_ratio]));
+        const denominator = mine[0] && mine[0].denominator;
+        return {
+          label: (name || t('common.none')) + (denominator ? ` (${t('cache.' + denominator)})` : ''),
+          values: xs.map((x) => by.get(x) ?? null),
+          color: '--c' + (i + 1),
+          fmt: (v) => fmt.pct(v),
+        };
       }),
     };
-  }, [d]);
+  }, [d, t('common.none')]);
   if (data.x.length === 0) return html`<div class="empty">${t('common.no_data')}</div>`;
   return html`<${TimeChart} id="cache" x=${data.x} series=${data.series} yFmt=${[(v) => fmt.pct(v, 0), fmt.pct]} height=${200} />`;
 }
