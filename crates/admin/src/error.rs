@@ -49,6 +49,18 @@ pub(crate) enum ApiError {
     /// The request conflicts with what is there (a name taken, the last admin).
     #[error("{0}")]
     Conflict(String),
+    /// The configuration file changed since the caller read it (`If-Match`).
+    #[error(
+        "the configuration file changed since you read it: review the diff and save again with the current version"
+    )]
+    VersionConflict {
+        current_version: String,
+        /// From the text the caller saw to the file's, when that text is remembered.
+        diff: Option<String>,
+    },
+    /// The change would leave a configuration that does not load; the message lists why.
+    #[error("{0}")]
+    InvalidConfig(String),
     /// The store failed; the details go to the log, not to the caller.
     #[error("the database failed to answer")]
     Store(#[source] StoreError),
@@ -76,6 +88,8 @@ impl ApiError {
             Self::Throttled { .. } => (StatusCode::TOO_MANY_REQUESTS, "rate_limited"),
             Self::NotFound(_) => (StatusCode::NOT_FOUND, "not_found"),
             Self::Conflict(_) => (StatusCode::CONFLICT, "conflict"),
+            Self::VersionConflict { .. } => (StatusCode::CONFLICT, "version_conflict"),
+            Self::InvalidConfig(_) => (StatusCode::BAD_REQUEST, "invalid_config"),
             Self::Store(_) | Self::Internal(_) => (StatusCode::INTERNAL_SERVER_ERROR, "internal"),
         }
     }
@@ -100,7 +114,15 @@ impl IntoResponse for ApiError {
             _ => {}
         }
         let (status, kind) = self.status();
-        let body = json!({"error": {"type": kind, "message": self.to_string()}});
+        let mut body = json!({"error": {"type": kind, "message": self.to_string()}});
+        if let Self::VersionConflict {
+            current_version,
+            diff,
+        } = &self
+        {
+            body["current_version"] = json!(current_version);
+            body["diff"] = json!(diff);
+        }
         let mut resp = (status, axum::Json(body)).into_response();
         if let Self::Throttled { retry_after, .. } = &self {
             let secs = retry_after.as_secs() + u64::from(retry_after.subsec_nanos() > 0);

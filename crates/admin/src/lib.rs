@@ -18,11 +18,15 @@
 
 mod account;
 mod api;
+mod config;
 mod door;
+mod endpoints;
 mod error;
 mod ops;
 mod routes;
 mod secrets;
+mod send;
+mod settings;
 mod ui;
 mod users;
 
@@ -46,6 +50,26 @@ pub trait Reloader: Send + Sync + 'static {
     /// `Ok(true)`: a new configuration is in force; `Ok(false)`: nothing to reload (the
     /// built-in default); `Err`: the text of every error, the running configuration stays.
     async fn reload(&self) -> Result<bool, String>;
+
+    /// The configuration file in force, or where the first one would be created.
+    fn config_path(&self) -> ConfigPath;
+
+    /// Compiles `text` as the file would be compiled (its `${VAR}`s, the secret store) without
+    /// putting it in force: `Err` has the text of every error.
+    async fn check(&self, text: &str) -> Result<(), String>;
+
+    /// Makes `path` (just created where [`Reloader::config_path`] said) the configuration
+    /// file: read, watched and reloaded from now on. Reloads it.
+    async fn adopt(&self, path: &std::path::Path) -> Result<bool, String>;
+}
+
+/// Where the configuration file is.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct ConfigPath {
+    pub path: std::path::PathBuf,
+    /// `false`: the gateway runs on the built-in default and `path` is where the dashboard
+    /// would create its first file.
+    pub exists: bool,
 }
 
 /// What the control plane is built from.
@@ -77,6 +101,8 @@ struct Inner {
     reloader: Arc<dyn Reloader>,
     /// The user the local credential acts as (made on first start).
     local_admin: User,
+    /// The configuration file's recent texts; held through each write (one at a time).
+    files: tokio::sync::Mutex<config::Files>,
 }
 
 /// Why the control plane could not be built.
@@ -103,6 +129,7 @@ impl AdminState {
             secrets: parts.secrets,
             reloader: parts.reloader,
             local_admin,
+            files: tokio::sync::Mutex::default(),
         })))
     }
 

@@ -9,7 +9,9 @@ use axum::Router;
 use axum::routing::{MethodRouter, delete, get, post, put};
 use switchboard_core::{Access, RouteInfo};
 
-use crate::{AdminState, account, api, door, ops, secrets, ui, users};
+use crate::{
+    AdminState, account, api, config, door, endpoints, ops, secrets, send, settings, ui, users,
+};
 
 const READ: Access = Access::Admin { mutates: false };
 const WRITE: Access = Access::Admin { mutates: true };
@@ -102,6 +104,68 @@ fn table() -> Vec<Entry> {
             WRITE,
             post(ops::reset_endpoint),
         ),
+        // Endpoints, written back to the configuration file.
+        e("GET", "/api/admin/endpoints", READ, get(endpoints::list)),
+        e("POST", "/api/admin/endpoints", WRITE, post(endpoints::add)),
+        e(
+            "PUT",
+            "/api/admin/endpoints/order",
+            WRITE,
+            put(endpoints::reorder),
+        ),
+        e(
+            "PUT",
+            "/api/admin/endpoints/{name}",
+            WRITE,
+            put(endpoints::update),
+        ),
+        e(
+            "DELETE",
+            "/api/admin/endpoints/{name}",
+            WRITE,
+            delete(endpoints::remove),
+        ),
+        e(
+            "POST",
+            "/api/admin/endpoints/{name}/enable",
+            WRITE,
+            post(endpoints::enable),
+        ),
+        e(
+            "POST",
+            "/api/admin/endpoints/{name}/disable",
+            WRITE,
+            post(endpoints::disable),
+        ),
+        e(
+            "POST",
+            "/api/admin/endpoints/{name}/test",
+            WRITE,
+            post(send::test),
+        ),
+        // Asks nothing of the gateway but an answer: no CSRF token needed.
+        e(
+            "POST",
+            "/api/admin/models/resolve",
+            READ,
+            post(settings::resolve),
+        ),
+        e(
+            "POST",
+            "/api/admin/requests/{id}/replay",
+            WRITE,
+            post(send::replay),
+        ),
+        // The configuration file and the settings in it.
+        e("GET", "/api/admin/config", READ, get(config::get)),
+        e(
+            "GET",
+            "/api/admin/config/download",
+            READ,
+            get(config::download),
+        ),
+        e("GET", "/api/admin/settings", READ, get(settings::get)),
+        e("PUT", "/api/admin/settings", WRITE, put(settings::put)),
     ];
     // The query API: reads only.
     t.extend(

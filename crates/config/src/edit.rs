@@ -229,7 +229,10 @@ pub fn reorder_endpoints(text: &str, order: &[String]) -> Result<String, EditErr
     }
     let mut slots = positions.into_iter();
     for name in order {
-        if let Some(i) = tables.iter().position(|t| name_of(t) == Some(name.as_str())) {
+        if let Some(i) = tables
+            .iter()
+            .position(|t| name_of(t) == Some(name.as_str()))
+        {
             let mut t = tables.swap_remove(i);
             set_block_positions(&mut t, &mut slots);
             array.push(t);
@@ -271,7 +274,11 @@ fn set_block_positions(t: &mut Table, slots: &mut impl Iterator<Item = isize>) {
 ///
 /// # Errors
 /// The text is not TOML, or something on `path` is not a table.
-pub fn set_values(text: &str, path: &[&str], fields: &[(String, Field)]) -> Result<String, EditError> {
+pub fn set_values(
+    text: &str,
+    path: &[&str],
+    fields: &[(String, Field)],
+) -> Result<String, EditError> {
     let mut doc = parse(text)?;
     let table = table_at(doc.as_table_mut(), path)?;
     for (key, field) in fields {

@@ -104,8 +104,15 @@ pub(crate) async fn inject(state: &AppState, inj: Injection) -> Result<Injected,
         only,
         done: Some(done),
     });
-    let response =
-        crate::proxy::handle_logged(state.clone(), inj.dialect, op, req, rec, None, Some(dispatch))
-            .await;
+    let response = crate::proxy::handle_logged(
+        state.clone(),
+        inj.dialect,
+        op,
+        req,
+        rec,
+        None,
+        Some(dispatch),
+    )
+    .await;
     Ok(Injected { response, record })
 }

@@ -348,7 +348,9 @@ pub async fn start(opts: Options) -> Result<Running, StartError> {
         );
     }
     let reloader = Arc::new(reload::ConfigReloader {
-        file: file.clone(),
+        file: ArcSwap::from_pointee(file.clone()),
+        data_dir: data_dir.clone(),
+        on_adopt: std::sync::OnceLock::new(),
         state: state.clone(),
         secrets: secrets.clone(),
         listen: Some(config.server.listen),
@@ -376,6 +378,19 @@ pub async fn start(opts: Options) -> Result<Running, StartError> {
             stop_jobs.clone(),
         ));
         jobs.push(spawn_session_purge(admin.clone(), stop_jobs.clone()));
+    }
+    if watch {
+        // A file the dashboard creates later (the gateway ran on the built-in default) is
+        // watched from then on.
+        let weak = Arc::downgrade(&reloader);
+        let stop = stop_jobs.clone();
+        let _ = reloader.on_adopt.set(Box::new(move |path| {
+            if let Some(reloader) = weak.upgrade()
+                && let Err(e) = reload::spawn_watcher(reloader, path.clone(), stop.clone())
+            {
+                tracing::warn!(path = %path.display(), error = %e, "cannot watch the configuration file: changes need a restart, SIGHUP or `POST /api/admin/reload`");
+            }
+        }));
     }
     if watch && let Some(path) = file.path() {
         match reload::spawn_watcher(reloader.clone(), path.to_path_buf(), stop_jobs.clone()) {

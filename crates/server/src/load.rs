@@ -10,7 +10,7 @@ use std::sync::Arc;
 
 use parking_lot::Mutex;
 use switchboard_auth::vault::Secrets;
-use switchboard_config::{Config, ConfigError, Secrets as SecretLookup};
+use switchboard_config::{Config, ConfigError, ConfigSource, Secrets as SecretLookup};
 
 /// How the process environment is read when the config is (re)compiled.
 pub type EnvFn = Arc<dyn Fn(&str) -> Option<String> + Send + Sync>;
@@ -41,13 +41,23 @@ impl ConfigFile {
         let Some(path) = &self.path else {
             return Ok((switchboard_config::default_config(), Vec::new()));
         };
+        self.peek_text(&read(path)?, path)
+    }
+
+    /// [`ConfigFile::peek`] of `text`, as if it were the file at `path`.
+    fn peek_text(
+        &self,
+        text: &str,
+        path: &Path,
+    ) -> Result<(Config, Vec<String>), Vec<ConfigError>> {
         let names = Mutex::new(BTreeSet::new());
         let record = |name: &str| {
             names.lock().insert(name.to_owned());
             Some(PLACEHOLDER.to_owned())
         };
-        let config = switchboard_config::load_file_with(
-            path,
+        let config = switchboard_config::compile_with(
+            text,
+            ConfigSource::File(path.to_path_buf()),
             &|k| (self.env)(k),
             SecretLookup::Lookup(&record),
         )?;
@@ -61,10 +71,24 @@ impl ConfigFile {
     /// Everything wrong with the file, including secrets it names that are not stored or
     /// cannot be decrypted (each error says which and why).
     pub async fn load(&self, secrets: Option<&Secrets>) -> Result<Config, Vec<ConfigError>> {
-        let (peeked, names) = self.peek()?;
         let Some(path) = &self.path else {
-            return Ok(peeked);
+            return Ok(switchboard_config::default_config());
         };
+        self.load_text(&read(path)?, path, secrets).await
+    }
+
+    /// [`ConfigFile::load`] of `text`, as if it were the file at `path`: how the dashboard
+    /// checks an edit before writing it.
+    ///
+    /// # Errors
+    /// As [`ConfigFile::load`].
+    pub async fn load_text(
+        &self,
+        text: &str,
+        path: &Path,
+        secrets: Option<&Secrets>,
+    ) -> Result<Config, Vec<ConfigError>> {
+        let (peeked, names) = self.peek_text(text, path)?;
         if names.is_empty() {
             return Ok(peeked);
         }
@@ -73,7 +97,7 @@ impl ConfigFile {
                 let refs: Vec<&str> = names.iter().map(String::as_str).collect();
                 s.get_many(&refs).await.map_err(|e| {
                     vec![ConfigError {
-                        file: Some(path.clone()),
+                        file: Some(path.to_path_buf()),
                         line: 0,
                         column: 0,
                         field: String::new(),
@@ -88,13 +112,31 @@ impl ConfigFile {
             Some(_) => SecretLookup::Lookup(&lookup),
             None => SecretLookup::Unavailable("the secret store could not be opened".to_owned()),
         };
-        switchboard_config::load_file_with(path, &|k| (self.env)(k), secrets_lookup)
+        switchboard_config::compile_with(
+            text,
+            ConfigSource::File(path.to_path_buf()),
+            &|k| (self.env)(k),
+            secrets_lookup,
+        )
     }
 
     #[must_use]
     pub fn path(&self) -> Option<&Path> {
         self.path.as_deref()
     }
+}
+
+/// The file's text, or the one error saying why it cannot be read.
+fn read(path: &Path) -> Result<String, Vec<ConfigError>> {
+    std::fs::read_to_string(path).map_err(|e| {
+        vec![ConfigError {
+            file: Some(path.to_path_buf()),
+            line: 0,
+            column: 0,
+            field: String::new(),
+            message: format!("cannot read the configuration file: {e}"),
+        }]
+    })
 }
 
 /// What a secret reads as in the first pass: never sent anywhere (the first pass only finds the

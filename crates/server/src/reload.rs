@@ -19,7 +19,14 @@ use crate::load::ConfigFile;
 
 /// Re-reads the configuration and puts it in force.
 pub(crate) struct ConfigReloader {
-    pub(crate) file: ConfigFile,
+    /// The file in force; replaced once when the dashboard writes the first file of a gateway
+    /// that ran on the built-in default ([`switchboard_admin::Reloader::adopt`]).
+    pub(crate) file: ArcSwap<ConfigFile>,
+    /// Where that first file goes: `config.toml` in the data directory, the file `serve`
+    /// picks when started without `--config`.
+    pub(crate) data_dir: PathBuf,
+    /// Watches an adopted file (set when the gateway watches its configuration).
+    pub(crate) on_adopt: std::sync::OnceLock<Box<dyn Fn(PathBuf) + Send + Sync>>,
     pub(crate) state: AppState,
     pub(crate) secrets: Arc<Secrets>,
     /// `--listen`, which outlives reloads.
@@ -35,10 +42,11 @@ impl ConfigReloader {
     /// default); `Err`: why not, the running configuration stays.
     pub(crate) async fn reload_now(&self) -> Result<bool, String> {
         let _one = self.running.lock().await;
-        let Some(path) = self.file.path().map(Path::to_path_buf) else {
+        let file = self.file.load_full();
+        let Some(path) = file.path().map(Path::to_path_buf) else {
             return Ok(false);
         };
-        let mut config = match self.file.load(Some(&self.secrets)).await {
+        let mut config = match file.load(Some(&self.secrets)).await {
             Ok(c) => c,
             Err(errors) => {
                 let text = switchboard_config::render_errors(&errors);
@@ -89,7 +97,44 @@ impl switchboard_admin::Reloader for ConfigReloader {
     async fn reload(&self) -> Result<bool, String> {
         self.reload_now().await
     }
+
+    fn config_path(&self) -> switchboard_admin::ConfigPath {
+        match self.file.load().path() {
+            Some(path) => switchboard_admin::ConfigPath {
+                path: path.to_path_buf(),
+                exists: true,
+            },
+            None => switchboard_admin::ConfigPath {
+                path: self.data_dir.join(DEFAULT_FILE_NAME),
+                exists: false,
+            },
+        }
+    }
+
+    async fn check(&self, text: &str) -> Result<(), String> {
+        let path = self.config_path().path;
+        let file = self.file.load_full();
+        file.load_text(text, &path, Some(&self.secrets))
+            .await
+            .map(drop)
+            .map_err(|e| switchboard_config::render_errors(&e))
+    }
+
+    async fn adopt(&self, path: &Path) -> Result<bool, String> {
+        let mut file = ConfigFile::clone(&self.file.load_full());
+        file.path = Some(path.to_path_buf());
+        self.file.store(Arc::new(file));
+        tracing::info!(path = %path.display(), "configuration file created; it is the one in force from now on");
+        if let Some(watch) = self.on_adopt.get() {
+            watch(path.to_path_buf());
+        }
+        self.reload_now().await
+    }
 }
+
+/// The file a gateway without one gets when the dashboard first writes its configuration:
+/// `$SWITCHBOARD_HOME/config.toml`, which `switchboard serve` reads when it exists.
+pub(crate) const DEFAULT_FILE_NAME: &str = "config.toml";
 
 /// Watches `path` and reloads on change or SIGHUP until `shutdown` fires.
 ///

@@ -343,7 +343,10 @@ impl Store for PostgresStore {
         if truncated {
             starts.truncate(limit);
             if let Some((last, _)) = starts.last().copied() {
-                let keep = rows.iter().rposition(|r| r.request == last).map_or(0, |i| i + 1);
+                let keep = rows
+                    .iter()
+                    .rposition(|r| r.request == last)
+                    .map_or(0, |i| i + 1);
                 rows.truncate(keep);
             }
         }

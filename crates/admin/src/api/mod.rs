@@ -11,7 +11,10 @@
 
 mod export;
 mod live;
+mod local;
 mod openapi;
+mod openapi_admin;
+mod overview;
 mod params;
 mod report;
 mod requests;
@@ -21,6 +24,7 @@ use axum::routing::{MethodRouter, get};
 
 use crate::AdminState;
 pub(crate) use crate::error::ApiError;
+pub(crate) use requests::has_content;
 
 /// One route of the API: its path (axum and OpenAPI share the `{param}` syntax) and handler.
 /// Every route answers `GET` only.
@@ -39,6 +43,9 @@ pub(crate) fn routes() -> Vec<Route> {
         route("/api/stats", get(stats::totals)),
         route("/api/stats/timeseries", get(stats::timeseries)),
         route("/api/stats/breakdown", get(stats::breakdown)),
+        route("/api/stats/heatmap", get(overview::heatmap)),
+        route("/api/stats/failovers", get(overview::failovers)),
+        route("/api/stats/cache", get(overview::cache)),
         route("/api/live", get(live::feed)),
         route("/api/export", get(export::export)),
         route("/api/report", get(report::report)),

@@ -6,20 +6,33 @@
 use axum::Json;
 use serde_json::{Map, Value, json};
 
+use switchboard_core::Access;
+
+use super::openapi_admin;
 use super::params::{FILTERS, Spec};
-use super::{export, report, routes, stats};
+use super::{export, local, report, routes, stats};
 
 pub(crate) async fn document() -> Json<Value> {
     Json(openapi())
 }
 
-/// The whole document.
+/// The whole document: every route of the control plane (`crate::routes`), the query API's
+/// with the filters they share.
 pub(crate) fn openapi() -> Value {
+    let query_paths: Vec<&str> = routes().into_iter().map(|r| r.path).collect();
     let mut paths = Map::new();
-    for route in routes() {
-        if let Some(op) = operation(route.path) {
-            paths.insert(route.path.to_owned(), json!({ "get": op }));
-        }
+    for route in crate::routes::routes() {
+        let path = route.path.replace("{*path}", "{path}");
+        let method = route.method.to_ascii_lowercase();
+        let op = if route.method == "GET" && query_paths.contains(&route.path) {
+            operation(route.path)
+        } else {
+            admin_operation(route.method, &path)
+        };
+        let Some(mut op) = op else { continue };
+        op["security"] = security(route.access);
+        let item = paths.entry(path).or_insert_with(|| json!({}));
+        item[method] = op;
     }
     let mut parameters = Map::new();
     for f in FILTERS {
@@ -28,29 +41,85 @@ pub(crate) fn openapi() -> Value {
     json!({
         "openapi": "3.1.0",
         "info": {
-            "title": "Switchboard query API",
+            "title": "Switchboard control plane",
             "version": env!("CARGO_PKG_VERSION"),
-            "description": "The request log of a Switchboard gateway: list, detail, statistics, a live feed, exports and reports. Every route takes the same filters. Until admin login exists the API answers only on loopback, and requires the gateway's auth_token (as x-api-key or a Bearer token) when one is configured. Errors are {\"error\": {\"type\", \"message\"}}; a 400's message starts with the name of the bad parameter.",
+            "description": "Everything the dashboard does, as any script can: the request log (list, detail, statistics, time series in the caller's time zone, failovers, cache hit ratios, a live feed, exports and reports — every route takes the same filters), the endpoints and settings (written back to the configuration file, with optimistic concurrency: If-Match carries the file's version), replay, users, sessions and secrets. Every route needs an admin: the session cookie (with the x-csrf-token header on state changes) or the local credential as a Bearer token (the CLI's). Errors are {\"error\": {\"type\", \"message\"}}; a 400's message starts with the name of the bad parameter; a 409 of the configuration file adds current_version and diff.",
         },
-        "security": [{"apiKey": []}, {"bearer": []}, {}],
         "paths": paths,
         "components": {
             "parameters": parameters,
             "securitySchemes": {
-                "apiKey": {"type": "apiKey", "in": "header", "name": "x-api-key"},
-                "bearer": {"type": "http", "scheme": "bearer"},
+                "session": {"type": "apiKey", "in": "cookie", "name": "sb_session", "description": "The dashboard's session cookie (sb_session_PORT on a gateway that knows its port), set by /ui/login or POST /api/admin/login."},
+                "csrf": {"type": "apiKey", "in": "header", "name": "x-csrf-token", "description": "The session's CSRF token (GET /api/admin/session), required with the cookie on every state change."},
+                "bearer": {"type": "http", "scheme": "bearer", "description": "The local admin credential (the data directory's admin.token), as the CLI sends it."},
             },
             "responses": {
-                "BadRequest": error_response("A parameter is unknown or has a bad value; the message names it."),
-                "Unauthorized": error_response("The gateway has an auth_token and the request did not carry it."),
-                "Forbidden": error_response("The peer is not on loopback."),
-                "NotFound": error_response("No such request."),
+                "BadRequest": error_response("A parameter or the body is wrong; the message says which and why."),
+                "Unauthorized": error_response("No admin credential, or not valid any more."),
+                "Forbidden": error_response("A foreign Host, a missing CSRF token, or not allowed."),
+                "NotFound": error_response("No such request, endpoint, user or secret."),
+                "Conflict": error_response("The change conflicts with what is there; for the configuration file, its current_version and the diff of what changed underneath."),
                 "Unavailable": error_response("The gateway runs without a log store."),
-                "Internal": error_response("The log store failed."),
+                "Internal": error_response("The store or the server failed."),
             },
             "schemas": schemas(),
         },
     })
+}
+
+/// Who may call a route, as OpenAPI security requirements.
+fn security(access: Access) -> Value {
+    match access {
+        Access::Admin { mutates: true } => json!([{"session": [], "csrf": []}, {"bearer": []}]),
+        Access::Admin { mutates: false } => json!([{"session": []}, {"bearer": []}]),
+        _ => json!([{}]),
+    }
+}
+
+/// An admin route's operation (see [`openapi_admin::op`]).
+fn admin_operation(method: &str, path: &str) -> Option<Value> {
+    let o = openapi_admin::op(method, path)?;
+    let mut params: Vec<Value> = path_params(path);
+    params.extend(openapi_admin::header_params(path, method));
+    params.extend(o.query.iter().map(|(name, description, schema)| {
+        json!({"name": name, "in": "query", "required": true, "description": description, "schema": schema})
+    }));
+    let mut op = json!({
+        "operationId": o.id,
+        "summary": o.summary,
+        "parameters": params,
+        "responses": {
+            "200": {"description": "Done.", "content": o.ok},
+            "400": {"$ref": "#/components/responses/BadRequest"},
+            "401": {"$ref": "#/components/responses/Unauthorized"},
+            "403": {"$ref": "#/components/responses/Forbidden"},
+            "404": {"$ref": "#/components/responses/NotFound"},
+            "409": {"$ref": "#/components/responses/Conflict"},
+            "500": {"$ref": "#/components/responses/Internal"},
+        },
+    });
+    if let Some(body) = o.body {
+        op["requestBody"] = json!({"required": true, "content": {"application/json": {"schema": body}}});
+    }
+    Some(op)
+}
+
+/// The `{name}` segments of `path` as path parameters.
+fn path_params(path: &str) -> Vec<Value> {
+    path.split('/')
+        .filter_map(|seg| seg.strip_prefix('{')?.strip_suffix('}'))
+        .map(|name| {
+            let (description, schema) = match name {
+                "id" if path.starts_with("/api/admin/sessions") => ("The session's id.", json!({"type": "string", "format": "uuid"})),
+                "id" => ("The request id.", json!({"type": "string", "format": "uuid"})),
+                "name" if path.starts_with("/api/admin/users") => ("The user's name.", json!({"type": "string"})),
+                "name" if path.starts_with("/api/admin/secrets") => ("The secret's name.", json!({"type": "string"})),
+                "name" => ("The endpoint's name.", json!({"type": "string"})),
+                _ => ("The file's path under /ui/.", json!({"type": "string"})),
+            };
+            json!({"name": name, "in": "path", "required": true, "description": description, "schema": schema})
+        })
+        .collect()
 }
 
 fn parameter(spec: &Spec) -> Value {
@@ -101,8 +170,8 @@ fn operation(path: &str) -> Option<Value> {
         ),
         "/api/stats/timeseries" => (
             "getTimeseries",
-            "Totals per UTC hour or day, oldest first, non-empty buckets only.",
-            &[stats::BUCKET],
+            "Totals per local hour or day of tz (UTC by default; DST and half-hour zones included), oldest first, non-empty buckets only, each with its UTC start and local label. From the hourly rollups on SQLite.",
+            &[stats::BUCKET, local::TZ],
             json!({"description": "The buckets.", "content": json_content(schema_ref("Timeseries"))}),
         ),
         "/api/stats/breakdown" => (
@@ -110,6 +179,24 @@ fn operation(path: &str) -> Option<Value> {
             "Totals per model, endpoint or client key, most requests first, with each group's cache hit ratio.",
             &[stats::BY],
             json!({"description": "The groups.", "content": json_content(schema_ref("Breakdown"))}),
+        ),
+        "/api/stats/heatmap" => (
+            "getHeatmap",
+            "Tokens by kind, requests and cost per local day of tz over the last 365 days (within from/to when given), days with requests only, from the hourly rollups on SQLite.",
+            &[local::TZ],
+            json!({"description": "The days.", "content": json_content(schema_ref("Heatmap"))}),
+        ),
+        "/api/stats/failovers" => (
+            "getFailovers",
+            "Requests that moved from one endpoint to another, and each move (from, to, the failed attempt's error class or status, the router's disposition) with its count, most frequent first. Reads only requests that failed over (an index of their own), the newest `limit` at most: `truncated` and `covered_from` say when the range held more.",
+            &[],
+            json!({"description": "The failovers.", "content": json_content(schema_ref("Failovers"))}),
+        ),
+        "/api/stats/cache" => (
+            "getCacheRatio",
+            "Prompt-cache figures per endpoint and local bucket: cache reads, writes, uncached input, and hit_ratio = cache_read / prompt_tokens with each provider's own prompt: Anthropic cache_read + cache_creation + input; OpenAI-compatible and Gemini input + cache_read (their prompt_tokens, of which cached_tokens is a part; the log stores input without the cached part).",
+            &[stats::BUCKET, local::TZ],
+            json!({"description": "The rows.", "content": json_content(schema_ref("Cache"))}),
         ),
         "/api/live" => (
             "liveFeed",
@@ -248,7 +335,23 @@ fn schemas() -> Value {
         ("error", nullable("string")),
         (
             "disposition",
-            json!({"type": "string", "description": "ok, retry, cooldown, next, returned, partial, unsupported."}),
+            json!({"type": "string", "description": "ok, retry, cooldown, next, returned, repair, skipped, partial, unsupported."}),
+        ),
+        (
+            "offset_ms",
+            json!({"type": ["integer", "null"], "minimum": 0, "description": "When the attempt was sent, ms after the request arrived (null for attempts logged before this was recorded)."}),
+        ),
+        (
+            "first_byte_ms",
+            json!({"type": ["integer", "null"], "minimum": 0, "description": "From sending to the upstream's answer (its status; for a stream, its first event); null when it never answered. Connect time is not measured apart (connections are pooled)."}),
+        ),
+        (
+            "stream_ms",
+            json!({"type": ["integer", "null"], "minimum": 0, "description": "For the attempt streamed to the client: how long the rest of the stream took."}),
+        ),
+        (
+            "error_class",
+            json!({"type": ["string", "null"], "description": "429 rate_limit_error, 529 overloaded_error, timeout, connect, protocol, unsupported, cooling_down…; null for a success."}),
         ),
     ]);
     let request_props = vec![
@@ -291,12 +394,23 @@ fn schemas() -> Value {
             "attempts",
             json!({"type": "array", "items": schema_ref("Attempt")}),
         ),
+        (
+            "replay_of",
+            json!({"type": ["string", "null"], "format": "uuid", "description": "The request this one replayed (POST /api/admin/requests/{id}/replay)."}),
+        ),
     ];
     let request = object(&request_props);
     let mut detail_props = request_props.clone();
     detail_props.push((
         "audit",
         json!({"type": "array", "items": schema_ref("AuditEntry"), "description": "In capture order; empty when audit was off."}),
+    ));
+    detail_props.push((
+        "timeline",
+        object(&[
+            ("first_byte_ms", json!({"type": ["integer", "null"], "minimum": 0})),
+            ("first_token_ms", json!({"type": ["integer", "null"], "minimum": 0, "description": "The client response's first chunk with content (needs the audited stream)."})),
+        ]),
     ));
     let audit_entry = object(&[
         (
@@ -325,6 +439,10 @@ fn schemas() -> Value {
         ),
         ("truncated", json!({"type": "boolean"})),
         ("note", nullable("string")),
+        (
+            "first_content_ms",
+            json!({"type": ["integer", "null"], "minimum": 0, "description": "Streams: the offset of the first chunk carrying content (the first token), against chunks[0] (the first byte)."}),
+        ),
     ]);
     let percentiles = object(&[
         ("p50", json!({"type": ["integer", "null"], "minimum": 0})),
@@ -335,7 +453,13 @@ fn schemas() -> Value {
     stats_props.extend(ratios());
     stats_props.push(("latency_ms", schema_ref("Percentiles")));
     stats_props.push(("ttfb_ms", schema_ref("Percentiles")));
-    let mut bucket_props = vec![("start", json!({"type": "string", "format": "date-time"}))];
+    let mut bucket_props = vec![
+        ("start", json!({"type": "string", "format": "date-time"})),
+        (
+            "label",
+            json!({"type": "string", "description": "The local day (2026-01-31) or hour (2026-01-31T14:00+01:00) in tz."}),
+        ),
+    ];
     bucket_props.extend(totals());
     bucket_props.extend(ratios());
     let mut group_props = vec![(
@@ -344,14 +468,63 @@ fn schemas() -> Value {
     )];
     group_props.extend(totals());
     group_props.extend(ratios());
-    json!({
-        "Error": object(&[(
-            "error",
-            object(&[
-                ("type", json!({"type": "string", "enum": ["invalid_parameter", "unauthorized", "forbidden", "not_found", "unavailable", "internal"]})),
-                ("message", string()),
-            ]),
-        )]),
+    let mut all = json!({
+        "Error": {
+            "type": "object",
+            "properties": {
+                "error": object(&[
+                    ("type", json!({"type": "string", "enum": ["invalid_parameter", "invalid_request", "invalid_config", "unauthorized", "forbidden", "foreign_host", "csrf", "rate_limited", "not_found", "conflict", "version_conflict", "unavailable", "internal"]})),
+                    ("message", string()),
+                ]),
+                "current_version": {"type": "string", "description": "version_conflict: the file's version now."},
+                "diff": {"type": ["string", "null"], "description": "version_conflict: unified diff from the version the caller saw to the file's (null when that version is not remembered)."},
+            },
+            "required": ["error"],
+            "additionalProperties": false,
+        },
+        "Heatmap": object(&[
+            ("tz", string()),
+            ("from", json!({"type": "string", "description": "The first local day covered."})),
+            ("days", json!({"type": "array", "items": object(&[
+                ("date", string()),
+                ("start", json!({"type": "string", "format": "date-time"})),
+                ("requests", count()),
+                ("input_tokens", count()),
+                ("output_tokens", count()),
+                ("cache_creation_input_tokens", count()),
+                ("cache_read_input_tokens", count()),
+                ("cost_usd", json!({"type": "number"})),
+            ])})),
+        ]),
+        "Failovers": object(&[
+            ("requests_with_failover", count()),
+            ("transitions", json!({"type": "array", "items": object(&[
+                ("from", string()),
+                ("to", string()),
+                ("reason", string()),
+                ("disposition", string()),
+                ("count", count()),
+            ])})),
+            ("truncated", json!({"type": "boolean"})),
+            ("covered_from", json!({"type": ["string", "null"], "format": "date-time"})),
+            ("limit", count()),
+        ]),
+        "Cache": object(&[
+            ("bucket", json!({"type": "string", "enum": ["hour", "day"]})),
+            ("tz", string()),
+            ("rows", json!({"type": "array", "items": object(&[
+                ("start", json!({"type": "string", "format": "date-time"})),
+                ("label", string()),
+                ("endpoint", nullable("string")),
+                ("kind", json!({"type": ["string", "null"], "enum": ["anthropic", "openai", "gemini", null]})),
+                ("denominator", json!({"type": "string", "enum": ["anthropic", "prompt_tokens"]})),
+                ("cache_read_input_tokens", count()),
+                ("cache_creation_input_tokens", count()),
+                ("input_tokens", count()),
+                ("prompt_tokens", count()),
+                ("hit_ratio", nullable("number")),
+            ])})),
+        ]),
         "Attempt": attempt,
         "Request": request,
         "RequestDetail": object(&detail_props),
@@ -365,6 +538,7 @@ fn schemas() -> Value {
         "TimeBucket": object(&bucket_props),
         "Timeseries": object(&[
             ("bucket", json!({"type": "string", "enum": ["hour", "day"]})),
+            ("tz", string()),
             ("buckets", json!({"type": "array", "items": schema_ref("TimeBucket")})),
         ]),
         "BreakdownRow": object(&group_props),
@@ -372,7 +546,11 @@ fn schemas() -> Value {
             ("by", json!({"type": "string", "enum": ["model", "endpoint", "client_key"]})),
             ("rows", json!({"type": "array", "items": schema_ref("BreakdownRow")})),
         ]),
-    })
+    });
+    if let (Some(m), Value::Object(admin)) = (all.as_object_mut(), openapi_admin::schemas()) {
+        m.extend(admin);
+    }
+    all
 }
 
 #[cfg(test)]
@@ -382,18 +560,24 @@ mod tests {
     #[test]
     fn documents_every_route_and_nothing_else() {
         let doc = openapi();
-        let documented: Vec<&str> = doc["paths"]
+        let mut documented: Vec<(String, String)> = doc["paths"]
             .as_object()
             .expect("paths")
-            .keys()
-            .map(String::as_str)
+            .iter()
+            .flat_map(|(path, item)| {
+                item.as_object()
+                    .expect("path item")
+                    .keys()
+                    .map(move |m| (m.to_ascii_uppercase(), path.clone()))
+            })
             .collect();
-        let mut registered: Vec<&str> =
-            super::super::routes().into_iter().map(|r| r.path).collect();
-        registered.sort_unstable();
-        let mut documented_sorted = documented.clone();
-        documented_sorted.sort_unstable();
-        assert_eq!(registered, documented_sorted);
+        let mut registered: Vec<(String, String)> = crate::routes::routes()
+            .into_iter()
+            .map(|r| (r.method.to_owned(), r.path.replace("{*path}", "{path}")))
+            .collect();
+        registered.sort();
+        documented.sort();
+        assert_eq!(registered, documented);
     }
 
     #[test]

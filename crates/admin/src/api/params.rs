@@ -204,6 +204,11 @@ impl Params {
         self.raw(name).map(str::to_owned)
     }
 
+    /// The value given for a route's own text parameter; an empty one counts as absent.
+    pub(crate) fn text_of(&self, name: &str) -> Option<String> {
+        self.text(name)
+    }
+
     fn time(&self, name: &'static str) -> Result<Option<DateTime<Utc>>, ApiError> {
         self.raw(name)
             .map(|s| {

@@ -26,6 +26,15 @@ pub(crate) struct Detail {
     record: LogRecord,
     /// Captured messages in capture order; empty when audit was off for this request.
     audit: Vec<AuditView>,
+    /// When the client got its first byte and its first token (first content delta), in
+    /// milliseconds since the request started; `first_token_ms` needs the audited stream.
+    timeline: Timeline,
+}
+
+#[derive(Debug, Serialize)]
+struct Timeline {
+    first_byte_ms: Option<u64>,
+    first_token_ms: Option<u64>,
 }
 
 /// An [`AuditEntry`] as JSON: bodies as text (invalid UTF-8 replaced), streams also as a
@@ -45,6 +54,10 @@ struct AuditView {
     chunks: Vec<Chunk>,
     truncated: bool,
     note: Option<String>,
+    /// Streams: the offset of the first chunk that carries content (text, thinking, a tool
+    /// call's input) rather than framing — the first token, against `chunks[0]`, the first
+    /// byte.
+    first_content_ms: Option<u64>,
 }
 
 #[derive(Debug, Serialize)]
@@ -68,7 +81,12 @@ impl From<AuditEntry> for AuditView {
                 })
                 .collect()
         };
+        let first_content_ms = chunks
+            .iter()
+            .find(|c| has_content(&c.data))
+            .map(|c| c.offset_ms);
         Self {
+            first_content_ms,
             kind: e.kind,
             attempt: e.attempt,
             endpoint: e.endpoint,
@@ -99,9 +117,59 @@ pub(crate) async fn detail(
         .get(id)
         .await?
         .ok_or_else(|| ApiError::NotFound(format!("no request with id {id}")))?;
-    let audit = store.get_audit(id).await?;
+    let audit: Vec<AuditView> = store
+        .get_audit(id)
+        .await?
+        .into_iter()
+        .map(Into::into)
+        .collect();
+    let timeline = Timeline {
+        first_byte_ms: record.ttfb_ms,
+        first_token_ms: audit
+            .iter()
+            .find(|a| a.kind == AuditKind::ClientResponse)
+            .and_then(|a| a.first_content_ms),
+    };
     Ok(Json(Detail {
         record,
-        audit: audit.into_iter().map(Into::into).collect(),
+        audit,
+        timeline,
     }))
+}
+
+/// Whether an SSE chunk carries content in any dialect: an Anthropic `content_block_delta`,
+/// an OpenAI delta with non-empty `content`, `reasoning_content` or `tool_calls`, a Gemini
+/// part with `text`.
+pub(crate) fn has_content(data: &str) -> bool {
+    let non_empty = |key: &str| {
+        data.match_indices(key)
+            .any(|(i, _)| !data[i + key.len()..].starts_with('"'))
+    };
+    data.contains("\"content_block_delta\"")
+        || non_empty("\"content\":\"")
+        || non_empty("\"reasoning_content\":\"")
+        || data.contains("\"tool_calls\":[{")
+        || non_empty("\"text\":\"")
+}
+
+#[cfg(test)]
+mod tests {
+    use super::has_content;
+
+    #[test]
+    fn content_is_told_from_framing() {
+        assert!(has_content(
+            "event: content_block_delta\ndata: {\"type\":\"content_block_delta\",\"delta\":{\"type\":\"text_delta\",\"text\":\"Hi\"}}\n\n"
+        ));
+        assert!(!has_content(
+            "event: message_start\ndata: {\"type\":\"message_start\",\"message\":{\"content\":[]}}\n\n"
+        ));
+        assert!(!has_content(
+            "data: {\"choices\":[{\"delta\":{\"role\":\"assistant\",\"content\":\"\"}}]}\n\n"
+        ));
+        assert!(has_content(
+            "data: {\"choices\":[{\"delta\":{\"content\":\"Hi\"}}]}\n\n"
+        ));
+        assert!(!has_content("event: ping\ndata: {\"type\": \"ping\"}\n\n"));
+    }
 }

@@ -3,16 +3,19 @@
 use axum::Json;
 use axum::extract::State;
 use chrono::{DateTime, Utc};
+use chrono_tz::Tz;
 use serde::Serialize;
-use switchboard_store::{BreakdownBy, BreakdownRow, Bucket, Stats, TimeBucket, Totals};
+use switchboard_store::{
+    BreakdownBy, BreakdownRow, Bucket, Query, Stats, Store, TimeBucket, Totals,
+};
 
-use super::ApiError;
 use super::params::{Kind, Params, Spec};
+use super::{ApiError, local};
 use crate::AdminState;
 
 pub(crate) const BUCKET: Spec = Spec {
     name: "bucket",
-    description: "Width of each bucket, aligned to UTC.",
+    description: "Width of each bucket: a local hour or day of `tz` (UTC by default).",
     kind: Kind::OneOf(&["hour", "day"]),
 };
 
@@ -62,7 +65,10 @@ impl From<Totals> for Summed {
 
 #[derive(Debug, Serialize)]
 pub(crate) struct BucketRow {
+    /// The bucket's first instant, in UTC.
     pub(crate) start: DateTime<Utc>,
+    /// Its local name in `tz`: `2026-01-31`, `2026-01-31T14:00+01:00`.
+    pub(crate) label: String,
     #[serde(flatten)]
     pub(crate) sums: Summed,
 }
@@ -70,6 +76,7 @@ pub(crate) struct BucketRow {
 #[derive(Debug, Serialize)]
 pub(crate) struct TimeseriesResponse {
     pub(crate) bucket: Bucket,
+    pub(crate) tz: String,
     /// Non-empty buckets only, oldest first.
     pub(crate) buckets: Vec<BucketRow>,
 }
@@ -86,15 +93,6 @@ pub(crate) struct BreakdownResponse {
     pub(crate) by: BreakdownBy,
     /// Most requests first.
     pub(crate) rows: Vec<GroupRow>,
-}
-
-impl From<TimeBucket> for BucketRow {
-    fn from(b: TimeBucket) -> Self {
-        Self {
-            start: b.start,
-            sums: b.totals.into(),
-        }
-    }
 }
 
 impl From<BreakdownRow> for GroupRow {
@@ -134,13 +132,45 @@ pub(crate) async fn timeseries(
     State(state): State<AdminState>,
     params: Params,
 ) -> Result<Json<TimeseriesResponse>, ApiError> {
-    let query = params.filter(&[BUCKET])?;
+    let query = params.filter(&[BUCKET, local::TZ])?;
     let bucket = bucket(params.one_of(&BUCKET)?);
-    let rows = state.store().timeseries(&query, bucket).await?;
+    let tz = local::zone(&params)?;
+    let rows = local_series(state.store().as_ref(), &query, bucket, tz).await?;
     Ok(Json(TimeseriesResponse {
         bucket,
-        buckets: rows.into_iter().map(Into::into).collect(),
+        tz: tz.name().to_owned(),
+        buckets: rows
+            .into_iter()
+            .map(|(start, totals)| BucketRow {
+                start,
+                label: local::label(tz, bucket, start),
+                sums: totals.into(),
+            })
+            .collect(),
     }))
+}
+
+/// Totals per local hour or day of `tz`, oldest first, non-empty only (see [`local`]).
+pub(crate) async fn local_series(
+    store: &dyn Store,
+    query: &Query,
+    bucket: Bucket,
+    tz: Tz,
+) -> Result<Vec<(DateTime<Utc>, Totals)>, ApiError> {
+    let to_pairs = |rows: Vec<TimeBucket>| rows.into_iter().map(|b| (b.start, (), b.totals));
+    if tz == Tz::UTC {
+        return Ok(to_pairs(store.timeseries(query, bucket).await?)
+            .map(|(s, (), t)| (s, t))
+            .collect());
+    }
+    let mut slots = store.timeseries(query, Bucket::Hour).await?;
+    if !local::all_aligned(tz, Bucket::Hour, slots.iter().map(|b| b.start)) {
+        slots = store.timeseries(query, Bucket::QuarterHour).await?;
+    }
+    Ok(local::regroup(tz, bucket, to_pairs(slots))
+        .into_iter()
+        .map(|(s, (), t)| (s, t))
+        .collect())
 }
 
 pub(crate) async fn breakdown(

@@ -46,7 +46,10 @@ fn before<'a>(s: &'a str, marker: &str) -> &'a str {
 
 /// Compiles `s` (less the key this build does not know, which the compiler refuses).
 fn compiles(s: &str) {
-    let s = &s.replace("future_key = \"kept\"         # a key this build does not know\n", "");
+    let s = &s.replace(
+        "future_key = \"kept\"         # a key this build does not know\n",
+        "",
+    );
     let env = |k: &str| (k == "DEEPSEEK_API_KEY").then(|| "sk-test".to_owned());
     let secrets = |_: &str| Some("sk-secret".to_owned());
     crate::compile_with(
@@ -104,8 +107,14 @@ fn editing_an_endpoint_touches_only_its_keys() {
     )
     .expect("update");
     compiles(&out);
-    assert_eq!(before(&out, "# Cheap fallback."), before(FILE, "# Cheap fallback."));
-    assert!(out.contains("opus = \"deepseek-reasoner\" # thinking"), "{out}");
+    assert_eq!(
+        before(&out, "# Cheap fallback."),
+        before(FILE, "# Cheap fallback.")
+    );
+    assert!(
+        out.contains("opus = \"deepseek-reasoner\" # thinking"),
+        "{out}"
+    );
     insta::assert_snapshot!(out);
     assert_eq!(
         update_endpoint(FILE, "nope", &[]),
@@ -116,7 +125,10 @@ fn editing_an_endpoint_touches_only_its_keys() {
 #[test]
 fn enabling_keeps_the_comment_after_the_value() {
     let off = update_endpoint(FILE, "anthropic", &[text("api_key", "secret:other")]).expect("set");
-    assert!(off.contains("api_key = \"secret:other\" # from the vault"), "{off}");
+    assert!(
+        off.contains("api_key = \"secret:other\" # from the vault"),
+        "{off}"
+    );
 }
 
 #[test]
@@ -138,8 +150,14 @@ fn reordering_moves_whole_tables() {
         endpoint_names(&out).expect("names"),
         ["deepseek", "anthropic"]
     );
-    assert_eq!(before(&out, "# Cheap fallback."), before(FILE, "# The main one."));
-    assert!(out.ends_with(&FILE[FILE.find("\n[routing]").expect("routing")..]), "{out}");
+    assert_eq!(
+        before(&out, "# Cheap fallback."),
+        before(FILE, "# The main one.")
+    );
+    assert!(
+        out.ends_with(&FILE[FILE.find("\n[routing]").expect("routing")..]),
+        "{out}"
+    );
     insta::assert_snapshot!(out);
     // And back: the same bytes.
     let back = reorder_endpoints(&out, &["anthropic".into(), "deepseek".into()]).expect("back");
@@ -161,7 +179,10 @@ fn a_file_without_endpoints_gets_the_builtin_one_written_out() {
     .expect("add");
     compiles(&out);
     assert!(out.starts_with(bare), "{out}");
-    assert_eq!(endpoint_names(&out).expect("names"), ["anthropic", "second"]);
+    assert_eq!(
+        endpoint_names(&out).expect("names"),
+        ["anthropic", "second"]
+    );
     insta::assert_snapshot!(out);
     assert_eq!(endpoint_names(NEW_FILE).expect("names"), ["anthropic"]);
     compiles(NEW_FILE);
@@ -216,7 +237,10 @@ fn strings_are_read_as_written() {
                 "anthropic".to_owned(),
                 Some("secret:endpoint-anthropic-key".to_owned())
             ),
-            ("deepseek".to_owned(), Some("${DEEPSEEK_API_KEY}".to_owned())),
+            (
+                "deepseek".to_owned(),
+                Some("${DEEPSEEK_API_KEY}".to_owned())
+            ),
         ]
     );
     assert!(matches!(endpoint_names("[x"), Err(EditError::Syntax(_))));

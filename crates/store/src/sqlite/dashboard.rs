@@ -8,8 +8,8 @@ use uuid::Uuid;
 use super::rollup::{Group, GroupKey};
 use super::{micros_to_time, push_filters, time_range};
 use crate::query::{
-    BreakdownBy, Bucket, FailoverRow, Failovers, KeyedBucket, Query, RecentAttempt,
-    fold_failovers, from_db, status_from_db,
+    BreakdownBy, Bucket, FailoverRow, Failovers, KeyedBucket, Query, RecentAttempt, fold_failovers,
+    from_db, status_from_db,
 };
 use crate::{SqliteStore, StoreError};
 
@@ -27,7 +27,9 @@ impl SqliteStore {
             .into_iter()
             .map(|(key, (totals, _))| {
                 let GroupKey::TimeText(start, key) = key else {
-                    return Err(sqlx::Error::Decode("bucket key is not a time and key".into()).into());
+                    return Err(
+                        sqlx::Error::Decode("bucket key is not a time and key".into()).into(),
+                    );
                 };
                 Ok(KeyedBucket {
                     start: micros_to_time(start)?,
@@ -80,7 +82,10 @@ impl SqliteStore {
         if truncated {
             starts.truncate(limit);
             if let Some((last, _)) = starts.last().copied() {
-                let keep = rows.iter().rposition(|r| r.request == last).map_or(0, |i| i + 1);
+                let keep = rows
+                    .iter()
+                    .rposition(|r| r.request == last)
+                    .map_or(0, |i| i + 1);
                 rows.truncate(keep);
             }
         }

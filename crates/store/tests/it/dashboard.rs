@@ -3,13 +3,14 @@
 
 use std::sync::Arc;
 
-use switchboard_store::{
-    AttemptRecord, BreakdownBy, Bucket, Query, Store, Transition,
-};
+use switchboard_store::{AttemptRecord, BreakdownBy, Bucket, Query, Store, Transition};
 
 use crate::support::{at, attempt, record};
 
-fn moved(secs: i64, chain: &[(&str, Option<u16>, &str, Option<&str>)]) -> switchboard_store::LogRecord {
+fn moved(
+    secs: i64,
+    chain: &[(&str, Option<u16>, &str, Option<&str>)],
+) -> switchboard_store::LogRecord {
     let mut r = record(secs);
     r.attempts = chain
         .iter()
@@ -26,8 +27,20 @@ pub(crate) async fn failovers_count_moves_between_endpoints(store: Arc<dyn Store
     let limited = Some("429 rate_limit_error");
     store
         .insert_batch(&[
-            moved(10, &[("a", Some(429), "cooldown", limited), ("b", Some(200), "ok", None)]),
-            moved(20, &[("a", Some(429), "cooldown", limited), ("b", Some(200), "ok", None)]),
+            moved(
+                10,
+                &[
+                    ("a", Some(429), "cooldown", limited),
+                    ("b", Some(200), "ok", None),
+                ],
+            ),
+            moved(
+                20,
+                &[
+                    ("a", Some(429), "cooldown", limited),
+                    ("b", Some(200), "ok", None),
+                ],
+            ),
             // Retries on one endpoint are not failovers; the move after them is.
             moved(
                 30,
@@ -38,9 +51,18 @@ pub(crate) async fn failovers_count_moves_between_endpoints(store: Arc<dyn Store
                 ],
             ),
             moved(40, &[("a", Some(200), "ok", None)]),
-            moved(50, &[("a", Some(500), "retry", None), ("a", Some(200), "ok", None)]),
+            moved(
+                50,
+                &[
+                    ("a", Some(500), "retry", None),
+                    ("a", Some(200), "ok", None),
+                ],
+            ),
             // An old row without a class: its status is the reason.
-            moved(60, &[("b", Some(503), "next", None), ("c", Some(200), "ok", None)]),
+            moved(
+                60,
+                &[("b", Some(503), "next", None), ("c", Some(200), "ok", None)],
+            ),
         ])
         .await
         .expect("insert");
@@ -83,7 +105,12 @@ pub(crate) async fn failovers_count_moves_between_endpoints(store: Arc<dyn Store
 
 pub(crate) async fn failover_scan_stops_at_its_limit(store: Arc<dyn Store>) {
     let records: Vec<_> = (0..5)
-        .map(|i| moved(i * 10, &[("a", Some(529), "next", None), ("b", Some(200), "ok", None)]))
+        .map(|i| {
+            moved(
+                i * 10,
+                &[("a", Some(529), "next", None), ("b", Some(200), "ok", None)],
+            )
+        })
         .collect();
     store.insert_batch(&records).await.expect("insert");
     let f = store
@@ -99,7 +126,12 @@ pub(crate) async fn failover_scan_stops_at_its_limit(store: Arc<dyn Store>) {
 
 pub(crate) async fn keyed_timeseries_sums_per_bucket_and_key(store: Arc<dyn Store>) {
     let mut rows = Vec::new();
-    for (secs, ep, read) in [(0, "a", 10), (60, "b", 20), (3600, "a", 30), (3660, "a", 40)] {
+    for (secs, ep, read) in [
+        (0, "a", 10),
+        (60, "b", 20),
+        (3600, "a", 30),
+        (3660, "a", 40),
+    ] {
         let mut r = record(secs);
         r.endpoint = Some(ep.into());
         r.cache_read_input_tokens = read;
@@ -141,7 +173,12 @@ pub(crate) async fn keyed_timeseries_sums_per_bucket_and_key(store: Arc<dyn Stor
 
 pub(crate) async fn quarter_hours_come_from_the_raw_rows(store: Arc<dyn Store>) {
     store
-        .insert_batch(&[record(0), record(14 * 60), record(15 * 60), record(3600 + 31 * 60)])
+        .insert_batch(&[
+            record(0),
+            record(14 * 60),
+            record(15 * 60),
+            record(3600 + 31 * 60),
+        ])
         .await
         .expect("insert");
     let got: Vec<(i64, u64)> = store
@@ -157,19 +194,25 @@ pub(crate) async fn quarter_hours_come_from_the_raw_rows(store: Arc<dyn Store>) 
 pub(crate) async fn recent_attempts_are_the_last_ones(store: Arc<dyn Store>) {
     let mut old = moved(0, &[("a", Some(200), "ok", None)]);
     old.latency_ms = 1;
-    let mut r1 = moved(100, &[("a", Some(529), "next", None), ("b", Some(200), "ok", None)]);
+    let mut r1 = moved(
+        100,
+        &[("a", Some(529), "next", None), ("b", Some(200), "ok", None)],
+    );
     r1.latency_ms = 700;
     let mut r2 = moved(200, &[("a", Some(200), "ok", None)]);
     r2.latency_ms = 300;
     store.insert_batch(&[old, r1, r2]).await.expect("insert");
-    let (attempts, more) = store
-        .recent_attempts(at(50), 10)
-        .await
-        .expect("recent");
+    let (attempts, more) = store.recent_attempts(at(50), 10).await.expect("recent");
     assert!(!more);
     let got: Vec<(String, &str, u64)> = attempts
         .iter()
-        .map(|a| (a.endpoint.clone(), a.disposition.as_str(), a.request_latency_ms))
+        .map(|a| {
+            (
+                a.endpoint.clone(),
+                a.disposition.as_str(),
+                a.request_latency_ms,
+            )
+        })
         .collect();
     assert_eq!(
         got,
