@@ -59,9 +59,19 @@ export function TimeChart({ x, series, height = 240, yFmt = [fmt.compact, fmt.co
       ],
     };
     const plot = new UPlot(opts, [x, ...series.map((s) => s.values)], el);
-    const ro = new ResizeObserver(() => plot.setSize({ width: Math.max(200, el.clientWidth), height }));
+    // Resize on the next frame, and only when the width changed: resizing inside the observer's
+    // callback would change the layout it observes ("ResizeObserver loop" errors).
+    let width = opts.width;
+    let frame = 0;
+    const ro = new ResizeObserver(() => {
+      cancelAnimationFrame(frame);
+      frame = requestAnimationFrame(() => {
+        const w = Math.max(200, el.clientWidth);
+        if (w !== width) { width = w; plot.setSize({ width: w, height }); }
+      });
+    });
     ro.observe(el);
-    return () => { ro.disconnect(); plot.destroy(); };
+    return () => { ro.disconnect(); cancelAnimationFrame(frame); plot.destroy(); };
   }, [x, series, height, themeName, language]);
   return html`<div class="chart" ref=${ref} data-chart=${id}></div>`;
 }

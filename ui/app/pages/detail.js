@@ -187,7 +187,7 @@ function Replay({ d }) {
     <${Failed} error=${error} />
     ${result ? html`<div class="sbs" id="replay-result">
       <${Answer} title=${t('replay.original')} a=${result.original} />
-      <${Answer} title=${t('replay.replayed', { ep: (result.replay && result.replay.endpoint) || target })} a=${result.replay} />
+      <${Answer} title=${t('replay.replayed', { ep: result.endpoint || target })} a=${result} />
     </div>` : null}
   </section>`;
 }
@@ -197,12 +197,12 @@ function Answer({ title, a }) {
   return html`<div class="card" data-answer=${title}>
     <div class="card-head"><h2>${title}</h2>
       ${a.status ? html`<span class=${'chip ' + (a.status < 300 ? 'ok' : 'err')}>${a.status}</span>` : null}
-      ${a.id ? html`<${Link} to=${'/requests/' + a.id} class="small">${t('replay.open')}<//>` : null}</div>
+      ${a.request_id ? html`<${Link} to=${'/requests/' + a.request_id} class="small">${t('replay.open')}<//>` : null}</div>
     <dl class="kv">
       <dt>${t('col.endpoint')}</dt><dd>${a.endpoint || '—'}${a.model ? ' · ' + a.model : ''}</dd>
       <dt>${t('col.tokens')}</dt><dd>${t('tok.input')} ${fmt.num(a.input_tokens)} · ${t('tok.output')} ${fmt.num(a.output_tokens)}</dd>
       <dt>${t('kpi.cost')}</dt><dd>${fmt.usd(a.cost_usd)}</dd>
-      <dt>${t('replay.ttft')}</dt><dd>${fmt.ms(a.ttft_ms ?? a.ttfb_ms)}</dd>
+      <dt>${t('replay.ttft')}</dt><dd>${fmt.ms(a.ttft_ms)}</dd>
       <dt>${t('detail.stop_reason')}</dt><dd>${a.stop_reason || '—'}</dd>
       ${a.error ? html`<dt>${t('detail.error')}</dt><dd class="break">${a.error}</dd>` : null}
     </dl>

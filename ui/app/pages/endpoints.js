@@ -254,7 +254,6 @@ function Resolver() {
     setError(null);
     try { setR(await post('/api/admin/models/resolve', { model })); } catch (e) { setR(null); setError(e); }
   };
-  const routes = r && (r.routes || r.endpoints || r.candidates);
   return html`<section class="card" id="resolver">
     <h2>${t('ep.resolver')}</h2>
     <form class="toolbar" onSubmit=${run}>
@@ -263,7 +262,8 @@ function Resolver() {
       <button type="submit">${t('ep.resolve')}</button>
     </form>
     <${Failed} error=${error} />
-    ${routes ? html`<ol class="resolve-result">${routes.map((x) => html`<li><strong>${x.endpoint || x.name}</strong> → <span class="mono">${x.model || x.routed_model || '—'}</span>${x.skipped || x.reason ? html` <span class="muted small">${x.reason || x.skipped}</span>` : null}</li>`)}</ol>`
-      : r ? html`<pre class="text small">${JSON.stringify(r, null, 2)}</pre>` : null}
+    ${r ? html`<ol class="resolve-result">${(r.endpoints || []).map((x) => html`<li class=${x.enabled === false ? 'muted' : ''}>
+      <strong>${x.endpoint}</strong> → <span class="mono">${x.model}</span>
+      <span class="muted small"> ${x.rule ? t('ep.by_rule', { pattern: x.rule.pattern, how: t('match.' + x.rule.match) }) : t('ep.unmapped')}${x.enabled === false ? ' · ' + t('state.disabled') : ''}</span></li>`)}</ol>` : null}
   </section>`;
 }

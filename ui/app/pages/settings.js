@@ -43,39 +43,63 @@ function Gateway() {
   </section>`;
 }
 
+const PRICE_FIELDS = ['input', 'output', 'cache_write', 'cache_read'];
+
 function GatewayForm({ s, onSaved }) {
   const audit = s.audit || {};
+  const log = s.log_file || {};
   const [v, setV] = useState({
-    enabled: audit.enabled ?? true,
-    retention: audit.retention ?? audit.retention_days ?? '',
-    log_file: s.log_file ?? (s.logging && s.logging.file) ?? '',
-    pricing: JSON.stringify(s.pricing || s.price_overrides || {}, null, 2),
+    audit: audit.enabled ?? true,
+    retention: audit.retention || '',
+    log: log.enabled ?? false,
+    dir: log.dir || '',
+    prices: (s.pricing || []).map((p) => ({ ...p })),
   });
   const [error, setError] = useState(null);
+  const price = (i, k, val) => setV({ ...v, prices: v.prices.map((p, j) => (j === i ? { ...p, [k]: val } : p)) });
   const save = async (e) => {
     e.preventDefault();
     setError(null);
-    let pricing;
-    try { pricing = JSON.parse(v.pricing || '{}'); } catch (err) { setError(new Error(t('settings.bad_json', { e: err.message }))); return; }
-    const body = { audit: { ...audit, enabled: v.enabled, retention: v.retention }, log_file: v.log_file || null, pricing };
+    const pricing = v.prices.filter((p) => p.pattern).map((p) => {
+      const out = { pattern: p.pattern };
+      for (const k of [...PRICE_FIELDS, 'cache_write_1h']) {
+        if (p[k] !== '' && p[k] != null) out[k] = Number(p[k]);
+      }
+      return out;
+    });
+    const body = {
+      audit: { enabled: v.audit, retention: v.retention || null },
+      log_file: { enabled: v.log, dir: v.dir || null },
+      pricing,
+    };
     try {
-      const cfg = await get('/api/admin/config');
-      await api('PUT', '/api/admin/settings', { body, headers: cfg && cfg.version ? { 'if-match': String(cfg.version) } : {} });
+      await api('PUT', '/api/admin/settings', { body, headers: s.version ? { 'if-match': `"${s.version}"` } : {} });
       toast(t('common.saved'));
       onSaved();
     } catch (err) { setError(err); }
   };
   return html`<form onSubmit=${save}>
     <div class="form-grid">
-      <label class="check"><input type="checkbox" name="audit" checked=${v.enabled} onChange=${(e) => setV({ ...v, enabled: e.target.checked })} />${t('settings.audit')}</label>
+      <label class="check"><input type="checkbox" name="audit" checked=${v.audit} onChange=${(e) => setV({ ...v, audit: e.target.checked })} />${t('settings.audit')}</label>
       <label class="field">${t('settings.retention')}<input name="retention" value=${v.retention} placeholder="14d" onInput=${(e) => setV({ ...v, retention: e.target.value })} /></label>
-      <label class="field">${t('settings.log_file')}<input name="log_file" value=${v.log_file} placeholder="~/.switchboard/requests.jsonl" onInput=${(e) => setV({ ...v, log_file: e.target.value })} /></label>
+      <label class="check"><input type="checkbox" name="log_file" checked=${v.log} onChange=${(e) => setV({ ...v, log: e.target.checked })} />${t('settings.log_file')}</label>
+      <label class="field">${t('settings.log_dir')}<input name="log_dir" value=${v.dir} placeholder="~/.switchboard/logs" onInput=${(e) => setV({ ...v, dir: e.target.value })} /></label>
     </div>
-    <label class="field" style=${{ marginTop: '10px' }}>${t('settings.pricing')}
-      <textarea name="pricing" rows="6" spellcheck="false" onInput=${(e) => setV({ ...v, pricing: e.target.value })}>${v.pricing}</textarea></label>
+    <h3>${t('settings.pricing')}</h3>
+    ${v.prices.length === 0 ? html`<p class="muted small">${t('settings.no_prices')}</p>` : html`<div class="table-wrap"><table class="data cards prices">
+      <thead><tr><th>${t('settings.price_model')}</th>${PRICE_FIELDS.map((k) => html`<th class="num">${t('settings.price_' + k)}</th>`)}<th></th></tr></thead>
+      <tbody>${v.prices.map((p, i) => html`<tr>
+        <td data-label=${t('settings.price_model')}><input aria-label=${t('settings.price_model')} value=${p.pattern || ''} placeholder="claude-sonnet-4*" onInput=${(e) => price(i, 'pattern', e.target.value)} /></td>
+        ${PRICE_FIELDS.map((k) => html`<td data-label=${t('settings.price_' + k)} class="num"><input aria-label=${t('settings.price_' + k)} class="price" inputmode="decimal" value=${p[k] ?? ''} onInput=${(e) => price(i, k, e.target.value)} /></td>`)}
+        <td class="right"><button type="button" class="small" aria-label=${t('common.remove')} onClick=${() => setV({ ...v, prices: v.prices.filter((_, j) => j !== i) })}>✕</button></td></tr>`)}</tbody>
+    </table></div>`}
     <p class="muted small">${t('settings.pricing_note')}</p>
     <${Failed} error=${error} />
-    <div class="form-actions"><button type="submit" class="primary">${t('common.save')}</button></div>
+    <div class="form-actions">
+      <button type="button" class="small" onClick=${() => setV({ ...v, prices: [...v.prices, { pattern: '' }] })}>${t('settings.add_price')}</button>
+      <span class="grow"></span>
+      <button type="submit" class="primary">${t('common.save')}</button>
+    </div>
   </form>`;
 }
 
@@ -87,8 +111,8 @@ function Config() {
       <a class="btn small" href="/api/admin/config/download" download>${t('settings.download')}</a>
       <button type="button" class="small" onClick=${() => setOpen(!open)}>${open ? t('settings.hide') : t('settings.show')}</button></div>
     <${Loaded} state=${state}>${(c) => html`<div>
-      <p class="muted small">${c.path ? html`<span class="mono break">${c.path}</span> · ` : null}${t('settings.version')}: <span class="mono">${String(c.version ?? '—')}</span></p>
-      ${open ? html`<pre class="text mono config-text">${c.text ?? c.toml ?? c.content ?? ''}</pre>` : null}
+      <p class="muted small">${c.path ? html`<span class="mono break">${c.path}</span> · ` : null}${t("settings.version")}: <span class="mono break">${String(c.version ?? "—").slice(0, 12)}</span></p>
+      ${open ? html`<pre class="text mono config-text">${c.text ?? ''}</pre>` : null}
     </div>`}<//>
   </section>`;
 }
