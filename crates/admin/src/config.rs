@@ -151,7 +151,12 @@ pub(crate) fn expected_version(headers: &HeaderMap, body: Option<&str>) -> Optio
     headers
         .get(header::IF_MATCH)
         .and_then(|v| v.to_str().ok())
-        .map(|v| v.trim().trim_start_matches("W/").trim_matches('"').to_owned())
+        .map(|v| {
+            v.trim()
+                .trim_start_matches("W/")
+                .trim_matches('"')
+                .to_owned()
+        })
         .filter(|v| !v.is_empty() && v != "*")
         .or_else(|| body.map(str::to_owned))
 }
@@ -336,8 +341,7 @@ mod tests {
         #[cfg(unix)]
         {
             use std::os::unix::fs::PermissionsExt as _;
-            std::fs::set_permissions(&path, std::fs::Permissions::from_mode(0o640))
-                .expect("chmod");
+            std::fs::set_permissions(&path, std::fs::Permissions::from_mode(0o640)).expect("chmod");
         }
         write_atomically(&path, b"new").expect("atomic write");
         assert_eq!(std::fs::read_to_string(&path).expect("read"), "new");
@@ -354,6 +358,9 @@ mod tests {
     #[test]
     fn diffs_are_unified() {
         let d = unified_diff("a\nb\n", "a\nc\n", Path::new("x.toml"));
-        assert!(d.contains("--- a/x.toml") && d.contains("-b") && d.contains("+c"), "{d}");
+        assert!(
+            d.contains("--- a/x.toml") && d.contains("-b") && d.contains("+c"),
+            "{d}"
+        );
     }
 }

@@ -9,8 +9,8 @@
 use std::collections::HashMap;
 
 use axum::Json;
-use axum::extract::{Path, State};
 use axum::extract::rejection::JsonRejection;
+use axum::extract::{Path, State};
 use chrono::{Duration, Utc};
 use http::HeaderMap;
 use serde::Deserialize;
@@ -54,11 +54,10 @@ fn body<T>(b: Result<Json<T>, JsonRejection>, what: &str) -> Result<T, ApiError>
 /// the last hour's error rate and latency.
 pub(crate) async fn list(State(state): State<AdminState>) -> Result<Json<Value>, ApiError> {
     let current = file::current(&state).await?;
-    let written: HashMap<String, Option<String>> =
-        edit::endpoint_strings(&current.text, "api_key")
-            .unwrap_or_default()
-            .into_iter()
-            .collect();
+    let written: HashMap<String, Option<String>> = edit::endpoint_strings(&current.text, "api_key")
+        .unwrap_or_default()
+        .into_iter()
+        .collect();
     let live = state.control().live();
     let health = state.control().health();
     let (attempts, truncated) = state
@@ -212,20 +211,24 @@ async fn fields(
     name: &str,
     form: &Map<String, Value>,
 ) -> Result<Vec<(String, Field)>, ApiError> {
+    if let Some(key) = form
+        .keys()
+        .find(|k| *k != "version" && !KEYS.contains(&k.as_str()))
+    {
+        return Err(ApiError::BadRequest(format!(
+            "unknown endpoint field {key:?}; expected one of {}",
+            KEYS.join(", ")
+        )));
+    }
     let mut out = Vec::new();
-    for (key, value) in form {
-        if key == "version" {
-            continue;
-        }
-        if !KEYS.contains(&key.as_str()) {
-            return Err(ApiError::BadRequest(format!(
-                "unknown endpoint field {key:?}; expected one of {}",
-                KEYS.join(", ")
-            )));
-        }
+    // In the order of the reference (docs/configuration.md), as a person writes them: JSON
+    // objects keep none.
+    for (key, value) in KEYS.iter().filter_map(|k| form.get_key_value(*k)) {
         let field = match (key.as_str(), value) {
             (_, Value::Null) => Field::Remove,
-            ("api_key", Value::String(k)) if k.starts_with(SECRET_PREFIX) || k.starts_with("${") => {
+            ("api_key", Value::String(k))
+                if k.starts_with(SECRET_PREFIX) || k.starts_with("${") =>
+            {
                 Field::Text(k.clone())
             }
             ("api_key", Value::String(k)) => {
@@ -261,7 +264,9 @@ async fn fields(
                     .map(|(k, v)| {
                         v.as_str()
                             .map(|v| (k.clone(), v.to_owned()))
-                            .ok_or_else(|| ApiError::BadRequest(format!("{key}.{k}: expected a string")))
+                            .ok_or_else(|| {
+                                ApiError::BadRequest(format!("{key}.{k}: expected a string"))
+                            })
                     })
                     .collect::<Result<_, _>>()?,
             ),
@@ -360,7 +365,11 @@ async fn set_enabled(
         } else {
             Field::Bool(false)
         };
-        Ok(edit::update_endpoint(text, name, &[("enabled".to_owned(), field)])?)
+        Ok(edit::update_endpoint(
+            text,
+            name,
+            &[("enabled".to_owned(), field)],
+        )?)
     })
     .await?;
     Ok(written(&w, json!({"endpoint": name, "enabled": enabled})))
@@ -406,5 +415,8 @@ pub(crate) async fn reorder(
     })
     .await?;
     let order = edit::endpoint_names(&w.text).unwrap_or_default();
-    Ok(written(&w, json!({"order": order, "dry_run": form.dry_run})))
+    Ok(written(
+        &w,
+        json!({"order": order, "dry_run": form.dry_run}),
+    ))
 }

@@ -143,11 +143,10 @@ fn table() -> Vec<Entry> {
             WRITE,
             post(send::test),
         ),
-        // Asks nothing of the gateway but an answer: no CSRF token needed.
         e(
             "POST",
             "/api/admin/models/resolve",
-            READ,
+            WRITE,
             post(settings::resolve),
         ),
         e(

@@ -174,7 +174,10 @@ fn summary(id: Uuid, r: Option<&LogRecord>, a: &Answer, endpoint: Option<&str>) 
 
 /// Sends `inj` and reads the answer; the log record comes with it (bounded wait: it is
 /// handed over as the response ends).
-async fn send(state: &AdminState, inj: Injection) -> Result<(Uuid, Answer, Option<LogRecord>, u64), ApiError> {
+async fn send(
+    state: &AdminState,
+    inj: Injection,
+) -> Result<(Uuid, Answer, Option<LogRecord>, u64), ApiError> {
     let sent = Instant::now();
     let injected = state.control().inject(inj).await?;
     let id = injected
@@ -190,7 +193,12 @@ async fn send(state: &AdminState, inj: Injection) -> Result<(Uuid, Answer, Optio
         .await
         .ok()
         .and_then(Result::ok);
-    Ok((record.as_ref().map_or(id, |r| r.id), answer, record, latency))
+    Ok((
+        record.as_ref().map_or(id, |r| r.id),
+        answer,
+        record,
+        latency,
+    ))
 }
 
 /// The credential header a pass-through endpoint gets for this one request.
@@ -235,14 +243,20 @@ pub(crate) async fn test(
         .find(|e| e.name == name)
         .ok_or_else(|| ApiError::NotFound(format!("no endpoint named {name:?}")))?;
     let mut headers = HeaderMap::new();
-    headers.insert(header::CONTENT_TYPE, HeaderValue::from_static("application/json"));
+    headers.insert(
+        header::CONTENT_TYPE,
+        HeaderValue::from_static("application/json"),
+    );
     headers.insert("anthropic-version", HeaderValue::from_static("2023-06-01"));
     headers.insert(
         header::USER_AGENT,
         HeaderValue::from_static("switchboard-dashboard (test connection)"),
     );
     if cfg.api_key.is_none() {
-        let key = form.api_key.as_deref().ok_or_else(|| pass_through_refusal(&name))?;
+        let key = form
+            .api_key
+            .as_deref()
+            .ok_or_else(|| pass_through_refusal(&name))?;
         let (n, v) = credential(Dialect::Anthropic, key)?;
         headers.insert(n, v);
     }
@@ -271,9 +285,16 @@ pub(crate) async fn test(
         .error
         .clone()
         .or_else(|| record.as_ref().and_then(|r| r.error.clone()));
+    // The upstream's own status (the client would have seen 529 for a 500 that exhausted the
+    // one endpoint), else the answer's.
+    let status = record
+        .as_ref()
+        .and_then(|r| r.attempts.last())
+        .and_then(|at| at.status)
+        .unwrap_or(a.status);
     Ok(Json(json!({
         "ok": (200..300).contains(&a.status) && error.is_none(),
-        "status": a.status,
+        "status": status,
         "latency_ms": record.as_ref().map_or(latency, |r| r.latency_ms),
         "model": record.as_ref().and_then(|r| r.routed_model.clone()).or(a.model),
         "text": a.text,
@@ -418,8 +439,13 @@ mod tests {
 
     #[test]
     fn answers_are_read_in_both_dialects_whole_or_streamed() {
-        let a = parse(br#"{"model":"m","content":[{"type":"text","text":"Hello"}],"stop_reason":"end_turn"}"#);
-        assert_eq!((a.text.as_deref(), a.stop_reason.as_deref()), (Some("Hello"), Some("end_turn")));
+        let a = parse(
+            br#"{"model":"m","content":[{"type":"text","text":"Hello"}],"stop_reason":"end_turn"}"#,
+        );
+        assert_eq!(
+            (a.text.as_deref(), a.stop_reason.as_deref()),
+            (Some("Hello"), Some("end_turn"))
+        );
         let s = parse(
             b"event: message_start\ndata: {\"type\":\"message_start\",\"message\":{\"model\":\"m\"}}\n\n\
               event: content_block_delta\ndata: {\"type\":\"content_block_delta\",\"delta\":{\"type\":\"text_delta\",\"text\":\"O\"}}\n\n\
@@ -427,11 +453,18 @@ mod tests {
               event: message_delta\ndata: {\"type\":\"message_delta\",\"delta\":{\"stop_reason\":\"max_tokens\"}}\n\n",
         );
         assert_eq!(
-            (s.text.as_deref(), s.stop_reason.as_deref(), s.model.as_deref()),
+            (
+                s.text.as_deref(),
+                s.stop_reason.as_deref(),
+                s.model.as_deref()
+            ),
             (Some("OK"), Some("max_tokens"), Some("m"))
         );
         let o = parse(b"data: {\"model\":\"g\",\"choices\":[{\"delta\":{\"content\":\"Hi\"}}]}\n\ndata: {\"choices\":[{\"delta\":{},\"finish_reason\":\"stop\"}]}\n\ndata: [DONE]\n\n");
-        assert_eq!((o.text.as_deref(), o.stop_reason.as_deref()), (Some("Hi"), Some("stop")));
+        assert_eq!(
+            (o.text.as_deref(), o.stop_reason.as_deref()),
+            (Some("Hi"), Some("stop"))
+        );
         let e = parse(br#"{"type":"error","error":{"type":"api_error","message":"boom"}}"#);
         assert_eq!(e.error.as_deref(), Some("boom"));
     }

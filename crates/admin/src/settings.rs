@@ -18,7 +18,13 @@ use crate::error::ApiError;
 
 const AUDIT_KEYS: &[&str] = &["enabled", "retention", "max_bytes", "max_request_bytes"];
 const LOG_FILE_KEYS: &[&str] = &["enabled", "dir"];
-const PRICE_KEYS: &[&str] = &["input", "output", "cache_write", "cache_write_1h", "cache_read"];
+const PRICE_KEYS: &[&str] = &[
+    "input",
+    "output",
+    "cache_write",
+    "cache_write_1h",
+    "cache_read",
+];
 
 /// A duration as the configuration writes it: `14d`, `12h`, `30m`, `45s`.
 fn duration_text(d: Duration) -> String {
@@ -207,7 +213,10 @@ pub(crate) async fn resolve(
     form: Result<Json<Map<String, Value>>, JsonRejection>,
 ) -> Result<Json<Value>, ApiError> {
     let Json(form) = form.map_err(|e| {
-        ApiError::BadRequest(format!("expected {{\"model\", \"endpoint\"}}: {}", e.body_text()))
+        ApiError::BadRequest(format!(
+            "expected {{\"model\", \"endpoint\"}}: {}",
+            e.body_text()
+        ))
     })?;
     let model = form
         .get("model")
@@ -283,7 +292,10 @@ mod tests {
                 "{m}"
             );
         }
-        assert_eq!(explain(&map, "claude-opus-4-1").map(|(_, h)| h), Some("role"));
+        assert_eq!(
+            explain(&map, "claude-opus-4-1").map(|(_, h)| h),
+            Some("role")
+        );
         assert_eq!(duration_text(Duration::from_secs(14 * 86_400)), "14d");
         assert_eq!(duration_text(Duration::from_secs(90)), "90s");
     }

@@ -134,7 +134,10 @@ mod tests {
             bucket_start(paris, Bucket::Day, utc("2026-10-25T22:59:00Z")),
             utc("2026-10-24T22:00:00Z")
         );
-        assert_eq!(label(paris, Bucket::Day, utc("2026-10-24T22:00:00Z")), "2026-10-25");
+        assert_eq!(
+            label(paris, Bucket::Day, utc("2026-10-24T22:00:00Z")),
+            "2026-10-25"
+        );
         // The repeated 02:00 of the fall change: two hours, told apart by their offsets.
         let first = bucket_start(paris, Bucket::Hour, utc("2026-10-25T00:10:00Z"));
         let second = bucket_start(paris, Bucket::Hour, utc("2026-10-25T01:10:00Z"));

@@ -99,7 +99,8 @@ fn admin_operation(method: &str, path: &str) -> Option<Value> {
         },
     });
     if let Some(body) = o.body {
-        op["requestBody"] = json!({"required": true, "content": {"application/json": {"schema": body}}});
+        op["requestBody"] =
+            json!({"required": true, "content": {"application/json": {"schema": body}}});
     }
     Some(op)
 }

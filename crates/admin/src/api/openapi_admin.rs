@@ -31,7 +31,9 @@ fn obj(props: Value) -> Value {
 /// Header parameters of a write of the configuration file.
 pub(crate) fn header_params(path: &str, method: &str) -> Vec<Value> {
     let writes_file = method != "GET"
-        && (path.starts_with("/api/admin/endpoints") && !path.ends_with("/test") && !path.ends_with("/reset")
+        && (path.starts_with("/api/admin/endpoints")
+            && !path.ends_with("/test")
+            && !path.ends_with("/reset")
             || path == "/api/admin/settings");
     if writes_file {
         vec![json!({
@@ -64,46 +66,168 @@ pub(crate) fn op(method: &str, path: &str) -> Option<AdminOp> {
                 None,
                 json!({"text/html": {"schema": {"type": "string"}}}),
             );
-            o.query.push(("token", "The link's one-time token.", json!({"type": "string"})));
+            o.query.push((
+                "token",
+                "The link's one-time token.",
+                json!({"type": "string"}),
+            ));
             o
         }
-        ("GET", "/ui") => op("dashboardRoot", "Redirects to /ui/.", None, json!({"text/html": {"schema": {"type": "string"}}})),
-        ("GET", "/ui/") => op("dashboard", "The dashboard's page.", None, json!({"text/html": {"schema": {"type": "string"}}})),
-        ("GET", "/ui/{path}") => op("dashboardAsset", "One of the dashboard's embedded files (scripts, styles, vendored libraries and their licenses).", None, json!({"*/*": {"schema": {"type": "string"}}})),
+        ("GET", "/ui") => op(
+            "dashboardRoot",
+            "Redirects to /ui/.",
+            None,
+            json!({"text/html": {"schema": {"type": "string"}}}),
+        ),
+        ("GET", "/ui/") => op(
+            "dashboard",
+            "The dashboard's page.",
+            None,
+            json!({"text/html": {"schema": {"type": "string"}}}),
+        ),
+        ("GET", "/ui/{path}") => op(
+            "dashboardAsset",
+            "One of the dashboard's embedded files (scripts, styles, vendored libraries and their licenses).",
+            None,
+            json!({"*/*": {"schema": {"type": "string"}}}),
+        ),
         ("POST", "/api/admin/login") => op(
             "login",
             "Signs in with a user name and password; sets the HttpOnly, SameSite=Strict session cookie. Rate-limited per address and user.",
-            Some(obj(json!({"name": {"type": "string"}, "password": {"type": "string"}}))),
+            Some(obj(
+                json!({"name": {"type": "string"}, "password": {"type": "string"}}),
+            )),
             json_ok(r("Session")),
         ),
-        ("GET", "/api/admin/session") => op("getSession", "Who is signed in, and the CSRF token every state change of this session must send as x-csrf-token.", None, json_ok(r("Session"))),
-        ("POST", "/api/admin/logout") => op("logout", "Ends the caller's session and clears its cookie.", None, json_ok(obj(json!({"signed_out": {"type": "boolean"}})))),
-        ("POST", "/api/admin/links") => op("createLoginLink", "Mints a one-time login link for the caller.", None, json_ok(obj(json!({"path": {"type": "string"}, "expires_in_s": {"type": "integer"}})))),
-        ("GET", "/api/admin/users") => op("listUsers", "The admin users.", None, json_ok(obj(json!({"users": {"type": "array", "items": r("User")}})))),
+        ("GET", "/api/admin/session") => op(
+            "getSession",
+            "Who is signed in, and the CSRF token every state change of this session must send as x-csrf-token.",
+            None,
+            json_ok(r("Session")),
+        ),
+        ("POST", "/api/admin/logout") => op(
+            "logout",
+            "Ends the caller's session and clears its cookie.",
+            None,
+            json_ok(obj(json!({"signed_out": {"type": "boolean"}}))),
+        ),
+        ("POST", "/api/admin/links") => op(
+            "createLoginLink",
+            "Mints a one-time login link for the caller.",
+            None,
+            json_ok(obj(
+                json!({"path": {"type": "string"}, "expires_in_s": {"type": "integer"}}),
+            )),
+        ),
+        ("GET", "/api/admin/users") => op(
+            "listUsers",
+            "The admin users.",
+            None,
+            json_ok(obj(json!({"users": {"type": "array", "items": r("User")}}))),
+        ),
         ("POST", "/api/admin/users") => op(
             "addUser",
             "Adds a user (Argon2id password).",
-            Some(obj(json!({"name": {"type": "string"}, "password": {"type": ["string", "null"]}, "role": {"type": "string", "enum": ["admin", "member"]}}))),
+            Some(obj(
+                json!({"name": {"type": "string"}, "password": {"type": ["string", "null"]}, "role": {"type": "string", "enum": ["admin", "member"]}}),
+            )),
             json_ok(r("User")),
         ),
-        ("DELETE", "/api/admin/users/{name}") => op("removeUser", "Removes a user (never the last admin) and ends their sessions.", None, json_ok(obj(json!({"removed": r("User")})))),
-        ("PUT", "/api/admin/users/{name}/password") => op("setPassword", "Sets a user's password; their other sessions end.", Some(obj(json!({"password": {"type": "string"}}))), json_ok(obj(json!({})))),
-        ("GET", "/api/admin/sessions") => op("listSessions", "The open admin sessions (the caller's marked).", None, json_ok(obj(json!({"sessions": {"type": "array", "items": {"type": "object"}}})))),
-        ("DELETE", "/api/admin/sessions/{id}") => op("revokeSession", "Ends one session.", None, json_ok(obj(json!({"revoked": {"type": "string"}})))),
-        ("POST", "/api/admin/sessions/revoke-others") => op("revokeOtherSessions", "Ends every session but the caller's (sign out others).", None, json_ok(obj(json!({"revoked": {"type": "integer"}})))),
-        ("GET", "/api/admin/secrets") => op("listSecrets", "The secret store: names and masked values only.", None, json_ok(obj(json!({"secrets": {"type": "array", "items": obj(json!({"name": {"type": "string"}, "masked": {"type": "string"}}))}})))),
-        ("POST", "/api/admin/secrets/rotate-master") => op("rotateMasterKey", "Reseals every secret with a new master key in one transaction.", Some(obj(json!({"new_key": {"type": ["string", "null"]}}))), json_ok(obj(json!({"previous_key_id": {"type": "string"}, "key_id": {"type": "string"}, "resealed": {"type": "integer"}})))),
-        ("PUT", "/api/admin/secrets/{name}") => op("setSecret", "Stores (encrypted) or replaces a secret, used from the config as `secret:NAME`; reloads.", Some(obj(json!({"value": {"type": "string"}}))), json_ok(obj(json!({"name": {"type": "string"}, "masked": {"type": "string"}, "reload": r("Reload")})))),
-        ("DELETE", "/api/admin/secrets/{name}") => op("deleteSecret", "Deletes a secret; reloads.", None, json_ok(obj(json!({"deleted": {"type": "string"}, "reload": r("Reload")})))),
-        ("GET", "/status") => op("getStatus", "Version, config source and reload errors, log queue and losses, tasks, each endpoint's health, cooldown and proxy.", None, json_ok(json!({"type": "object"}))),
-        ("GET", "/metrics") => op("getMetrics", "Prometheus text format 0.0.4 (also open, or to a scrape token, per [admin] metrics).", None, json!({"text/plain": {"schema": {"type": "string"}}})),
-        ("POST", "/api/admin/reload") => op("reload", "Re-reads the configuration file and the secrets it refers to.", None, json_ok(r("Reload"))),
-        ("POST", "/api/admin/endpoints/{name}/reset") => op("resetEndpoint", "Clears an endpoint's cooldown and failure counts: it takes traffic at once.", None, json_ok(obj(json!({"reset": {"type": "string"}})))),
+        ("DELETE", "/api/admin/users/{name}") => op(
+            "removeUser",
+            "Removes a user (never the last admin) and ends their sessions.",
+            None,
+            json_ok(obj(json!({"removed": r("User")}))),
+        ),
+        ("PUT", "/api/admin/users/{name}/password") => op(
+            "setPassword",
+            "Sets a user's password; their other sessions end.",
+            Some(obj(json!({"password": {"type": "string"}}))),
+            json_ok(obj(json!({}))),
+        ),
+        ("GET", "/api/admin/sessions") => op(
+            "listSessions",
+            "The open admin sessions (the caller's marked).",
+            None,
+            json_ok(obj(
+                json!({"sessions": {"type": "array", "items": {"type": "object"}}}),
+            )),
+        ),
+        ("DELETE", "/api/admin/sessions/{id}") => op(
+            "revokeSession",
+            "Ends one session.",
+            None,
+            json_ok(obj(json!({"revoked": {"type": "string"}}))),
+        ),
+        ("POST", "/api/admin/sessions/revoke-others") => op(
+            "revokeOtherSessions",
+            "Ends every session but the caller's (sign out others).",
+            None,
+            json_ok(obj(json!({"revoked": {"type": "integer"}}))),
+        ),
+        ("GET", "/api/admin/secrets") => op(
+            "listSecrets",
+            "The secret store: names and masked values only.",
+            None,
+            json_ok(obj(
+                json!({"secrets": {"type": "array", "items": obj(json!({"name": {"type": "string"}, "masked": {"type": "string"}}))}}),
+            )),
+        ),
+        ("POST", "/api/admin/secrets/rotate-master") => op(
+            "rotateMasterKey",
+            "Reseals every secret with a new master key in one transaction.",
+            Some(obj(json!({"new_key": {"type": ["string", "null"]}}))),
+            json_ok(obj(
+                json!({"previous_key_id": {"type": "string"}, "key_id": {"type": "string"}, "resealed": {"type": "integer"}}),
+            )),
+        ),
+        ("PUT", "/api/admin/secrets/{name}") => op(
+            "setSecret",
+            "Stores (encrypted) or replaces a secret, used from the config as `secret:NAME`; reloads.",
+            Some(obj(json!({"value": {"type": "string"}}))),
+            json_ok(obj(
+                json!({"name": {"type": "string"}, "masked": {"type": "string"}, "reload": r("Reload")}),
+            )),
+        ),
+        ("DELETE", "/api/admin/secrets/{name}") => op(
+            "deleteSecret",
+            "Deletes a secret; reloads.",
+            None,
+            json_ok(obj(
+                json!({"deleted": {"type": "string"}, "reload": r("Reload")}),
+            )),
+        ),
+        ("GET", "/status") => op(
+            "getStatus",
+            "Version, config source and reload errors, log queue and losses, tasks, each endpoint's health, cooldown and proxy.",
+            None,
+            json_ok(json!({"type": "object"})),
+        ),
+        ("GET", "/metrics") => op(
+            "getMetrics",
+            "Prometheus text format 0.0.4 (also open, or to a scrape token, per [admin] metrics).",
+            None,
+            json!({"text/plain": {"schema": {"type": "string"}}}),
+        ),
+        ("POST", "/api/admin/reload") => op(
+            "reload",
+            "Re-reads the configuration file and the secrets it refers to.",
+            None,
+            json_ok(r("Reload")),
+        ),
+        ("POST", "/api/admin/endpoints/{name}/reset") => op(
+            "resetEndpoint",
+            "Clears an endpoint's cooldown and failure counts: it takes traffic at once.",
+            None,
+            json_ok(obj(json!({"reset": {"type": "string"}}))),
+        ),
         ("GET", "/api/admin/endpoints") => op(
             "listEndpoints",
             "Every configured endpoint in priority order: its configuration (literal keys masked, `secret:NAME` and `${VAR}` shown as written), enabled, live state (healthy, cooling_down, degraded, disabled) with cooldown end and reason, and the last hour's attempts, error rate and latency p50/p95 from the log.",
             None,
-            json_ok(obj(json!({"path": {"type": "string"}, "version": {"type": "string"}, "endpoints": {"type": "array", "items": r("Endpoint")}}))),
+            json_ok(obj(
+                json!({"path": {"type": "string"}, "version": {"type": "string"}, "endpoints": {"type": "array", "items": r("Endpoint")}}),
+            )),
         ),
         ("POST", "/api/admin/endpoints") => op(
             "addEndpoint",
@@ -114,7 +238,9 @@ pub(crate) fn op(method: &str, path: &str) -> Option<AdminOp> {
         ("PUT", "/api/admin/endpoints/order") => op(
             "reorderEndpoints",
             "Sets the priority order (every endpoint once, first tried first). With dry_run, answers the new order and the file's diff without writing.",
-            Some(obj(json!({"order": {"type": "array", "items": {"type": "string"}}, "dry_run": {"type": "boolean"}, "version": {"type": "string"}}))),
+            Some(obj(
+                json!({"order": {"type": "array", "items": {"type": "string"}}, "dry_run": {"type": "boolean"}, "version": {"type": "string"}}),
+            )),
             written(),
         ),
         ("PUT", "/api/admin/endpoints/{name}") => op(
@@ -123,39 +249,74 @@ pub(crate) fn op(method: &str, path: &str) -> Option<AdminOp> {
             Some(r("EndpointForm")),
             written(),
         ),
-        ("DELETE", "/api/admin/endpoints/{name}") => op("deleteEndpoint", "Removes the endpoint (and the comments above it) from the file; the last one stays.", None, written()),
-        ("POST", "/api/admin/endpoints/{name}/enable") => op("enableEndpoint", "Enables the endpoint (removes `enabled = false`).", None, written()),
-        ("POST", "/api/admin/endpoints/{name}/disable") => op("disableEndpoint", "Disables the endpoint (`enabled = false`): it stays configured and takes no traffic.", None, written()),
+        ("DELETE", "/api/admin/endpoints/{name}") => op(
+            "deleteEndpoint",
+            "Removes the endpoint (and the comments above it) from the file; the last one stays.",
+            None,
+            written(),
+        ),
+        ("POST", "/api/admin/endpoints/{name}/enable") => op(
+            "enableEndpoint",
+            "Enables the endpoint (removes `enabled = false`).",
+            None,
+            written(),
+        ),
+        ("POST", "/api/admin/endpoints/{name}/disable") => op(
+            "disableEndpoint",
+            "Disables the endpoint (`enabled = false`): it stays configured and takes no traffic.",
+            None,
+            written(),
+        ),
         ("POST", "/api/admin/endpoints/{name}/test") => op(
             "testEndpoint",
             "A real minimal request through this endpoint alone (max_tokens 16, \"Reply with OK\", its model mapping and translation, its own key), tried once without putting it in cooldown, and logged. A pass-through endpoint needs api_key, used for this request only and never stored.",
-            Some(obj(json!({"api_key": {"type": ["string", "null"]}, "model": {"type": ["string", "null"], "description": "Requested model; default the endpoint's first mapped model, else claude-haiku-4-5."}}))),
+            Some(obj(
+                json!({"api_key": {"type": ["string", "null"]}, "model": {"type": ["string", "null"], "description": "Requested model; default the endpoint's first mapped model, else claude-haiku-4-5."}}),
+            )),
             json_ok(r("TestResult")),
         ),
         ("POST", "/api/admin/models/resolve") => op(
             "resolveModel",
             "For each endpoint (or the one named): the model it would be sent for `model`, and the rule that decided (the endpoint's map, else the global [models]; exact, glob or role).",
-            Some(obj(json!({"model": {"type": "string"}, "endpoint": {"type": ["string", "null"]}}))),
+            Some(obj(
+                json!({"model": {"type": "string"}, "endpoint": {"type": ["string", "null"]}}),
+            )),
             json_ok(r("ModelResolution")),
         ),
         ("POST", "/api/admin/requests/{id}/replay") => op(
             "replayRequest",
             "Sends the logged client request again (its audited body; refused when audit has none) to `endpoint` (once, whatever its health) or through the usual routing (null), with mapping and translation applied, logged as its own request with replay_of = id. Answers the replay and the original side by side. A client's credential is never stored (audit masks it): a pass-through endpoint needs api_key for this request only.",
-            Some(obj(json!({"endpoint": {"type": ["string", "null"]}, "api_key": {"type": ["string", "null"]}}))),
+            Some(obj(
+                json!({"endpoint": {"type": ["string", "null"]}, "api_key": {"type": ["string", "null"]}}),
+            )),
             json_ok(r("Replay")),
         ),
         ("GET", "/api/admin/config") => op(
             "getConfig",
             "The configuration file: its path, text and version (SHA-256 of its bytes, for If-Match). Without a file (the built-in default), `exists` is false and `text` is what the first write starts from, at the path it will be created (the file `serve` reads next time).",
             None,
-            json_ok(obj(json!({"path": {"type": "string"}, "exists": {"type": "boolean"}, "text": {"type": "string"}, "version": {"type": "string"}}))),
+            json_ok(obj(
+                json!({"path": {"type": "string"}, "exists": {"type": "boolean"}, "text": {"type": "string"}, "version": {"type": "string"}}),
+            )),
         ),
-        ("GET", "/api/admin/config/download") => op("downloadConfig", "The configuration file as a text/plain attachment (no secret is ever written in it by the dashboard).", None, json!({"text/plain": {"schema": {"type": "string"}}})),
-        ("GET", "/api/admin/settings") => op("getSettings", "Audit, log file and price overrides in force, and the file's version.", None, json_ok(r("Settings"))),
+        ("GET", "/api/admin/config/download") => op(
+            "downloadConfig",
+            "The configuration file as a text/plain attachment (no secret is ever written in it by the dashboard).",
+            None,
+            json!({"text/plain": {"schema": {"type": "string"}}}),
+        ),
+        ("GET", "/api/admin/settings") => op(
+            "getSettings",
+            "Audit, log file and price overrides in force, and the file's version.",
+            None,
+            json_ok(r("Settings")),
+        ),
         ("PUT", "/api/admin/settings") => op(
             "putSettings",
             "Writes any of audit {enabled, retention, max_bytes, max_request_bytes}, log_file {enabled, dir} (null removes a key) and pricing (the whole list of overrides) back to the file, and reloads.",
-            Some(obj(json!({"audit": {"type": "object"}, "log_file": {"type": "object"}, "pricing": {"type": "array", "items": r("Price")}, "version": {"type": "string"}}))),
+            Some(obj(
+                json!({"audit": {"type": "object"}, "log_file": {"type": "object"}, "pricing": {"type": "array", "items": r("Price")}, "version": {"type": "string"}}),
+            )),
             written(),
         ),
         _ => return None,

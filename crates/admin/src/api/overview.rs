@@ -96,10 +96,7 @@ pub(crate) async fn failovers(
     params: Params,
 ) -> Result<Json<FailoversResponse>, ApiError> {
     let query = params.filter(&[])?;
-    let failovers = state
-        .store()
-        .failovers(&query, FAILOVER_SCAN_LIMIT)
-        .await?;
+    let failovers = state.store().failovers(&query, FAILOVER_SCAN_LIMIT).await?;
     Ok(Json(FailoversResponse {
         failovers,
         limit: FAILOVER_SCAN_LIMIT,

@@ -191,6 +191,8 @@ impl Params {
             search: self.text("q"),
             limit: self.count("limit", MAX_LIMIT)?,
             cursor: self.text("cursor"),
+            // Filters other crates add (client users and teams) are parsed where they are added.
+            ..Query::default()
         };
         if let (Some(from), Some(to)) = (query.from, query.to)
             && to <= from
