@@ -12,7 +12,8 @@
 //! - [`open`]: picks a backend from the configured URL.
 //! - Schema: `migrations/{sqlite,postgres}/`, applied by [`Store::migrate`].
 //! - [`AdminStore`]: the control plane's users, sessions, login links and sealed secrets, on
-//!   both backends ([`open_with_admin`] opens one store behind both traits).
+//!   both backends ([`open_with_admin`] opens one store behind both traits); client keys,
+//!   teams and budgets through its supertrait [`KeyStore`].
 //! - Audit data ([`AuditBundle`]: bodies, headers, stream chunks) rides the same queue
 //!   ([`LogSender::send_with_audit`]), is compressed by the writer and lands in its own table.
 
@@ -20,6 +21,7 @@ mod admin;
 mod audit;
 mod audit_sql;
 mod error;
+mod keys;
 mod postgres;
 pub mod prompt;
 mod query;
@@ -41,6 +43,7 @@ pub use admin::{
 };
 pub use audit::{AuditBundle, AuditEntry, AuditKind};
 pub use error::StoreError;
+pub use keys::{ClientKeyRow, KeyStore, TeamRow, UsageOf, UsageRow};
 pub use postgres::PostgresStore;
 pub use query::{
     BreakdownBy, BreakdownRow, Bucket, DEFAULT_LIMIT, FAILOVER_SCAN_LIMIT, Failovers, KeyedBucket,

@@ -139,6 +139,8 @@ impl Store for PostgresStore {
                 .bind(to_db(r.response_bytes))
                 .bind(r.replay_of)
                 .bind(i32::try_from(r.failovers()).unwrap_or(i32::MAX))
+                .bind(r.client_user.as_deref())
+                .bind(r.client_team.as_deref())
                 .execute(&mut *tx)
                 .await?;
             sqlx::query("DELETE FROM attempts WHERE request_id = $1")
@@ -439,6 +441,8 @@ fn breakdown_key(by: BreakdownBy) -> &'static str {
         BreakdownBy::Model => "COALESCE(routed_model, requested_model)",
         BreakdownBy::Endpoint => "endpoint",
         BreakdownBy::ClientKey => "client_key",
+        BreakdownBy::ClientUser => "client_user",
+        BreakdownBy::ClientTeam => "client_team",
     }
 }
 
@@ -500,6 +504,12 @@ fn push_filters<'a>(qb: &mut QueryBuilder<'a, Postgres>, query: &'a Query) -> Wh
     if let Some(key) = &query.client_key {
         w.and(qb).push("client_key = ").push_bind(key.as_str());
     }
+    if let Some(user) = &query.client_user {
+        w.and(qb).push("client_user = ").push_bind(user.as_str());
+    }
+    if let Some(team) = &query.client_team {
+        w.and(qb).push("client_team = ").push_bind(team.as_str());
+    }
     if let Some(stream) = query.stream {
         w.and(qb).push("stream = ").push_bind(stream);
     }
@@ -539,6 +549,8 @@ fn record_from_row(row: &PgRow) -> Result<LogRecord, sqlx::Error> {
         started_at: row.try_get("started_at")?,
         client_addr: row.try_get("client_addr")?,
         client_key: row.try_get("client_key")?,
+        client_user: row.try_get("client_user")?,
+        client_team: row.try_get("client_team")?,
         user_agent: row.try_get("user_agent")?,
         session_id: row.try_get("session_id")?,
         method: row.try_get("method")?,

@@ -34,6 +34,10 @@ pub struct Query {
     pub model: Option<String>,
     pub endpoint: Option<String>,
     pub client_key: Option<String>,
+    /// The client key's user (see [`LogRecord::client_user`]).
+    pub client_user: Option<String>,
+    /// The client key's team.
+    pub client_team: Option<String>,
     pub stream: Option<bool>,
     /// Case-insensitive substring of [`LogRecord::error`] (ASCII case folding on SQLite) or of
     /// the prompt text of an audited request (the last user turn; see [`crate::prompt`]).
@@ -333,7 +337,7 @@ pub(crate) fn fold_failovers(rows: &[FailoverRow]) -> Vec<Transition> {
             count,
         })
         .collect();
-    out.sort_by(|a, b| b.count.cmp(&a.count));
+    out.sort_by_key(|t| std::cmp::Reverse(t.count));
     out
 }
 
@@ -367,6 +371,10 @@ pub enum BreakdownBy {
     Model,
     Endpoint,
     ClientKey,
+    /// The client key's user.
+    ClientUser,
+    /// The client key's team.
+    ClientTeam,
 }
 
 /// Totals for one group; `key` is `None` for requests without a value (e.g. no client key).

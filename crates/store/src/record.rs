@@ -15,6 +15,12 @@ pub struct LogRecord {
     /// Client address and, when known, the client key name / user agent.
     pub client_addr: Option<String>,
     pub client_key: Option<String>,
+    /// The user and team the client key belongs to (its team, when it has one), as named when
+    /// the request was made.
+    #[serde(default)]
+    pub client_user: Option<String>,
+    #[serde(default)]
+    pub client_team: Option<String>,
     pub user_agent: Option<String>,
     /// Claude Code session id (`X-Claude-Code-Session-Id`), when sent.
     pub session_id: Option<String>,
@@ -126,6 +132,8 @@ impl LogRecord {
             started_at: Utc::now(),
             client_addr: None,
             client_key: None,
+            client_user: None,
+            client_team: None,
             user_agent: None,
             session_id: None,
             method: method.into(),

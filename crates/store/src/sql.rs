@@ -4,7 +4,7 @@ use std::fmt::Write as _;
 use std::sync::LazyLock;
 
 /// Columns of `requests`, in bind order for [`upsert`] and in select order for [`SELECT_COLUMNS`].
-pub(crate) const REQUEST_COLUMNS: [&str; 28] = [
+pub(crate) const REQUEST_COLUMNS: [&str; 30] = [
     "id",
     "started_at",
     "client_addr",
@@ -34,6 +34,9 @@ pub(crate) const REQUEST_COLUMNS: [&str; 28] = [
     "replay_of",
     // Written from the attempts (`LogRecord::failovers`), read by the failover figures only.
     "failovers",
+    // The client key's user and team (migrations sqlite/0011, postgres/0007).
+    "client_user",
+    "client_team",
 ];
 
 /// `id, started_at, …` for `SELECT`.

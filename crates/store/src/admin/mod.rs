@@ -164,9 +164,10 @@ pub enum PutSecret {
 }
 
 /// Storage for the control plane's own data. Every time is passed in; nothing here reads the
-/// clock. Both backends pass one behaviour suite (`tests/it/admin.rs`).
+/// clock. Both backends pass one behaviour suite (`tests/it/admin.rs`). Client keys, teams and
+/// budgets are its supertrait, [`crate::KeyStore`].
 #[async_trait::async_trait]
-pub trait AdminStore: Send + Sync + 'static {
+pub trait AdminStore: crate::KeyStore + Send + Sync + 'static {
     // Users.
 
     /// Inserts `user`; `false` (and nothing written) when the name is taken, in any case.
@@ -322,7 +323,7 @@ fn role_from_db(s: &str) -> Result<Role, sqlx::Error> {
 }
 
 /// A digest read back from the database.
-fn digest_from_db(bytes: &[u8]) -> Result<Digest, sqlx::Error> {
+pub(crate) fn digest_from_db(bytes: &[u8]) -> Result<Digest, sqlx::Error> {
     bytes.try_into().map_err(|_| {
         sqlx::Error::Decode(format!("token digest of {} bytes, not 32", bytes.len()).into())
     })

@@ -518,6 +518,12 @@ pub(super) fn push_filters<'a>(
     if let Some(key) = &query.client_key {
         w.and(qb).push("client_key = ").push_bind(key.as_str());
     }
+    if let Some(user) = &query.client_user {
+        w.and(qb).push("client_user = ").push_bind(user.as_str());
+    }
+    if let Some(team) = &query.client_team {
+        w.and(qb).push("client_team = ").push_bind(team.as_str());
+    }
     if let Some(stream) = query.stream {
         w.and(qb).push("stream = ").push_bind(stream);
     }
@@ -584,6 +590,8 @@ fn record_from_row(row: &SqliteRow) -> Result<LogRecord, sqlx::Error> {
         started_at: micros_to_time(row.try_get("started_at")?)?,
         client_addr: row.try_get("client_addr")?,
         client_key: row.try_get("client_key")?,
+        client_user: row.try_get("client_user")?,
+        client_team: row.try_get("client_team")?,
         user_agent: row.try_get("user_agent")?,
         session_id: row.try_get("session_id")?,
         method: row.try_get("method")?,

@@ -142,6 +142,8 @@ fn raw_key(by: BreakdownBy) -> &'static str {
         BreakdownBy::Model => "COALESCE(routed_model, requested_model)",
         BreakdownBy::Endpoint => "endpoint",
         BreakdownBy::ClientKey => "client_key",
+        BreakdownBy::ClientUser => "client_user",
+        BreakdownBy::ClientTeam => "client_team",
     }
 }
 
@@ -150,6 +152,8 @@ fn rollup_key(by: BreakdownBy) -> &'static str {
         BreakdownBy::Model => "COALESCE(NULLIF(routed_model, ''), NULLIF(requested_model, ''))",
         BreakdownBy::Endpoint => "NULLIF(endpoint, '')",
         BreakdownBy::ClientKey => "NULLIF(client_key, '')",
+        // Not in the rollups: `Group::in_rollups` sends these groups to the raw rows.
+        BreakdownBy::ClientUser | BreakdownBy::ClientTeam => "NULL",
     }
 }
 
@@ -169,6 +173,16 @@ impl Group {
             Self::Bucket(w) => format!("(hour / {w}) * {w}"),
             Self::Key(by) => rollup_key(by).to_owned(),
             Self::BucketKey(w, by) => format!("(hour / {w}) * {w}, {}", rollup_key(by)),
+        }
+    }
+
+    /// Whether the rollups have the group's key (they have no user or team).
+    fn in_rollups(self) -> bool {
+        match self {
+            Self::Key(by) | Self::BucketKey(_, by) => {
+                !matches!(by, BreakdownBy::ClientUser | BreakdownBy::ClientTeam)
+            }
+            Self::All | Self::Bucket(_) => true,
         }
     }
 
@@ -245,10 +259,12 @@ fn split(range: Range) -> Split {
     }
 }
 
-/// Rollups can answer `query` unless it searches text (not in rollups) or filters on an empty
-/// string (the rollups' stand-in for NULL).
+/// Rollups can answer `query` unless it searches text or filters on a user or team (neither in
+/// the rollups) or filters on an empty string (the rollups' stand-in for NULL).
 fn rollups_apply(query: &Query) -> bool {
     query.like_pattern().is_none()
+        && query.client_user.is_none()
+        && query.client_team.is_none()
         && [&query.model, &query.endpoint, &query.client_key]
             .iter()
             .all(|v| v.as_deref() != Some(""))
@@ -271,7 +287,7 @@ impl SqliteStore {
             query.from.map(|t| t.timestamp_micros()),
             query.to.map(|t| t.timestamp_micros()),
         );
-        let parts = if rollups_apply(query) && group.whole_hours() {
+        let parts = if rollups_apply(query) && group.whole_hours() && group.in_rollups() {
             split(range)
         } else {
             Split {

@@ -318,7 +318,7 @@ fn existing_ids(conn: &Connection, records: &[&LogRecord]) -> rusqlite::Result<H
     Ok(existing)
 }
 
-/// Binds `r` to the 28 parameters after the first `offset`, in [`sql::REQUEST_COLUMNS`] order.
+/// Binds `r` to the 30 parameters after the first `offset`, in [`sql::REQUEST_COLUMNS`] order.
 fn bind_request(
     statement: &mut CachedStatement<'_>,
     offset: usize,
@@ -353,6 +353,8 @@ fn bind_request(
         &to_db(r.response_bytes),
         &r.replay_of.as_ref().map(Uuid::as_bytes),
         &r.failovers(),
+        &r.client_user.as_deref(),
+        &r.client_team.as_deref(),
     ];
     for (i, value) in values.into_iter().enumerate() {
         statement.raw_bind_parameter(offset + i + 1, value)?;

@@ -106,7 +106,7 @@ where
     }
 }
 
-fn skip_or_fail(required: bool, why: &str) {
+pub(crate) fn skip_or_fail(required: bool, why: &str) {
     assert!(
         !required,
         "SWITCHBOARD_REQUIRE_POSTGRES=1 but PostgreSQL is unreachable: {why}"

@@ -4,6 +4,7 @@
 mod admin;
 mod audit;
 mod dashboard;
+mod keys;
 mod rollups;
 mod sqlite_writer;
 mod suite;

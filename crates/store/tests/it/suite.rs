@@ -18,6 +18,8 @@ pub(crate) async fn round_trip_preserves_every_field(store: Arc<dyn Store>) {
         started_at: t0() + Duration::microseconds(123_456),
         client_addr: Some("127.0.0.1:5555".into()),
         client_key: Some("alice".into()),
+        client_user: Some("alice@example.com".into()),
+        client_team: Some("platform".into()),
         user_agent: Some("claude-cli/1.0.0".into()),
         session_id: Some("3f1c-session".into()),
         method: "POST".into(),
@@ -179,6 +181,9 @@ fn filter_dataset() -> Vec<LogRecord> {
                 1 => Some("bob".into()),
                 _ => None,
             };
+            // Alice's and Bob's keys belong to two users; Alice's is charged to a team.
+            r.client_user = r.client_key.as_ref().map(|k| format!("{k}-user"));
+            r.client_team = (i % 4 == 0).then(|| "platform".into());
             r.stream = (i / 2) % 2 == 0;
             r
         })
@@ -210,6 +215,12 @@ fn matches(q: &Query, r: &LogRecord) -> bool {
         && q.client_key
             .as_ref()
             .is_none_or(|k| r.client_key.as_ref() == Some(k))
+        && q.client_user
+            .as_ref()
+            .is_none_or(|u| r.client_user.as_ref() == Some(u))
+        && q.client_team
+            .as_ref()
+            .is_none_or(|t| r.client_team.as_ref() == Some(t))
         && q.stream.is_none_or(|s| r.stream == s)
         && q.search.as_ref().is_none_or(text)
 }
@@ -290,6 +301,16 @@ pub(crate) async fn every_filter_selects_what_it_says(store: Arc<dyn Store>) {
             ..Query::default()
         },
         Query {
+            client_user: s("bob-user"),
+            ..Query::default()
+        },
+        Query {
+            client_team: s("platform"),
+            from: Some(at(1200)),
+            to: Some(at(12_300)),
+            ..Query::default()
+        },
+        Query {
             stream: Some(true),
             ..Query::default()
         },
@@ -352,6 +373,24 @@ pub(crate) async fn every_filter_selects_what_it_says(store: Arc<dyn Store>) {
             .expect("breakdown");
         let total: u64 = groups.iter().map(|g| g.totals.requests).sum();
         assert_eq!(total, expected.len() as u64, "breakdown {q:?}");
+        for by in [BreakdownBy::ClientUser, BreakdownBy::ClientTeam] {
+            let groups = store.breakdown(&q, by).await.expect("breakdown");
+            for g in &groups {
+                let want = expected
+                    .iter()
+                    .filter(|r| {
+                        let v = match by {
+                            BreakdownBy::ClientUser => &r.client_user,
+                            _ => &r.client_team,
+                        };
+                        v == &g.key
+                    })
+                    .count();
+                assert_eq!(g.totals.requests, want as u64, "breakdown {by:?} {q:?}");
+            }
+            let total: u64 = groups.iter().map(|g| g.totals.requests).sum();
+            assert_eq!(total, expected.len() as u64, "breakdown {by:?} {q:?}");
+        }
     }
     // The filters above are not vacuous.
     let kimi = Query {
