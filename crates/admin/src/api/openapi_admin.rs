@@ -48,7 +48,6 @@ pub(crate) fn header_params(path: &str, method: &str) -> Vec<Value> {
 
 /// The operation of `method` `path`, or `None` for a route this document does not know (a
 /// test fails).
-#[expect(clippy::too_many_lines, reason = "one table of the routes")]
 pub(crate) fn op(method: &str, path: &str) -> Option<AdminOp> {
     let op = |id, summary, body: Option<Value>, ok: Value| AdminOp {
         id,
