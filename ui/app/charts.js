@@ -8,7 +8,7 @@ export const PALETTE = ['--c1', '--c2', '--c3', '--c4', '--c5', '--c6', '--c7', 
 
 // A uPlot chart sized to its container. `series`: [{label, values, color (a --c var), axis: 0|1,
 // bars?: bool, fmt?: (v) => string}], `x`: seconds since the epoch.
-export function TimeChart({ x, series, height = 240, yFmt = [fmt.compact, fmt.compact], id }) {
+export function TimeChart({ x, series, height = 240, yFmt = [fmt.compact, fmt.compact], id, step = 0 }) {
   const ref = useRef(null);
   const themeName = theme.value;
   const language = lang.value;
@@ -23,9 +23,10 @@ export function TimeChart({ x, series, height = 240, yFmt = [fmt.compact, fmt.co
       { stroke: text, grid: { stroke: grid, width: 1 }, ticks: { stroke: grid, width: 1 }, size: 56,
         values: (u, vals) => vals.map((v) => yFmt[0](v)) },
     ];
-    const scales = { x: { time: true } };
+    // Bars at the edges need half a bucket of room on each side.
+    const scales = { x: { time: true, range: step ? (u, min, max) => [min - step / 2, max + step / 2] : undefined } };
     if (series.some((s) => s.axis === 1)) {
-      axes.push({ side: 1, stroke: text, grid: { show: false }, ticks: { stroke: grid, width: 1 }, size: 60, scale: 'y2',
+      axes.push({ side: 1, stroke: text, grid: { show: false }, ticks: { stroke: grid, width: 1 }, size: 66, scale: 'y2',
         values: (u, vals) => vals.map((v) => yFmt[1](v)) });
       scales.y2 = { range: (u, min, max) => [0, max > 0 ? max * 1.1 : 1] };
     }
@@ -35,10 +36,10 @@ export function TimeChart({ x, series, height = 240, yFmt = [fmt.compact, fmt.co
       height,
       scales,
       axes,
-      legend: { show: true },
+      legend: { show: true, live: false },
       cursor: { drag: { x: false, y: false } },
       series: [
-        { value: (u, v) => (v == null ? '' : fmt.dateTime(new Date(v * 1000))) },
+        { label: t('chart.time'), value: (u, v) => (v == null ? '' : fmt.dateTime(new Date(v * 1000))) },
         ...series.map((s) => {
           const color = cssVar(s.color);
           const out = {

@@ -59,7 +59,7 @@ export const fmt = {
     if (n == null) return '—';
     const a = Math.abs(n);
     const [min, max] = a === 0 ? [2, 2] : a >= 100 ? [0, 0] : a >= 1 ? [2, 2] : a >= 0.01 ? [2, 3] : [2, 4];
-    return nf({ style: 'currency', currency: 'USD', minimumFractionDigits: min, maximumFractionDigits: max }).format(n);
+    return nf({ style: 'currency', currency: 'USD', currencyDisplay: 'narrowSymbol', minimumFractionDigits: min, maximumFractionDigits: max }).format(n);
   },
   pct: (r, digits = 1) => (r == null ? '—' : nf({ style: 'percent', maximumFractionDigits: digits }).format(r)),
   ms: (ms) => {
@@ -77,6 +77,13 @@ export const fmt = {
   dateTime: (d) => (d == null ? '—' : nf({ dt: { dateStyle: 'medium', timeStyle: 'medium' } }).format(new Date(d))),
   time: (d) => (d == null ? '—' : nf({ dt: { hour: '2-digit', minute: '2-digit', second: '2-digit' } }).format(new Date(d))),
   date: (d) => nf({ dt: { dateStyle: 'medium' } }).format(new Date(d)),
+  // The time of day for today's instants, else the day and the time.
+  when: (d) => {
+    if (d == null) return '—';
+    const x = new Date(d);
+    if (x.toDateString() === new Date().toDateString()) return fmt.time(x);
+    return nf({ dt: { month: 'short', day: 'numeric', hour: '2-digit', minute: '2-digit' } }).format(x);
+  },
   day: (d) => nf({ dt: { month: 'short', day: 'numeric' } }).format(new Date(d)),
   month: (d) => nf({ dt: { month: 'short' } }).format(new Date(d)),
   weekday: (d) => nf({ dt: { weekday: 'short' } }).format(new Date(d)),

@@ -38,7 +38,7 @@ export function Waterfall({ record }) {
       }
       return html`
         <div class="who" data-attempt=${i}>
-          <div class="ep">${i + 1}. ${a.endpoint}</div>
+          <div class="wf-ep">${i + 1}. ${a.endpoint}</div>
           <div><span class=${'chip ' + (ok ? 'ok' : statusClass(a.status))}>${a.status ?? t('wf.no_status')}</span>
             ${a.error_class ? html` <span class="muted small">${a.error_class}</span>` : null}</div>
         </div>

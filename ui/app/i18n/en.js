@@ -110,6 +110,7 @@ export const en = {
   'overview.see_requests': 'See the requests',
   'overview.cache': 'Prompt-cache hit ratio by endpoint',
   'overview.cache_note': "each provider's own denominator",
+  'overview.cache_formula': 'Hit ratio = {f}.',
   'overview.heatmap': 'Token use over the last year',
 
   'cache.anthropic': 'reads ÷ all prompt tokens',
@@ -175,7 +176,7 @@ export const en = {
   'tl.first_byte': 'First byte',
   'tl.first_token': 'First token',
   'tl.longest_gap': 'Longest gap',
-  'tl.stalls': '{n} stalls (gaps over {s})',
+  'tl.stalls': 'Stalls (gaps over {s}): {n}',
   'tl.stall': 'Stall (gap over {s})',
   'tl.event': 'Event',
   'tl.at': 'At',
@@ -194,6 +195,9 @@ export const en = {
   'body.truncated': 'truncated',
   'body.headers': '{n} headers',
 
+  'json.item': '{n} item',
+  'json.key': '{n} key',
+  'chart.time': 'Time',
   'json.items': '{n} items',
   'json.keys': '{n} keys',
   'json.chars': '{n} characters',
@@ -268,7 +272,7 @@ export const en = {
   'settings.gateway': 'Audit and logging',
   'settings.audit': 'Keep request and response bodies (audit)',
   'settings.retention': 'Keep bodies for',
-  'settings.log_file': 'Write a log file (JSON lines)',
+  'settings.log_file': 'Write a log file',
   'settings.pricing': 'Price overrides (USD per million tokens)',
   'settings.pricing_note': 'Overrides the shipped price table for the models named.',
 

@@ -110,6 +110,7 @@ export const zh = {
   'overview.see_requests': '查看这些请求',
   'overview.cache': '各端点的提示词缓存命中率',
   'overview.cache_note': '按各提供商自己的口径计算',
+  'overview.cache_formula': '命中率 = {f}。',
   'overview.heatmap': '过去一年的 Token 用量',
 
   'cache.anthropic': '读取 ÷ 全部提示词 token',
@@ -194,6 +195,9 @@ export const zh = {
   'body.truncated': '已截断',
   'body.headers': '{n} 个请求头',
 
+  'json.item': '{n} 项',
+  'json.key': '{n} 个键',
+  'chart.time': '时间',
   'json.items': '{n} 项',
   'json.keys': '{n} 个键',
   'json.chars': '{n} 个字符',
@@ -268,7 +272,7 @@ export const zh = {
   'settings.gateway': '审计与日志',
   'settings.audit': '保存请求和响应正文（审计）',
   'settings.retention': '正文保留时长',
-  'settings.log_file': '写入日志文件（JSON 行）',
+  'settings.log_file': '写入日志文件',
   'settings.pricing': '价格覆盖（每百万 Token 美元）',
   'settings.pricing_note': '覆盖内置价格表中所列模型的价格。',
 

@@ -91,7 +91,7 @@ function Trend({ d }) {
       ],
     };
   }, [d, t('kpi.requests')]);
-  return html`<${TimeChart} id="trend" x=${data.x} series=${data.series} yFmt=${[fmt.compact, fmt.usd]} />`;
+  return html`<${TimeChart} id="trend" x=${data.x} series=${data.series} yFmt=${[fmt.compact, fmt.usd]} step=${d.bucket === 'day' ? 86400 : 3600} />`;
 }
 
 function TokenKinds({ s }) {
@@ -165,14 +165,17 @@ function CacheRatio({ d }) {
     const rows = d.rows || [];
     const xs = [...new Set(rows.map((r) => Date.parse(r.start)))].sort((a, b) => a - b);
     const names = [...new Set(rows.map((r) => r.endpoint || ''))];
+    const denominators = [...new Set(rows.map((r) => r.denominator).filter(Boolean))];
+    const each = denominators.length > 1;
     return {
+      note: denominators.length === 1 ? t('cache.' + denominators[0]) : '',
       x: xs.map((v) => v / 1000),
       series: names.slice(0, 8).map((name, i) => {
         const mine = rows.filter((r) => (r.endpoint || '') === name);
         const by = new Map(mine.map((r) => [Date.parse(r.start), r.hit_ratio]));
         const denominator = mine[0] && mine[0].denominator;
         return {
-          label: (name || t('common.none')) + (denominator ? ` (${t('cache.' + denominator)})` : ''),
+          label: (name || t('common.none')) + (each && denominator ? ` (${t('cache.' + denominator)})` : ''),
           values: xs.map((x) => by.get(x) ?? null),
           color: '--c' + (i + 1),
           fmt: (v) => fmt.pct(v),
@@ -181,7 +184,10 @@ function CacheRatio({ d }) {
     };
   }, [d, t('common.none')]);
   if (data.x.length === 0) return html`<div class="empty">${t('common.no_data')}</div>`;
-  return html`<${TimeChart} id="cache" x=${data.x} series=${data.series} yFmt=${[(v) => fmt.pct(v, 0), fmt.pct]} height=${200} />`;
+  return html`<div>
+    <${TimeChart} id="cache" x=${data.x} series=${data.series} yFmt=${[(v) => fmt.pct(v, 0), fmt.pct]} height=${200} />
+    ${data.note ? html`<p class="muted small">${t('overview.cache_formula', { f: data.note })}</p>` : null}
+  </div>`;
 }
 
 function Year({ d }) {

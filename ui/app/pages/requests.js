@@ -131,7 +131,7 @@ function Table({ records, fresh }) {
     <tbody>${records.map((r) => html`
       <tr key=${r.id} class=${'clickable' + (fresh.has(r.id) ? ' fresh' : '')} data-id=${r.id} onClick=${(e) => open(e, r.id)}>
         <td data-label=${t('col.time')} class="nowrap"><a href=${href('/requests/' + r.id)} title=${fmt.dateTime(r.started_at)}
-          onClick=${(e) => { e.preventDefault(); go('/requests/' + r.id); }}>${fmt.time(r.started_at)}</a>
+          onClick=${(e) => { e.preventDefault(); go('/requests/' + r.id); }}>${fmt.when(r.started_at)}</a>
           ${r.stream ? html` <span class="chip small" title=${t('filter.streamed')}>SSE</span>` : null}
           ${r.replay_of ? html` <span class="chip info small">${t('requests.replay')}</span>` : null}</td>
         <td data-label=${t('col.model')}><span class="break">${r.requested_model || '—'}</span>

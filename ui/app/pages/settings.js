@@ -9,12 +9,12 @@ import { useLoad, Loaded, Failed, Seg, toast } from '../ui.js';
 export function Settings() {
   return html`
     <div class="page-head"><h1>${t('settings.title')}</h1></div>
-    <div class="grid">
+    <div class="grid start">
       <${Appearance} />
       <${Gateway} />
     </div>
     <${Config} />
-    <div class="grid">
+    <div class="grid start">
       <${Users} />
       <${Sessions} />
     </div>
@@ -93,7 +93,7 @@ function GatewayForm({ s, onSaved }) {
         ${PRICE_FIELDS.map((k) => html`<td data-label=${t('settings.price_' + k)} class="num"><input aria-label=${t('settings.price_' + k)} class="price" inputmode="decimal" value=${p[k] ?? ''} onInput=${(e) => price(i, k, e.target.value)} /></td>`)}
         <td class="right"><button type="button" class="small" aria-label=${t('common.remove')} onClick=${() => setV({ ...v, prices: v.prices.filter((_, j) => j !== i) })}>✕</button></td></tr>`)}</tbody>
     </table></div>`}
-    <p class="muted small">${t('settings.pricing_note')}</p>
+    ${v.prices.length ? html`<p class="muted small">${t('settings.pricing_note')}</p>` : null}
     <${Failed} error=${error} />
     <div class="form-actions">
       <button type="button" class="small" onClick=${() => setV({ ...v, prices: [...v.prices, { pattern: '' }] })}>${t('settings.add_price')}</button>
