@@ -18,6 +18,11 @@
 //! Without Chromium the test is skipped, unless `SWITCHBOARD_REQUIRE_CLIENTS=1` (CI), where a
 //! missing browser is a failure.
 
+#![expect(
+    clippy::panic,
+    reason = "a browser test outside #[test] functions: a failed step stops it, saying what the page showed"
+)]
+
 #[path = "dashboard/webdriver.rs"]
 mod webdriver;
 

@@ -20,6 +20,8 @@ export function Requests() {
   const [hidden, setHidden] = useState(document.hidden);
   const [stack, setStack] = useState([]); // cursors of the pages before this one
   const lastId = useRef(null);
+  const followed = useRef(false); // the feed ran before (a resume, not the first start)
+  const [reloads, setReloads] = useState(0);
 
   // The page.
   useEffect(() => {
@@ -29,7 +31,7 @@ export function Requests() {
       .then((d) => { if (live) setPage({ records: d.records, next: d.next_cursor, error: null }); })
       .catch((error) => { if (live) setPage({ records: [], next: null, error }); });
     return () => { live = false; };
-  }, [key]);
+  }, [key, reloads]);
 
   useEffect(() => {
     const on = () => setHidden(document.hidden);
@@ -44,6 +46,10 @@ export function Requests() {
       setFeed(cursor ? 'paged' : 'paused');
       return undefined;
     }
+    // Resuming: the server replays what was missed after the last event id; without one (a
+    // feed that sent no ids yet), the first page is read again instead.
+    if (followed.current && !lastId.current) setReloads((n) => n + 1);
+    followed.current = true;
     const { q, ...filters } = f.api; // the feed has no free-text search; rows are filtered below
     const s = follow('/api/live' + qs(filters), {
       lastEventId: lastId.current,
