@@ -21,6 +21,7 @@ impl From<VaultError> for ApiError {
             | VaultError::InvalidKey { .. }
             | VaultError::RotationNeedsKey
             | VaultError::SameKey { .. } => Self::BadRequest(e.to_string()),
+            VaultError::Reserved { .. } => Self::Conflict(e.to_string()),
             VaultError::Store(s) => Self::Store(s),
             e => Self::Internal(e.to_string()),
         }

@@ -17,14 +17,19 @@
 //! - [`Links`]: one-time login links.
 //! - [`LoginLimiter`]: login attempts per address and per user, in memory.
 //! - [`Users`]: names, roles, passwords, the password login.
+//! - [`client_keys`]: client keys (`sb-…`), their keyed digest ([`KeyHasher`], HMAC-SHA256 under
+//!   a server key in the vault); [`ClientKeys`]: keys, teams and budgets as the admin API and
+//!   the CLI manage them.
 //! - [`vault`]: [`MasterKey`] and [`Secrets`], XChaCha20-Poly1305 sealed secrets, master-key
 //!   rotation that survives a crash.
 //!
 //! The services take an `Arc<dyn switchboard_store::AdminStore>` and are cheap to clone
 //! ([`Secrets`] is one per process: share it in an `Arc`).
 
+pub mod client_keys;
 mod credential;
 mod files;
+mod keys;
 mod limiter;
 mod links;
 pub mod password;
@@ -35,7 +40,9 @@ pub mod vault;
 
 pub use switchboard_config::SecretString;
 
+pub use client_keys::KeyHasher;
 pub use credential::{CREDENTIAL_FILE, CredentialError, LocalCredential};
+pub use keys::{ClientKeys, KeyChange, KeyError, NewKey, Snapshot, parse_limits};
 pub use limiter::{Limit, LimitPolicy, LoginLimiter, Scope, Throttled};
 pub use links::{DEFAULT_LINK_TTL, LinkError, Links};
 pub use sessions::{NewSession, Session, SessionError, SessionInfo, SessionPolicy, Sessions};

@@ -111,6 +111,11 @@ pub enum VaultError {
          row: nothing was changed; try again"
     )]
     RotationConflict,
+    #[error(
+        "the secret {name} is the server key client keys are checked with: deleting it would \
+         lock out every client key"
+    )]
+    Reserved { name: String },
     #[error("secret storage failed: {0}")]
     Store(#[from] StoreError),
     #[error(transparent)]
@@ -305,6 +310,9 @@ impl Secrets {
     /// An invalid name; the store failed.
     pub async fn delete(&self, name: &str) -> Result<bool, VaultError> {
         validate_name(name)?;
+        if name == crate::client_keys::HASH_KEY_SECRET {
+            return Err(VaultError::Reserved { name: name.into() });
+        }
         Ok(self.store.delete_secret(name).await?)
     }
 
