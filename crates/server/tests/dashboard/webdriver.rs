@@ -28,7 +28,7 @@ const CHROMIUM_ARGS: &[&str] = &[
 ];
 
 /// How long one wait for the page may take before the test fails.
-pub(crate) const WAIT: Duration = Duration::from_secs(15);
+pub(crate) const WAIT: Duration = Duration::from_secs(30);
 
 /// Where the browser and its driver are, if installed.
 pub(crate) fn find() -> Option<(PathBuf, PathBuf)> {
