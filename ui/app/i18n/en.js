@@ -159,6 +159,7 @@ export const en = {
   'detail.unknown_price': 'unknown (no price for this model)',
   'detail.per_mtok': 'Per million tokens',
   'detail.waterfall': 'Attempts',
+  'detail.attempt': '1 attempt',
   'detail.attempts': '{n} attempts',
   'detail.no_attempts': 'No endpoint was tried.',
   'detail.timeline': 'Stream timeline',

@@ -159,6 +159,7 @@ export const zh = {
   'detail.unknown_price': '未知（该模型没有价格）',
   'detail.per_mtok': '每百万 Token',
   'detail.waterfall': '尝试',
+  'detail.attempt': '1 次尝试',
   'detail.attempts': '{n} 次尝试',
   'detail.no_attempts': '没有尝试任何端点。',
   'detail.timeline': '流式时间线',

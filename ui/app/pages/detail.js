@@ -58,7 +58,7 @@ function Request({ d }) {
       </section>
     </div>
     <section class="card" id="attempts">
-      <div class="card-head"><h2>${t('detail.waterfall')}</h2><span class="muted small">${t('detail.attempts', { n: (d.attempts || []).length })}</span></div>
+      <div class="card-head"><h2>${t('detail.waterfall')}</h2><span class="muted small">${t((d.attempts || []).length === 1 ? 'detail.attempt' : 'detail.attempts', { n: (d.attempts || []).length })}</span></div>
       <${Waterfall} record=${d} />
     </section>
     ${streamed ? html`<section class="card" id="stream">
