@@ -933,3 +933,80 @@ async fn a_gateway_on_the_builtin_default_gets_its_first_file() {
     assert_eq!(status["endpoints"].as_array().expect("endpoints").len(), 2);
     running.shutdown().await;
 }
+
+/// Reads SSE frames from `resp` until `done` says enough (bounded), returning (event, id, data).
+async fn sse_until(
+    mut resp: reqwest::Response,
+    done: impl Fn(&[(String, String, Value)]) -> bool,
+) -> Vec<(String, String, Value)> {
+    let mut buf = String::new();
+    let mut out = Vec::new();
+    tokio::time::timeout(Duration::from_secs(10), async {
+        while !done(&out) {
+            let chunk = resp.chunk().await.expect("chunk").expect("the feed ended");
+            buf.push_str(std::str::from_utf8(&chunk).expect("utf-8"));
+            while let Some(end) = buf.find("\n\n") {
+                let frame: String = buf.drain(..end + 2).collect();
+                let (mut event, mut id, mut data) = (String::new(), String::new(), String::new());
+                for line in frame.lines() {
+                    if let Some(v) = line.strip_prefix("event: ") {
+                        event = v.to_owned();
+                    } else if let Some(v) = line.strip_prefix("id: ") {
+                        id = v.to_owned();
+                    } else if let Some(v) = line.strip_prefix("data: ") {
+                        data.push_str(v);
+                    }
+                }
+                if !event.is_empty() {
+                    out.push((event, id, serde_json::from_str(&data).expect("data")));
+                }
+            }
+        }
+    })
+    .await
+    .expect("the events within 10 s");
+    out
+}
+
+#[tokio::test]
+async fn the_live_feed_resumes_from_the_last_event_id() {
+    let up = MockUpstream::start(Reply::json(200, sse::anthropic_message("m", "x", 1, 1))).await;
+    let gw = TestGateway::builder()
+        .endpoint("a", "anthropic", &up.url(), "api_key = \"k\"")
+        .start()
+        .await;
+    let mut ids = Vec::new();
+    for _ in 0..3 {
+        let resp = gw.post("/v1/messages", &message(false, "hi")).await;
+        ids.push(
+            resp.headers()["x-switchboard-request-id"]
+                .to_str()
+                .expect("id")
+                .to_owned(),
+        );
+        resp.text().await.expect("body");
+    }
+    gw.wait_for_logs(3).await;
+    // A client that saw the first request comes back: it gets the three from that one on,
+    // oldest first, each with its id, then the live feed.
+    let resp = gw
+        .admin_get("/api/live")
+        .header("last-event-id", &ids[0])
+        .send()
+        .await
+        .expect("live");
+    assert_eq!(resp.status(), 200);
+    let events = sse_until(resp, |e| {
+        e.iter().filter(|(k, ..)| k == "request").count() >= 3
+    })
+    .await;
+    let resumed: Vec<&str> = events
+        .iter()
+        .filter(|(k, ..)| k == "request")
+        .map(|(_, id, data)| {
+            assert_eq!(data["id"].as_str(), Some(id.as_str()));
+            id.as_str()
+        })
+        .collect();
+    assert_eq!(resumed, ids.iter().map(String::as_str).collect::<Vec<_>>());
+}

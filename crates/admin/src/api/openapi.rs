@@ -10,7 +10,7 @@ use switchboard_core::Access;
 
 use super::openapi_admin;
 use super::params::{FILTERS, Spec};
-use super::{export, local, report, routes, stats};
+use super::{export, live, local, report, routes, stats};
 
 pub(crate) async fn document() -> Json<Value> {
     Json(openapi())
@@ -70,8 +70,12 @@ pub(crate) fn openapi() -> Value {
 /// Who may call a route, as OpenAPI security requirements.
 fn security(access: Access) -> Value {
     match access {
-        Access::Admin { mutates: true } => json!([{"session": [], "csrf": []}, {"bearer": []}]),
-        Access::Admin { mutates: false } => json!([{"session": []}, {"bearer": []}]),
+        Access::Admin { mutates: true } | Access::Member { mutates: true } => {
+            json!([{"session": [], "csrf": []}, {"bearer": []}])
+        }
+        Access::Admin { mutates: false } | Access::Member { mutates: false } => {
+            json!([{"session": []}, {"bearer": []}])
+        }
         _ => json!([{}]),
     }
 }
@@ -201,8 +205,8 @@ fn operation(path: &str) -> Option<Value> {
         ),
         "/api/live" => (
             "liveFeed",
-            "Server-Sent Events. `event: request` carries a Request (outcome `in_progress` while a stream runs, then the completed record); `event: totals` carries Stats over the same filters, on connect and at most every 2 s while requests come; `event: lagged` carries {\"skipped\": n} when this subscriber fell behind and lost n events.",
-            &[],
+            "Server-Sent Events. `event: request` carries a Request (outcome `in_progress` while a stream runs, then the completed record); `event: totals` carries Stats over the same filters, on connect and at most every 2 s while requests come; `event: lagged` carries {\"skipped\": n} when this subscriber fell behind and lost n events; `event: coalesced` carries {\"skipped\": n} request events not sent past max_rate. Each request event's SSE id is its record's id: reconnecting with Last-Event-ID first replays the stored records from that one on (oldest first, at most 500).",
+            &[live::MAX_RATE],
             json!({
                 "description": "An endless event stream.",
                 "content": {"text/event-stream": {"schema": {"type": "string"}}},
@@ -363,6 +367,14 @@ fn schemas() -> Value {
         ),
         ("client_addr", nullable("string")),
         ("client_key", nullable("string")),
+        (
+            "client_user",
+            json!({"type": ["string", "null"], "description": "The user the client key belongs to."}),
+        ),
+        (
+            "client_team",
+            json!({"type": ["string", "null"], "description": "The team the client key belongs to."}),
+        ),
         ("user_agent", nullable("string")),
         ("session_id", nullable("string")),
         ("method", string()),

@@ -206,6 +206,14 @@ impl Params {
         self.raw(name).map(str::to_owned)
     }
 
+    /// The value given for a route's own `Count` parameter.
+    pub(crate) fn count_of(&self, spec: &Spec) -> Result<Option<u32>, ApiError> {
+        match spec.kind {
+            Kind::Count { max } => self.count(spec.name, max),
+            _ => Ok(None),
+        }
+    }
+
     /// The value given for a route's own text parameter; an empty one counts as absent.
     pub(crate) fn text_of(&self, name: &str) -> Option<String> {
         self.text(name)
