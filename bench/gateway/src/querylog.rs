@@ -32,7 +32,12 @@ async fn generate(store: &SqliteStore, rows: i64) {
     let start = (Utc::now() - chrono::Duration::days(30)).timestamp_micros();
     sqlx::query(
         "WITH RECURSIVE seq(n) AS (SELECT 0 UNION ALL SELECT n + 1 FROM seq WHERE n < ?1 - 1)
-         INSERT INTO requests SELECT
+         INSERT INTO requests (id, started_at, client_addr, client_key, user_agent, session_id,
+           method, path, client_dialect, requested_model, routed_model, endpoint, stream, status,
+           outcome, error, stop_reason, ttfb_ms, latency_ms, input_tokens, output_tokens,
+           cache_creation_input_tokens, cache_read_input_tokens, cost_usd, request_bytes,
+           response_bytes, replay_of, failovers)
+         SELECT
            randomblob(16), ?2 + n * (?3 / ?1), '127.0.0.1:5000', 'key-' || (n % 10),
            'claude-cli/1.0', NULL, 'POST', '/v1/messages', 'anthropic',
            'model-' || (n % 5), CASE WHEN n % 7 = 0 THEN 'fallback' ELSE 'model-' || (n % 5) END,
@@ -44,7 +49,7 @@ async fn generate(store: &SqliteStore, rows: i64) {
            abs(random()) % 50000, abs(random()) % 4000, abs(random()) % 1000,
            abs(random()) % 100000,
            CASE WHEN n % 13 = 0 THEN NULL ELSE (abs(random()) % 10000) / 100000.0 END,
-           1000, 5000
+           1000, 5000, NULL, CASE WHEN n % 50 = 0 THEN 1 ELSE 0 END
          FROM seq",
     )
     .bind(rows)
@@ -68,12 +73,27 @@ async fn generate(store: &SqliteStore, rows: i64) {
     .await
     .expect("generate rollups");
     sqlx::query(
-        "INSERT INTO attempts SELECT id, 0, endpoint, routed_model, status, latency_ms, error, 'ok'
+        "INSERT INTO attempts (request_id, seq, endpoint, model, status, latency_ms, error,
+           disposition, offset_ms, first_byte_ms, stream_ms, error_class)
+         SELECT id, 0, endpoint, routed_model, status, latency_ms, error,
+           CASE WHEN failovers > 0 THEN 'next' ELSE 'ok' END, 0, latency_ms / 2, NULL,
+           CASE WHEN failovers > 0 THEN '529 overloaded_error' END
          FROM requests",
     )
     .execute(store.pool())
     .await
     .expect("generate attempts");
+    // The exhausted ones (one in fifty) failed over once: a second attempt on another endpoint.
+    sqlx::query(
+        "INSERT INTO attempts (request_id, seq, endpoint, model, status, latency_ms, error,
+           disposition, offset_ms, first_byte_ms, stream_ms, error_class)
+         SELECT id, 1, 'endpoint-backup', routed_model, 200, 100, NULL, 'ok',
+           latency_ms, 50, latency_ms / 2, NULL
+         FROM requests WHERE failovers > 0",
+    )
+    .execute(store.pool())
+    .await
+    .expect("generate failover attempts");
     // ~300 bytes of prompt per audited request; one request in a thousand mentions a "flaky
     // integration test", so the search has something rare to find.
     sqlx::query(
@@ -135,7 +155,7 @@ async fn ingest(dir: &std::path::Path, n: usize) -> f64 {
     template.routed_model = Some("claude-sonnet-4-5".into());
     template.endpoint = Some("primary".into());
     template.status = 200;
-    template.outcome = "ok".into();
+    template.outcome = "ok".parse().expect("outcome");
     template.input_tokens = 1200;
     template.output_tokens = 300;
     let t = Instant::now();
@@ -295,9 +315,50 @@ async fn run(rows: i64, repeat: usize, ingest_n: usize, dir: PathBuf) {
             format!("{base}/api/stats/breakdown?by=client_key"),
         ),
         ("page 2 of the list", String::new()),
+        (
+            "time series by hour, 7 days, tz=Europe/Paris",
+            format!(
+                "{base}/api/stats/timeseries?bucket=hour&tz=Europe/Paris&from={}",
+                since(7)
+            ),
+        ),
+        (
+            "time series by day, 30 days, tz=Asia/Kolkata (quarter hours)",
+            format!("{base}/api/stats/timeseries?bucket=day&tz=Asia/Kolkata"),
+        ),
+        (
+            "heatmap, 365 days, tz=Europe/Paris",
+            format!("{base}/api/stats/heatmap?tz=Europe/Paris"),
+        ),
+        (
+            "failovers, 30 days (20,000 of 20,000)",
+            format!("{base}/api/stats/failovers"),
+        ),
+        ("failovers, 24 h", format!("{base}/api/stats/failovers?from={}", since(1))),
+        (
+            "cache ratio per endpoint by day, 30 days, tz=Europe/Paris",
+            format!("{base}/api/stats/cache?bucket=day&tz=Europe/Paris"),
+        ),
+        (
+            "cache ratio per endpoint by hour, 24 h",
+            format!("{base}/api/stats/cache?bucket=hour&from={}", since(1)),
+        ),
+        ("endpoints with the last hour's figures", format!("{base}/api/admin/endpoints")),
+        ("one request's detail", "DETAIL".to_owned()),
     ];
     for (name, url) in others {
-        let url = if url.is_empty() {
+        let url = if url == "DETAIL" {
+            let first: serde_json::Value = http
+                .get(format!("{base}/api/requests?limit=1"))
+                .send()
+                .await
+                .expect("list")
+                .json()
+                .await
+                .expect("json");
+            let id = first["records"][0]["id"].as_str().expect("a request");
+            format!("{base}/api/requests/{id}")
+        } else if url.is_empty() {
             let first: serde_json::Value = http
                 .get(format!("{base}/api/requests"))
                 .send()
