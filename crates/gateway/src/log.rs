@@ -231,12 +231,14 @@ impl RequestLog {
 impl Observe {
     /// Prices `r`, counts it, logs its line, exports its spans, and hands back its audit data.
     fn complete(&self, r: &mut LogRecord, cache_1h: u64) -> Option<switchboard_store::AuditBundle> {
+        // One lookup in the price table serves the cost and the metrics label.
+        let price = crate::pricing::price(&self.live.pricing, r);
         if r.cost_usd.is_none() {
-            r.cost_usd = crate::pricing::cost(&self.live.pricing, r, cache_1h);
+            r.cost_usd = price.map(|p| crate::pricing::cost(p, r, cache_1h));
         }
         let shared = &self.state.0;
         let model = r.routed_model.as_deref().or(r.requested_model.as_deref());
-        let label = model.map_or("", |m| self.live.model_label(m));
+        let label = self.live.model_label(model, price);
         shared.metrics.observe(r, label);
         let lf = &self.live.config.log_file;
         if lf.enabled {

@@ -2,7 +2,7 @@
 //! with every `Live` (so on reload), and the cost of a completed log row.
 
 use switchboard_config::PriceOverride;
-use switchboard_pricing::{Pricing, Rates};
+use switchboard_pricing::{Price, Pricing, Rates};
 use switchboard_protocol::Usage;
 use switchboard_store::LogRecord;
 
@@ -24,11 +24,19 @@ pub(crate) fn table(overrides: &[PriceOverride]) -> Pricing {
     p
 }
 
-/// The cost of `r`'s usage at the routed model's price, else the requested model's; `None` when
-/// neither has a price. The usage is in Anthropic's definition (the translators and observers
-/// moved cached tokens out of the input count), so one formula serves every provider.
-/// `cache_1h` of the cache writes were made with the 1-hour TTL.
-pub(crate) fn cost(pricing: &Pricing, r: &LogRecord, cache_1h: u64) -> Option<f64> {
+/// The price of `r`: the routed model's, else the requested model's; `None` when neither has
+/// one.
+pub(crate) fn price<'p>(pricing: &'p Pricing, r: &LogRecord) -> Option<&'p Price> {
+    [r.routed_model.as_deref(), r.requested_model.as_deref()]
+        .into_iter()
+        .flatten()
+        .find_map(|m| pricing.find(m))
+}
+
+/// The cost of `r`'s usage at `price`. The usage is in Anthropic's definition (the translators
+/// and observers moved cached tokens out of the input count), so one formula serves every
+/// provider. `cache_1h` of the cache writes were made with the 1-hour TTL.
+pub(crate) fn cost(price: &Price, r: &LogRecord, cache_1h: u64) -> f64 {
     let usage = Usage {
         input_tokens: r.input_tokens,
         output_tokens: r.output_tokens,
@@ -36,9 +44,5 @@ pub(crate) fn cost(pricing: &Pricing, r: &LogRecord, cache_1h: u64) -> Option<f6
         cache_read_input_tokens: r.cache_read_input_tokens,
         cache_creation_1h_input_tokens: cache_1h,
     };
-    [r.routed_model.as_deref(), r.requested_model.as_deref()]
-        .into_iter()
-        .flatten()
-        .find_map(|m| pricing.find(m))
-        .map(|p| p.cost(&usage))
+    price.cost(&usage)
 }

@@ -89,16 +89,21 @@ impl Live {
             .unwrap_or(requested)
     }
 
-    /// The `/metrics` label for `model`: the name itself when the config routes to it, else the
-    /// id of its entry in the price table (dated variants share their model's id), else
-    /// `other`. A client choosing model names cannot grow the registry: the labels are bounded
-    /// by the config and the price table.
+    /// The `/metrics` label for `model` (the routed model, else the requested one), whose price
+    /// is `price`: the name itself when the config routes to it, else the id of its entry in the
+    /// price table (dated variants share their model's id), else `other`; none for no model. A
+    /// client choosing model names cannot grow the registry: the labels are bounded by the
+    /// config and the price table.
     #[must_use]
-    pub fn model_label<'a>(&'a self, model: &'a str) -> &'a str {
-        if self.configured_models.contains(model) {
-            model
-        } else {
-            self.pricing.find(model).map_or("other", |p| p.id.as_str())
+    pub fn model_label<'a>(
+        &'a self,
+        model: Option<&'a str>,
+        price: Option<&'a switchboard_pricing::Price>,
+    ) -> &'a str {
+        match model {
+            None => "",
+            Some(m) if self.configured_models.contains(m) => m,
+            Some(_) => price.map_or("other", |p| p.id.as_str()),
         }
     }
 }
@@ -348,7 +353,8 @@ mod tests {
             r.requested_model = Some(model.clone());
             r.status = 200;
             r.outcome = switchboard_core::Outcome::Ok;
-            metrics.observe(&r, live.model_label(&model));
+            let price = crate::pricing::price(&live.pricing, &r);
+            metrics.observe(&r, live.model_label(Some(&model), price));
         }
         let scrape = crate::metrics::Scrape {
             endpoints: Vec::new(),
