@@ -39,6 +39,13 @@ const SERVER_KEYS: &[&str] = &[
     "tls_cert",
     "tls_key",
     "allowed_origins",
+    "max_body_bytes",
+    "max_headers",
+    "max_header_bytes",
+    "max_json_depth",
+    "max_messages",
+    "max_tools",
+    "max_content_blocks",
 ];
 const ROUTING_KEYS: &[&str] = &[
     "max_retries",
@@ -136,6 +143,7 @@ pub(crate) fn default_server() -> ServerConfig {
         body_timeout: DEFAULT_BODY_TIMEOUT,
         tls: None,
         allowed_origins: Vec::new(),
+        limits: crate::model::InputLimits::default(),
     }
 }
 
@@ -197,7 +205,35 @@ fn server(cx: &mut Cx<'_>, s: Section<'_>) -> ServerConfig {
         (None, None) => {}
     }
     out.allowed_origins = crate::admin::origins(cx, s, "allowed_origins");
+    input_limits(cx, s, &mut out.limits);
     out
+}
+
+/// `[server] max_*`: each at least 1 (0 would refuse everything, not lift the limit).
+fn input_limits(cx: &mut Cx<'_>, s: Section<'_>, l: &mut crate::model::InputLimits) {
+    for (key, slot) in [
+        ("max_body_bytes", &mut l.max_body_bytes),
+        ("max_header_bytes", &mut l.max_header_bytes),
+    ] {
+        if let Some(n) = s.byte_size(cx, key) {
+            if n == 0 {
+                cx.error(s.value_span(key), s.field(key), "must be at least 1 byte");
+            } else {
+                *slot = n;
+            }
+        }
+    }
+    for (key, slot, max) in [
+        ("max_headers", &mut l.max_headers, 10_000),
+        ("max_json_depth", &mut l.max_json_depth, 127),
+        ("max_messages", &mut l.max_messages, 10_000_000),
+        ("max_tools", &mut l.max_tools, 1_000_000),
+        ("max_content_blocks", &mut l.max_content_blocks, 10_000_000),
+    ] {
+        if let Some(n) = s.integer(cx, key, 1, max) {
+            *slot = usize::try_from(n).unwrap_or(*slot);
+        }
+    }
 }
 
 fn routing(cx: &mut Cx<'_>, s: Section<'_>) -> RoutingConfig {

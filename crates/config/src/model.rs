@@ -84,6 +84,43 @@ pub struct ServerConfig {
     /// Origins (`https://app.example.com`) whose web pages may call the proxy routes from a
     /// browser, besides the gateway's own.
     pub allowed_origins: Vec<String>,
+    /// What a proxy request may be: see [`InputLimits`].
+    pub limits: InputLimits,
+}
+
+/// Bounds on what a client may send to the proxy routes, each refused with an error in the
+/// client's dialect before anything is sent upstream: memory and CPU per request stay bounded
+/// whatever arrives.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct InputLimits {
+    /// Largest request body, bytes.
+    pub max_body_bytes: u64,
+    /// Most request headers.
+    pub max_headers: usize,
+    /// Largest total of header names and values, bytes.
+    pub max_header_bytes: u64,
+    /// Deepest JSON nesting in a body the gateway parses (one it translates).
+    pub max_json_depth: usize,
+    /// Most messages, tools and content blocks (all messages' together) in a body the gateway
+    /// translates.
+    pub max_messages: usize,
+    pub max_tools: usize,
+    pub max_content_blocks: usize,
+}
+
+impl Default for InputLimits {
+    fn default() -> Self {
+        Self {
+            // Anthropic's own limit is 32 MB; Claude Code's image-heavy requests stay under it.
+            max_body_bytes: 64 << 20,
+            max_headers: 100,
+            max_header_bytes: 64 << 10,
+            max_json_depth: 100,
+            max_messages: 10_000,
+            max_tools: 1_000,
+            max_content_blocks: 100_000,
+        }
+    }
 }
 
 /// A PEM certificate chain and its private key.

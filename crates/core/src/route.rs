@@ -18,6 +18,9 @@ pub enum Access {
     /// An authenticated admin through an allowed `Host`; a route that `mutates` also needs the
     /// session's CSRF token (when the admin came with a session cookie).
     Admin { mutates: bool },
+    /// Any signed-in user, admin or member, as for [`Access::Admin`]; the route shows a member
+    /// only their own data (their keys, their usage), and an admin everything.
+    Member { mutates: bool },
 }
 
 /// One route of a table: method, path (axum's `{param}` syntax) and who may call it.

@@ -9,27 +9,45 @@
 //!    answer to: `crate::hosts`), or with a body type a cross-site form or `fetch` can send
 //!    without asking (`text/plain`, form encodings), is refused. The SDKs and Claude Code send
 //!    neither.
-//! 2. Credentials: the gateway token, when one is configured (`[server] auth_token`), as
-//!    `x-api-key` or `Authorization: Bearer`; the headers that carried it are never forwarded.
+//! 2. Size: more or larger headers than `[server] max_headers`/`max_header_bytes` allow.
+//! 3. Credentials: once a client key exists, a valid key (not revoked, not expired) or the
+//!    gateway token (`[server] auth_token`, which works as one more key); before that, the
+//!    gateway token when one is set. As `x-api-key` or `Authorization: Bearer`; the headers that
+//!    carried them are never forwarded. A key limited to some clients checks the `User-Agent`.
+//!
+//! The key's allowed models and its rate, concurrency and budget limits need the body's
+//! `model`: the pipeline checks them once the body is read (`crate::clients::Clients::limit`),
+//! still before anything is sent upstream.
 
-use http::{HeaderMap, HeaderName, header};
+use std::sync::Arc;
 
+use http::{HeaderMap, header};
+use tokio::time::Instant;
+
+use crate::clients::{ClientKey, Strip};
 use crate::connection::ConnInfo;
 use crate::error::ApiError;
-use crate::state::Live;
+use crate::state::{AppState, Live};
 
 /// What admission learned about an admitted request.
 pub(crate) struct Admitted {
     /// Headers that carried the gateway's own credentials (never forwarded).
-    pub(crate) strip: Vec<HeaderName>,
+    pub(crate) strip: Strip,
+    /// The client key, when keys are in use (the gateway token counts as one).
+    pub(crate) key: Option<Arc<ClientKey>>,
 }
+
+/// Why a request was refused, with its key when one was recognised (the log names it).
+pub(crate) type Refused = (ApiError, Option<Arc<ClientKey>>);
 
 /// Admits a proxy request or says why not.
 pub(crate) fn admit(
+    state: &AppState,
     live: &Live,
     headers: &HeaderMap,
     conn: Option<&ConnInfo>,
-) -> Result<Admitted, ApiError> {
+    now: Instant,
+) -> Result<Admitted, Refused> {
     if let Some(origin) = headers.get(header::ORIGIN) {
         let local = conn.and_then(|c| c.local);
         let allowed = origin
@@ -37,18 +55,53 @@ pub(crate) fn admit(
             .is_ok_and(|o| live.hosts.allows_origin(o, local));
         if !allowed {
             let shown = String::from_utf8_lossy(origin.as_bytes()).into_owned();
-            return Err(ApiError::ForeignOrigin(shown));
+            return Err((ApiError::ForeignOrigin(shown), None));
         }
     }
     if let Some(ct) = headers.get(header::CONTENT_TYPE)
         && !is_json(ct.as_bytes())
     {
         let shown = String::from_utf8_lossy(ct.as_bytes()).into_owned();
-        return Err(ApiError::NotJson(shown));
+        return Err((ApiError::NotJson(shown), None));
     }
-    Ok(Admitted {
-        strip: check_token(live, headers)?,
-    })
+    check_headers(headers, &live.config.server.limits).map_err(|e| (e, None))?;
+    let token = live
+        .config
+        .server
+        .auth_token
+        .as_ref()
+        .map(|t| t.expose().as_bytes());
+    let (key, strip) = state.0.clients.authenticate(headers, token, now)?;
+    if let Some(k) = &key {
+        k.check_client(headers).map_err(|e| (e, Some(k.clone())))?;
+    }
+    Ok(Admitted { strip, key })
+}
+
+/// `[server] max_headers` and `max_header_bytes` (hyper refuses far beyond them on its own:
+/// see `crate::connection`).
+fn check_headers(
+    headers: &HeaderMap,
+    limits: &switchboard_config::InputLimits,
+) -> Result<(), ApiError> {
+    if headers.len() > limits.max_headers {
+        return Err(ApiError::HeadersTooLarge(format!(
+            "the request has {} headers, more than the {} this gateway accepts (`[server] max_headers`)",
+            headers.len(),
+            limits.max_headers
+        )));
+    }
+    let bytes: usize = headers
+        .iter()
+        .map(|(n, v)| n.as_str().len() + v.len())
+        .sum();
+    if bytes as u64 > limits.max_header_bytes {
+        return Err(ApiError::HeadersTooLarge(format!(
+            "the request's headers take {bytes} bytes, more than the {} this gateway accepts (`[server] max_header_bytes`)",
+            limits.max_header_bytes
+        )));
+    }
+    Ok(())
 }
 
 /// `application/json` or a `+json` type, any parameters, any case.
@@ -62,36 +115,6 @@ fn is_json(content_type: &[u8]) -> bool {
         || (essence.len() > 5
             && essence[essence.len() - 5..].eq_ignore_ascii_case(b"+json")
             && essence.contains(&b'/'))
-}
-
-/// Checks the gateway token; returns the headers that carried it.
-fn check_token(live: &Live, headers: &HeaderMap) -> Result<Vec<HeaderName>, ApiError> {
-    let Some(token) = &live.config.server.auth_token else {
-        return Ok(Vec::new());
-    };
-    let token = token.expose().as_bytes();
-    let mut carried = Vec::new();
-    if headers
-        .get("x-api-key")
-        .is_some_and(|v| constant_time_eq(v.as_bytes(), token))
-    {
-        carried.push(HeaderName::from_static("x-api-key"));
-    }
-    let bearer = headers
-        .get(header::AUTHORIZATION)
-        .and_then(|v| v.as_bytes().strip_prefix(b"Bearer "));
-    if bearer.is_some_and(|v| constant_time_eq(v, token)) {
-        carried.push(header::AUTHORIZATION);
-    }
-    if carried.is_empty() {
-        Err(ApiError::Unauthorized)
-    } else {
-        Ok(carried)
-    }
-}
-
-fn constant_time_eq(a: &[u8], b: &[u8]) -> bool {
-    a.len() == b.len() && a.iter().zip(b).fold(0u8, |acc, (x, y)| acc | (x ^ y)) == 0
 }
 
 #[cfg(test)]

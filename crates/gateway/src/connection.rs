@@ -77,6 +77,10 @@ pub(crate) struct Served {
     pub(crate) router: Router,
     /// Whether the proxy routes are served on this listener.
     pub(crate) proxy: bool,
+    /// `[server] max_headers`/`max_header_bytes` as they stood when the connection was
+    /// accepted: hyper refuses requests beyond twice them by itself (a bare 431, the
+    /// connection closed); up to that, admission refuses them in the client's dialect.
+    pub(crate) input: switchboard_config::InputLimits,
 }
 
 /// What an HTTP/2 client with prior knowledge (h2c) sends first.
@@ -199,6 +203,9 @@ async fn serve_io<I>(
     I: tokio::io::AsyncRead + tokio::io::AsyncWrite + Unpin + Send + 'static,
 {
     let remote = conn.remote;
+    let max_headers = served.input.max_headers.saturating_mul(2);
+    let max_header_list =
+        u32::try_from(served.input.max_header_bytes.saturating_mul(2)).unwrap_or(u32::MAX);
     let first_request = Arc::new(Notify::new());
     let svc = {
         let first_request = first_request.clone();
@@ -206,6 +213,7 @@ async fn serve_io<I>(
             state,
             router,
             proxy,
+            input: _,
         } = served;
         hyper::service::service_fn(move |mut req: http::Request<Incoming>| {
             first_request.notify_one();
@@ -236,12 +244,14 @@ async fn serve_io<I>(
         Proto::Http1 => {
             let mut b = http1::Builder::new();
             b.timer(TokioTimer::new())
-                .header_read_timeout(header_timeout);
+                .header_read_timeout(header_timeout)
+                .max_headers(max_headers);
             let conn = std::pin::pin!(b.serve_connection(io, svc));
             watch.drive(conn, |c| c.graceful_shutdown()).await;
         }
         Proto::Http2 => {
-            let b = http2::Builder::new(TokioExecutor::new());
+            let mut b = http2::Builder::new(TokioExecutor::new());
+            b.max_header_list_size(max_header_list);
             let conn = std::pin::pin!(b.serve_connection(io, svc));
             watch.drive(conn, |c| c.graceful_shutdown()).await;
         }
@@ -249,7 +259,9 @@ async fn serve_io<I>(
             let mut b = auto::Builder::new(TokioExecutor::new());
             b.http1()
                 .timer(TokioTimer::new())
-                .header_read_timeout(header_timeout);
+                .header_read_timeout(header_timeout)
+                .max_headers(max_headers);
+            b.http2().max_header_list_size(max_header_list);
             let conn = std::pin::pin!(b.serve_connection(io, svc));
             watch.drive(conn, |c| c.graceful_shutdown()).await;
         }

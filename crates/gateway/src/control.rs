@@ -98,7 +98,9 @@ impl Control {
             log: state.log().stats(),
             log_file_dropped: state.0.log_file.dropped(),
         };
-        crate::metrics::render(&state.0.metrics, &scrape)
+        let mut text = crate::metrics::render(&state.0.metrics, &scrape);
+        crate::clients::render_metrics(&state.0.clients.report(), &mut text);
+        text
     }
 
     /// Sends a request through the pipeline on an operator's behalf (a replay, an endpoint
@@ -146,6 +148,47 @@ impl Control {
     #[must_use]
     pub fn data_dir(&self) -> &Path {
         self.0.data_dir()
+    }
+
+    /// Puts a set of client keys, users and teams in force from the next request on (requests
+    /// in flight keep their places). Returns those whose new budget windows want their history
+    /// from the log ([`Control::seed_usage`]), with the names the log knows them by.
+    pub fn install_keys(&self, set: crate::KeySet) -> Vec<(switchboard_limits::Subject, String)> {
+        self.0.0.clients.install(set)
+    }
+
+    /// Charges the log's spend over `window` (wall-clock times, requested model, usage) to the
+    /// new windows of `subject`.
+    pub fn seed_usage(
+        &self,
+        subject: switchboard_limits::Subject,
+        window: switchboard_limits::Window,
+        history: &[(
+            chrono::DateTime<chrono::Utc>,
+            String,
+            switchboard_limits::Usage,
+        )],
+    ) {
+        self.0.0.clients.seed(subject, window, history);
+    }
+
+    /// Whether proxy requests need a client key (one was ever made).
+    #[must_use]
+    pub fn keys_required(&self) -> bool {
+        self.0.0.clients.required()
+    }
+
+    /// Every key's, user's and team's meter: requests, tokens and cost since the start, requests
+    /// in flight, each budget's spend and what is left.
+    #[must_use]
+    pub fn key_reports(&self) -> Vec<switchboard_limits::Report> {
+        self.0.0.clients.report()
+    }
+
+    /// When each key was last used since the start (the gateway token under the nil id).
+    #[must_use]
+    pub fn keys_last_used(&self) -> Vec<(switchboard_core::KeyId, chrono::DateTime<chrono::Utc>)> {
+        self.0.0.clients.last_used()
     }
 }
 

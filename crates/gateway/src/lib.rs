@@ -22,6 +22,7 @@ mod audit;
 mod body;
 mod body_stream;
 mod client;
+mod clients;
 mod connection;
 mod control;
 mod egress;
@@ -38,6 +39,7 @@ mod otel;
 mod pricing;
 mod proxy;
 mod routes;
+mod shape;
 mod state;
 mod stream;
 mod upstream;
@@ -50,6 +52,7 @@ use tokio_util::sync::CancellationToken;
 use tokio_util::task::TaskTracker;
 
 pub use client::{ClientError, Resolve, Resolving};
+pub use clients::{KeyEntry, KeySet, SHARED_TOKEN_NAME, budget_json};
 pub use connection::{ConnInfo, Listener};
 pub use control::{Control, EndpointHealth};
 pub use egress::{ProxyChoice, ProxyEnv, ProxySource, proxy_for};
@@ -104,7 +107,10 @@ pub async fn serve(
         // TCP_NODELAY on the client leg: Nagle + delayed ACK held every SSE event after the
         // first ~40 ms (measured by bench/).
         let _ = tcp.set_nodelay(true);
-        let header_timeout = state.live().config.server.header_timeout;
+        let (header_timeout, input) = {
+            let live = state.live();
+            (live.config.server.header_timeout, live.config.server.limits)
+        };
         connections.spawn(connection::serve(
             tcp,
             remote,
@@ -113,6 +119,7 @@ pub async fn serve(
                 state: state.clone(),
                 router: router.clone(),
                 proxy: listener.proxy,
+                input,
             },
             header_timeout,
             draining.clone(),

@@ -24,6 +24,9 @@ pub(crate) struct RequestLog {
     /// Where the completed record also goes: a request the control plane injected
     /// (`crate::inject`).
     done: Option<tokio::sync::oneshot::Sender<LogRecord>>,
+    /// The request's place under its client key's limits: charged with the row's cost and
+    /// tokens when it completes.
+    metered: Option<switchboard_limits::Admission>,
 }
 
 /// What completing a row also feeds: the price table and config of the request's snapshot,
@@ -50,6 +53,7 @@ impl RequestLog {
             obs: None,
             cache_1h: 0,
             done: None,
+            metered: None,
         }
     }
 
@@ -122,6 +126,11 @@ impl RequestLog {
             // Err only means every subscriber has gone: nothing to do.
             let _ = tx.send(std::sync::Arc::new(r));
         }
+    }
+
+    /// Charges the request to its key's limits when it completes (see `crate::clients`).
+    pub(crate) fn metered(&mut self, admission: switchboard_limits::Admission) {
+        self.metered = Some(admission);
     }
 
     pub(crate) fn record(&mut self) -> Option<&mut LogRecord> {
@@ -218,6 +227,18 @@ impl RequestLog {
             }
             let cache_1h = self.cache_1h;
             let audit = self.obs.as_ref().and_then(|o| o.complete(&mut r, cache_1h));
+            if let (Some(admission), Some(o)) = (self.metered.take(), self.obs.as_ref()) {
+                // The cost the log records is the cost budgets are charged.
+                let usage = switchboard_limits::Usage {
+                    input_tokens: r.input_tokens,
+                    output_tokens: r.output_tokens,
+                    cache_creation_input_tokens: r.cache_creation_input_tokens,
+                    cache_read_input_tokens: r.cache_read_input_tokens,
+                    cost_usd: r.cost_usd,
+                };
+                let model = r.requested_model.as_deref().unwrap_or_default();
+                o.state.0.clients.complete(admission, model, &usage);
+            }
             self.publish(&r, false);
             if let Some(done) = self.done.take() {
                 // Err only means the control plane stopped waiting.

@@ -16,9 +16,10 @@ use switchboard_store::{AuditKind, LogRecord};
 use switchboard_translate::{stream_translator, translate_error, translate_response};
 use tokio::time::Instant;
 
-use crate::admission::admit;
+use crate::admission::{Admitted, admit};
 use crate::audit;
 use crate::body::{ReadError, RequestHead};
+use crate::clients::{ClientKey, Strip};
 use crate::connection::ConnInfo;
 use crate::endpoint::Endpoint;
 use crate::error::ApiError;
@@ -27,9 +28,6 @@ use crate::log::RequestLog;
 use crate::state::{AppState, InFlight, Live};
 use crate::stream::{ProxyStream, StreamParts};
 use crate::upstream::{Committed, CommittedBody, HttpUpstream, Inbound, Op, is_hop_by_hop};
-
-/// Largest request body accepted (Anthropic's own limit is 32 MB).
-pub(crate) const MAX_REQUEST_BODY: usize = 64 * 1024 * 1024;
 
 /// `GET /v1/models`: forwarded to the first endpoint of the caller's dialect; when none can
 /// answer, listed from the configured model mappings.
@@ -43,9 +41,9 @@ pub(crate) async fn list_models(State(state): State<AppState>, req: Request) -> 
         Dialect::OpenAiChat
     };
     let live = state.live();
-    let strip = match admit(&live, req.headers(), conn.as_ref()) {
+    let strip = match admit(&state, &live, req.headers(), conn.as_ref(), Instant::now()) {
         Ok(a) => a.strip,
-        Err(e) => return e.render(dialect),
+        Err((e, _)) => return e.render(dialect),
     };
     let targets: Vec<Arc<Endpoint>> = live
         .endpoints
@@ -187,15 +185,24 @@ pub(crate) fn handle_logged(
             resp
         };
 
-        let strip = match (&dispatch, admit(&live, &parts.headers, conn.as_ref())) {
+        let admitted = match &dispatch {
             // The operator was admitted by the control plane's door.
-            (Some(_), _) => Vec::new(),
-            (None, Ok(a)) => a.strip,
-            (None, Err(e)) => return fail(&mut log, e),
+            Some(_) => Admitted {
+                strip: Strip::default(),
+                key: None,
+            },
+            None => match admit(&state, &live, &parts.headers, conn.as_ref(), Instant::now()) {
+                Ok(a) => a,
+                Err((e, key)) => {
+                    name_key(&mut log, key.as_deref());
+                    return fail(&mut log, e);
+                }
+            },
         };
-        let body = match crate::body::read(body, MAX_REQUEST_BODY, live.config.server.body_timeout)
-            .await
-        {
+        name_key(&mut log, admitted.key.as_deref());
+        let limits = &live.config.server.limits;
+        let max_body = usize::try_from(limits.max_body_bytes).unwrap_or(usize::MAX);
+        let body = match crate::body::read(body, max_body, live.config.server.body_timeout).await {
             Ok(b) => b,
             Err(ReadError::TooLarge(n)) => return fail(&mut log, ApiError::TooLarge(n)),
             Err(ReadError::Stalled(d)) => return fail(&mut log, ApiError::BodyTimeout(d)),
@@ -221,6 +228,17 @@ pub(crate) fn handle_logged(
             r.stream = head.stream;
             r.request_bytes = body.len() as u64;
         }
+        // The key's models and limits, before anything goes upstream. `count_tokens` costs
+        // nothing and is sent often: it is held to the key's models, not to its rates and
+        // budgets.
+        if let (Some(key), Some(model)) = (&admitted.key, head.model.as_deref()) {
+            let metered = op != Op::CountTokens;
+            match state.0.clients.limit(key, model, metered, Instant::now()) {
+                Ok(Some(a)) => log.metered(a),
+                Ok(None) => {}
+                Err(e) => return fail(&mut log, e),
+            }
+        }
 
         let mut policy = live.policy;
         let targets: Vec<Arc<Endpoint>> = match op {
@@ -236,6 +254,27 @@ pub(crate) fn handle_logged(
             }
             _ => live.endpoints.clone(),
         };
+        let mut targets = targets;
+        if let Some(key) = admitted
+            .key
+            .as_deref()
+            .filter(|k| !k.limits.endpoints.is_empty())
+        {
+            targets.retain(|e| key.limits.allows_endpoint(&e.cfg.name));
+            if targets.is_empty() && op != Op::CountTokens {
+                let e = ApiError::EndpointNotAllowed {
+                    key: key.name.clone(),
+                    allowed: key.limits.endpoints.join(", "),
+                };
+                return fail(&mut log, e);
+            }
+        }
+        // A body the gateway will translate is parsed whole: its shape is bounded first.
+        if targets.iter().any(|e| e.kind() != dialect)
+            && let Err(e) = crate::shape::check(&body, limits)
+        {
+            return fail(&mut log, ApiError::InputTooLarge(e.to_string()));
+        }
         let pinned = dispatch.as_ref().and_then(|d| d.only.as_ref());
         let (targets, health) = match pinned {
             Some((ep, health)) => {
@@ -263,7 +302,7 @@ pub(crate) fn handle_logged(
             head,
             headers: parts.headers,
             query: parts.uri.query().map(str::to_owned),
-            strip,
+            strip: admitted.strip,
         };
         let upstream = HttpUpstream {
             live: &live,
@@ -355,6 +394,15 @@ pub(crate) fn handle_logged(
                 ApiError::Overloaded("no endpoints are enabled".into()),
             ),
         }
+    }
+}
+
+/// Names the request's key, its user and its team in the log row.
+fn name_key(log: &mut RequestLog, key: Option<&ClientKey>) {
+    if let (Some(k), Some(r)) = (key, log.record()) {
+        r.client_key = Some(k.name.clone());
+        r.client_user.clone_from(&k.user);
+        r.client_team.clone_from(&k.team);
     }
 }
 

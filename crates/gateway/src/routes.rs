@@ -26,6 +26,8 @@ enum Handler {
     Hello,
     EventLogging,
     Health,
+    /// `GET /v1/switchboard/usage`: a key holder's own usage and budgets.
+    Usage,
 }
 
 struct Entry {
@@ -36,7 +38,7 @@ struct Entry {
 
 /// Every data-plane route. The proxy routes come first: the connection looks each request up
 /// here in order.
-static TABLE: [Entry; 9] = [
+static TABLE: [Entry; 10] = [
     Entry {
         method: Method::POST,
         path: "/v1/messages",
@@ -61,6 +63,11 @@ static TABLE: [Entry; 9] = [
         method: Method::GET,
         path: "/v1/models",
         handler: Handler::Models,
+    },
+    Entry {
+        method: Method::GET,
+        path: "/v1/switchboard/usage",
+        handler: Handler::Usage,
     },
     Entry {
         method: Method::HEAD,
@@ -93,7 +100,7 @@ pub fn routes() -> Vec<RouteInfo> {
             method: e.method.as_str(),
             path: e.path,
             access: match e.handler {
-                Handler::Proxy(..) | Handler::Models => Access::Proxy,
+                Handler::Proxy(..) | Handler::Models | Handler::Usage => Access::Proxy,
                 Handler::Hello | Handler::EventLogging | Handler::Health => Access::Open,
             },
         })
@@ -129,6 +136,7 @@ pub(crate) fn router() -> Router<AppState> {
             Handler::Hello => on.on(filter, crate::open::hello),
             Handler::EventLogging => on.on(filter, crate::open::event_logging),
             Handler::Health => on.on(filter, crate::open::health),
+            Handler::Usage => on.on(filter, crate::clients::usage),
         };
         paths.insert(e.path, on);
     }

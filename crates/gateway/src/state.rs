@@ -144,6 +144,8 @@ pub(crate) struct Inner {
     /// Set when the operator chose to serve beyond loopback without the protections that
     /// requires (`--insecure-public`); shown in `/status`.
     pub(crate) insecure_public: std::sync::atomic::AtomicBool,
+    /// Client keys and their limit state ([`crate::Control::install_keys`]).
+    pub(crate) clients: crate::clients::Clients,
 }
 
 /// How the upstream leg is set up; the defaults are production's.
@@ -202,6 +204,7 @@ impl AppState {
             log_file: crate::logfile::LogFile::default(),
             telemetry,
             insecure_public: std::sync::atomic::AtomicBool::new(false),
+            clients: crate::clients::Clients::default(),
         })))
     }
 

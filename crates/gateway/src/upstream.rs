@@ -48,8 +48,8 @@ pub(crate) struct Inbound {
     pub(crate) head: RequestHead,
     pub(crate) headers: HeaderMap,
     pub(crate) query: Option<String>,
-    /// Headers that carried the gateway's own token: never forwarded.
-    pub(crate) strip: Vec<HeaderName>,
+    /// Headers that carried the gateway's own credentials: never forwarded.
+    pub(crate) strip: crate::clients::Strip,
 }
 
 /// A committed upstream response.

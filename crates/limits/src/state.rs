@@ -276,11 +276,13 @@ pub trait LimitState: Send + Sync + 'static {
     /// read back from the log ([`LimitState::seed`]).
     fn install(&self, table: &Table, now: Instant) -> Installed;
 
-    /// Charges history to the windows of `subject` that started empty: `(when, requested model,
-    /// spend)` for each request the log holds, `when` mapped onto the Tokio clock.
+    /// Charges history to the windows of `subject` over `window` that started empty: `(when,
+    /// requested model, spend)` for the requests the log holds over that window, `when` mapped
+    /// onto the Tokio clock (history lands in slices of the window: see [`crate::ring`]).
     fn seed(
         &self,
         subject: Subject,
+        window: Window,
         history: &mut dyn Iterator<Item = (Instant, &str, Usage)>,
         now: Instant,
     );
@@ -609,6 +611,7 @@ impl LimitState for InProcess {
     fn seed(
         &self,
         subject: Subject,
+        window: Window,
         history: &mut dyn Iterator<Item = (Instant, &str, Usage)>,
         now: Instant,
     ) {
@@ -617,7 +620,7 @@ impl LimitState for InProcess {
         };
         let mut s = m.inner.lock();
         let fresh: Vec<usize> = (0..s.windows.len())
-            .filter(|i| !s.windows[*i].seeded)
+            .filter(|i| !s.windows[*i].seeded && s.windows[*i].window == window)
             .collect();
         for (at, model, usage) in history {
             let spend = usage.spend();

@@ -363,7 +363,7 @@ async fn reinstalling_keeps_windows_and_places_and_seeds_only_new_windows() {
     assert_eq!(first.fresh, vec![Subject::Key(k.id)]);
     let now = Instant::now();
     let mut history = [(now, SONNET, cost(0.25))].into_iter();
-    state.seed(Subject::Key(k.id), &mut history, now);
+    state.seed(Subject::Key(k.id), Window::Day, &mut history, now);
     let held = state
         .admit(&first.keys[&k.id], SONNET, now)
         .expect("in flight");
@@ -373,8 +373,10 @@ async fn reinstalling_keeps_windows_and_places_and_seeds_only_new_windows() {
     k.name = "renamed".into();
     let second = install(&state, &table(&k));
     assert_eq!(second.fresh, vec![Subject::Key(k.id)]);
-    let mut history = [(now, SONNET, cost(0.5))].into_iter();
-    state.seed(Subject::Key(k.id), &mut history, now);
+    for window in [Window::Day, Window::Week] {
+        let mut history = [(now, SONNET, cost(0.5))].into_iter();
+        state.seed(Subject::Key(k.id), window, &mut history, now);
+    }
     let r = &state.report(now)[0];
     assert_eq!(&*r.name, "renamed");
     assert_eq!(
