@@ -4,7 +4,8 @@
 //! 1. `Host` must name this gateway (`switchboard_gateway::HostPolicy`): a page whose DNS name
 //!    was rebound to 127.0.0.1 says `Host: its-own-name` and is refused, whatever its address.
 //!    A browser `Origin`, when sent, must be one the gateway answers to as well.
-//! 2. Admin routes need an admin: the local credential (`admin.token` in the data directory) as
+//! 2. Admin routes need an admin, member routes any signed-in user (their handlers show a
+//!    member only what is theirs): the local credential (`admin.token` in the data directory) as
 //!    `Authorization: Bearer` — how the CLI of the user who runs the gateway comes in — or a
 //!    session cookie (`HttpOnly; SameSite=Strict`, `Secure` under TLS) from a one-time link or
 //!    a password login.
@@ -132,10 +133,11 @@ async fn admit(
     access: Access,
     path: Option<&str>,
 ) -> Result<Option<Principal>, ApiError> {
-    let mutates = match access {
+    let (mutates, members) = match access {
         Access::Open | Access::Proxy => return Ok(None),
-        Access::Login => false,
-        Access::Admin { mutates } => mutates,
+        Access::Login => (false, false),
+        Access::Admin { mutates } => (mutates, false),
+        Access::Member { mutates } => (mutates, true),
     };
     let headers = seen.headers;
     let conn = seen.conn;
@@ -181,7 +183,7 @@ async fn admit(
     let Some(user) = principal.user() else {
         return Err(ApiError::Unauthorized);
     };
-    if user.role != Role::Admin {
+    if user.role != Role::Admin && !members {
         return Err(ApiError::Forbidden(format!(
             "{} is not an admin: only admins may use this route",
             user.name

@@ -22,6 +22,7 @@ mod config;
 mod door;
 mod endpoints;
 mod error;
+mod keys;
 mod ops;
 mod routes;
 mod secrets;
@@ -103,6 +104,8 @@ struct Inner {
     local_admin: User,
     /// The configuration file's recent texts; held through each write (one at a time).
     files: tokio::sync::Mutex<config::Files>,
+    /// Client keys: one reload at a time (`crate::keys`).
+    keys: keys::KeysState,
 }
 
 /// Why the control plane could not be built.
@@ -130,6 +133,7 @@ impl AdminState {
             reloader: parts.reloader,
             local_admin,
             files: tokio::sync::Mutex::default(),
+            keys: keys::KeysState::default(),
         })))
     }
 

@@ -10,11 +10,15 @@ use axum::routing::{MethodRouter, delete, get, post, put};
 use switchboard_core::{Access, RouteInfo};
 
 use crate::{
-    AdminState, account, api, config, door, endpoints, ops, secrets, send, settings, ui, users,
+    AdminState, account, api, config, door, endpoints, keys, ops, secrets, send, settings, ui,
+    users,
 };
 
 const READ: Access = Access::Admin { mutates: false };
 const WRITE: Access = Access::Admin { mutates: true };
+/// Any signed-in user; the handler shows a member only their own data.
+const MEMBER_READ: Access = Access::Member { mutates: false };
+const MEMBER_WRITE: Access = Access::Member { mutates: true };
 
 struct Entry {
     method: &'static str,
@@ -43,8 +47,18 @@ fn table() -> Vec<Entry> {
             Access::Login,
             post(account::login),
         ),
-        e("GET", "/api/admin/session", READ, get(account::session)),
-        e("POST", "/api/admin/logout", WRITE, post(account::logout)),
+        e(
+            "GET",
+            "/api/admin/session",
+            MEMBER_READ,
+            get(account::session),
+        ),
+        e(
+            "POST",
+            "/api/admin/logout",
+            MEMBER_WRITE,
+            post(account::logout),
+        ),
         e(
             "POST",
             "/api/admin/links",
@@ -165,6 +179,66 @@ fn table() -> Vec<Entry> {
         ),
         e("GET", "/api/admin/settings", READ, get(settings::get)),
         e("PUT", "/api/admin/settings", WRITE, put(settings::put)),
+        // Client keys, teams, budgets and usage (members: their own keys and usage).
+        e("GET", "/api/admin/keys", MEMBER_READ, get(keys::list_keys)),
+        e("POST", "/api/admin/keys", WRITE, post(keys::create_key)),
+        e(
+            "GET",
+            "/api/admin/keys/{key}",
+            MEMBER_READ,
+            get(keys::get_key),
+        ),
+        e("PUT", "/api/admin/keys/{key}", WRITE, put(keys::update_key)),
+        e(
+            "POST",
+            "/api/admin/keys/{key}/revoke",
+            WRITE,
+            post(keys::revoke_key),
+        ),
+        e(
+            "POST",
+            "/api/admin/keys/{key}/rotate",
+            WRITE,
+            post(keys::rotate_key),
+        ),
+        e(
+            "PUT",
+            "/api/admin/users/{name}/budgets",
+            WRITE,
+            put(keys::set_user_budgets),
+        ),
+        e(
+            "GET",
+            "/api/admin/teams",
+            MEMBER_READ,
+            get(keys::list_teams),
+        ),
+        e("POST", "/api/admin/teams", WRITE, post(keys::create_team)),
+        e(
+            "PUT",
+            "/api/admin/teams/{name}",
+            WRITE,
+            put(keys::set_team_budgets),
+        ),
+        e(
+            "DELETE",
+            "/api/admin/teams/{name}",
+            WRITE,
+            delete(keys::remove_team),
+        ),
+        e(
+            "POST",
+            "/api/admin/teams/{name}/members",
+            WRITE,
+            post(keys::add_member),
+        ),
+        e(
+            "DELETE",
+            "/api/admin/teams/{name}/members/{user}",
+            WRITE,
+            delete(keys::remove_member),
+        ),
+        e("GET", "/api/admin/usage", MEMBER_READ, get(keys::usage)),
     ];
     // The query API: reads only.
     t.extend(

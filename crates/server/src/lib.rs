@@ -110,7 +110,7 @@ pub enum StartError {
     #[error("{} configuration error{}", .0.len(), if .0.len() == 1 { "" } else { "s" })]
     Config(Vec<ConfigError>),
     #[error(
-        "not serving {addr} beyond this machine without a gateway token: anyone who can reach it could spend your providers' credits. Set `[server] auth_token` (e.g. auth_token = \"${{SWITCHBOARD_TOKEN}}\") and give clients that token, listen on 127.0.0.1, or start with --insecure-public to serve without one"
+        "not serving {addr} beyond this machine without a gateway token: anyone who can reach it could spend your providers' credits. Set `[server] auth_token` (e.g. auth_token = \"${{SWITCHBOARD_TOKEN}}\") and give clients that token, or give each client a key of its own (`switchboard keys create NAME`), listen on 127.0.0.1, or start with --insecure-public to serve without either"
     )]
     Exposed { addr: SocketAddr },
     #[error(
@@ -134,6 +134,8 @@ pub enum StartError {
     Client(#[from] ClientError),
     #[error("{0}")]
     Admin(#[from] switchboard_admin::SetupError),
+    #[error("cannot load the client keys: {0}")]
+    Keys(String),
 }
 
 /// A running gateway.
@@ -279,10 +281,9 @@ pub async fn start(opts: Options) -> Result<Running, StartError> {
     let background = background.unwrap_or_else(tokio::runtime::Handle::current);
     let (peeked, _) = file.peek().map_err(StartError::Config)?;
     let listen = listen.unwrap_or(peeked.server.listen);
+    // Client keys protect the proxy routes too; whether there are any is known once the store
+    // is open (below).
     let exposed = beyond_loopback(listen) && peeked.server.auth_token.is_none();
-    if exposed && !insecure_public {
-        return Err(StartError::Exposed { addr: listen });
-    }
     std::fs::create_dir_all(&data_dir).map_err(|source| {
         StartError::Store(StoreError::CreateDir {
             path: data_dir.clone(),
@@ -310,6 +311,14 @@ pub async fn start(opts: Options) -> Result<Running, StartError> {
     };
     let secrets =
         Arc::new(Secrets::open(admin_store.clone(), &data_dir, master_key.as_deref()).await?);
+    let exposed = exposed
+        && switchboard_auth::KeyHasher::load(&secrets)
+            .await
+            .map_err(|e| StartError::Keys(e.to_string()))?
+            .is_none();
+    if exposed && !insecure_public {
+        return Err(StartError::Exposed { addr: listen });
+    }
     let mut config: Config = file
         .load(Some(&secrets))
         .await
@@ -366,6 +375,7 @@ pub async fn start(opts: Options) -> Result<Running, StartError> {
         reloader: reloader.clone(),
     })
     .await?;
+    admin.reload_keys().await.map_err(StartError::Keys)?;
 
     let stop = CancellationToken::new();
     let stop_jobs = CancellationToken::new();
@@ -378,6 +388,7 @@ pub async fn start(opts: Options) -> Result<Running, StartError> {
             stop_jobs.clone(),
         ));
         jobs.push(spawn_session_purge(admin.clone(), stop_jobs.clone()));
+        jobs.push(spawn_key_sync(admin.clone(), stop_jobs.clone()));
     }
     if watch {
         // A file the dashboard creates later (the gateway ran on the built-in default) is
@@ -464,6 +475,29 @@ pub async fn start(opts: Options) -> Result<Running, StartError> {
         jobs,
         stop_jobs,
         writer: Some(writer),
+    })
+}
+
+/// Every minute: the client keys read again from the store (changes another gateway on the
+/// same database, or the CLI, made; expiry times measured afresh) and their last use written.
+fn spawn_key_sync(admin: AdminState, stop: CancellationToken) -> JoinHandle<()> {
+    tokio::spawn(async move {
+        let mut tick = tokio::time::interval(std::time::Duration::from_secs(60));
+        tick.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
+        tick.tick().await;
+        loop {
+            tokio::select! {
+                () = stop.cancelled() => break,
+                _ = tick.tick() => {}
+            }
+            if let Err(e) = admin.reload_keys().await {
+                tracing::warn!(error = %e, "cannot read the client keys again; the ones in force stay");
+            }
+            if let Err(e) = admin.flush_key_use().await {
+                tracing::warn!(error = %e, "cannot record when client keys were last used; will retry");
+            }
+        }
+        let _ = admin.flush_key_use().await;
     })
 }
 

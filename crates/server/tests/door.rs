@@ -23,6 +23,8 @@ fn bare() -> reqwest::Client {
 fn concrete(path: &str) -> String {
     path.replace("{id}", "00000000-0000-0000-0000-000000000000")
         .replace("{name}", "nobody")
+        .replace("{key}", "nokey")
+        .replace("{user}", "nobody")
 }
 
 fn method(m: &str) -> reqwest::Method {
@@ -128,6 +130,7 @@ async fn every_control_plane_route_refuses_strangers_foreign_hosts_and_forged_ch
             "/v1/chat/completions",
             "/chat/completions",
             "/v1/models",
+            "/v1/switchboard/usage",
         ]
         .into_iter()
         .collect()
@@ -138,7 +141,7 @@ async fn every_control_plane_route_refuses_strangers_foreign_hosts_and_forged_ch
     let mut checked = 0;
     for r in routes
         .iter()
-        .filter(|r| matches!(r.access, Access::Admin { .. }))
+        .filter(|r| matches!(r.access, Access::Admin { .. } | Access::Member { .. }))
     {
         let url = format!("{}{}", gw.admin_url, concrete(r.path));
         let m = method(r.method);
@@ -203,7 +206,10 @@ async fn every_control_plane_route_refuses_strangers_foreign_hosts_and_forged_ch
             r.method,
             r.path
         );
-        if matches!(r.access, Access::Admin { mutates: true }) {
+        if matches!(
+            r.access,
+            Access::Admin { mutates: true } | Access::Member { mutates: true }
+        ) {
             // A signed-in browser without the CSRF token, or with a wrong one: refused.
             for token in [None, Some("not-the-token")] {
                 let mut req = http.request(m.clone(), &url).header("cookie", &cookie);

@@ -318,7 +318,10 @@ pub(crate) fn op(method: &str, path: &str) -> Option<AdminOp> {
             )),
             written(),
         ),
-        _ => return None,
+        _ => {
+            let (id, summary, body, ok) = crate::keys::openapi::op(method, path)?;
+            op(id, summary, body, ok)
+        }
     })
 }
 
