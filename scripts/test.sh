@@ -49,11 +49,11 @@ step "cargo nextest run"
 cargo nextest run --workspace --no-fail-fast
 
 if [ "${SWITCHBOARD_REQUIRE_POSTGRES:-}" = 1 ]; then
-  # The end-to-end log suites (query API, observability, dashboard API) once more with
+  # The end-to-end log suites (query API, observability, dashboard API, client keys) once more with
   # PostgreSQL as the log store; the store's own suite already ran on both backends above.
-  step "query API, observability and dashboard API tests on PostgreSQL"
+  step "query API, observability, dashboard API and client key tests on PostgreSQL"
   SWITCHBOARD_TEST_STORE=postgres cargo nextest run -p switchboard-server \
-    --test api --test observability --test dashboard_api --no-fail-fast
+    --test api --test observability --test dashboard_api --test keys --no-fail-fast
 fi
 
 step "doc tests"

@@ -144,7 +144,7 @@ impl Amount {
     #[must_use]
     pub fn show(unit: Unit, raw: u64) -> String {
         match unit {
-            Unit::Usd => format!("${:.2}", usd(raw)),
+            Unit::Usd => show_usd(raw),
             Unit::Tokens => format!("{} tokens", thousands(raw)),
         }
     }
@@ -173,6 +173,17 @@ pub fn nanos(usd: f64) -> u64 {
     } else {
         0
     }
+}
+
+/// Dollars with cents, and with up to four decimals below a cent so that small budgets don't
+/// read as `$0.00`.
+fn show_usd(nanos: u64) -> String {
+    if nanos >= 10_000_000 || nanos == 0 {
+        return format!("${:.2}", usd(nanos));
+    }
+    let s = format!("{:.4}", usd(nanos));
+    let s = s.trim_end_matches('0');
+    format!("${s}")
 }
 
 fn thousands(n: u64) -> String {
@@ -575,6 +586,10 @@ mod tests {
     #[test]
     fn amounts_show_as_people_read_them() {
         assert_eq!(Amount::show(Unit::Usd, 1_234_567_890), "$1.23");
+        assert_eq!(Amount::show(Unit::Usd, 500_000_000), "$0.50");
+        assert_eq!(Amount::show(Unit::Usd, 4_500_000), "$0.0045");
+        assert_eq!(Amount::show(Unit::Usd, 4_000_000), "$0.004");
+        assert_eq!(Amount::show(Unit::Usd, 0), "$0.00");
         assert_eq!(Amount::show(Unit::Tokens, 1_500_000), "1,500,000 tokens");
         assert_eq!(Amount::show(Unit::Tokens, 999), "999 tokens");
         assert_eq!(nanos(0.1), 100_000_000);
