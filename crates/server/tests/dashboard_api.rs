@@ -67,6 +67,24 @@ async fn wait_for(
     }
 }
 
+/// The detail of request `id` once its audit data (written after its row) holds the client's
+/// response; bounded.
+async fn audited(gw: &TestGateway, id: &str) -> Value {
+    let deadline = tokio::time::Instant::now() + Duration::from_secs(10);
+    loop {
+        let (status, d) = call(gw, Method::GET, &format!("/api/requests/{id}"), None).await;
+        let done = status == 200
+            && d["audit"]
+                .as_array()
+                .is_some_and(|a| a.iter().any(|e| e["kind"] == "client_response"));
+        if done {
+            return d;
+        }
+        assert!(tokio::time::Instant::now() < deadline, "no audit: {d}");
+        tokio::time::sleep(Duration::from_millis(10)).await;
+    }
+}
+
 fn record(at: chrono::DateTime<Utc>, endpoint: &str) -> LogRecord {
     let mut r = LogRecord::new("POST", "/v1/messages", "anthropic");
     r.started_at = at;
@@ -274,7 +292,7 @@ async fn a_failover_shows_its_waterfall_and_stream_timeline() {
     assert_eq!(row["replay_of"], Value::Null);
 
     let id = row["id"].as_str().expect("id");
-    let detail = get(&gw, &format!("/api/requests/{id}")).await;
+    let detail = audited(&gw, id).await;
     let t = &detail["timeline"];
     assert!(
         t["first_token_ms"].as_u64() >= t["first_byte_ms"].as_u64(),
@@ -696,7 +714,7 @@ async fn replay_sends_the_request_again_and_answers_both() {
         .expect("id")
         .to_owned();
     resp.text().await.expect("body");
-    gw.wait_for_logs(1).await;
+    audited(&gw, &id).await;
 
     let r = ok(
         &gw,
