@@ -70,8 +70,12 @@ pub(crate) fn openapi() -> Value {
 /// Who may call a route, as OpenAPI security requirements.
 fn security(access: Access) -> Value {
     match access {
-        Access::Admin { mutates: true } => json!([{"session": [], "csrf": []}, {"bearer": []}]),
-        Access::Admin { mutates: false } => json!([{"session": []}, {"bearer": []}]),
+        Access::Admin { mutates: true } | Access::Member { mutates: true } => {
+            json!([{"session": [], "csrf": []}, {"bearer": []}])
+        }
+        Access::Admin { mutates: false } | Access::Member { mutates: false } => {
+            json!([{"session": []}, {"bearer": []}])
+        }
         _ => json!([{}]),
     }
 }
