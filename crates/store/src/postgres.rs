@@ -306,6 +306,14 @@ impl Store for PostgresStore {
         self.audit_get(request_id).await
     }
 
+    async fn delete_audit(&self, request_ids: &[Uuid]) -> Result<u64, StoreError> {
+        self.audit_delete(request_ids).await
+    }
+
+    async fn check_audit(&self) -> Result<crate::AuditCheck, StoreError> {
+        self.audit_check().await
+    }
+
     async fn delete_audit_older_than(&self, before: DateTime<Utc>) -> Result<u64, StoreError> {
         self.audit_delete_older_than(before).await
     }
