@@ -2,6 +2,7 @@
 //! PostgreSQL, the writer against scripted stores. The million-row query benchmark is `bench/querylog.sh`.
 
 mod audit;
+mod audit_chunks;
 mod rollups;
 mod sqlite_writer;
 mod suite;
