@@ -18,6 +18,7 @@ use serde::{Deserialize, Serialize};
 use uuid::Uuid;
 
 pub(crate) mod chunked;
+pub(crate) mod recent;
 
 /// zstd level: fast, and JSON and SSE compress well at it (typically 5–15×).
 pub(crate) const ZSTD_LEVEL: i32 = 3;

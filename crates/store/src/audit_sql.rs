@@ -49,7 +49,7 @@ impl SqliteStore {
         if bundles.is_empty() {
             return Ok(());
         }
-        let encoded = encode_async(bundles).await.map_err(io)?;
+        let encoded = encode_async(bundles, self.recent()).await.map_err(io)?;
         self.write_audit(encoded).await
     }
 
@@ -235,7 +235,7 @@ impl PostgresStore {
         if bundles.is_empty() {
             return Ok(());
         }
-        let encoded = encode_async(bundles).await.map_err(io)?;
+        let encoded = encode_async(bundles, self.recent()).await.map_err(io)?;
         let mut tx = self.pool().begin().await?;
         lock_usage(&mut tx).await?;
         // The batch's references first, so that a chunk a replaced row shares with its

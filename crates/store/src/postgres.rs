@@ -36,6 +36,9 @@ const PERCENTILE_ARRAY: &str = "ARRAY[0.5, 0.95, 0.99]::DOUBLE PRECISION[]";
 #[derive(Debug, Clone)]
 pub struct PostgresStore {
     pool: PgPool,
+    /// Recent audit bodies, so a session's next request is cut and hashed only where it is new
+    /// (`audit::recent`).
+    recent: std::sync::Arc<parking_lot::Mutex<crate::audit::recent::Recent>>,
 }
 
 impl PostgresStore {
@@ -58,7 +61,16 @@ impl PostgresStore {
             .max_connections(8)
             .connect_with(options)
             .await?;
-        Ok(Self { pool })
+        Ok(Self {
+            pool,
+            recent: std::sync::Arc::default(),
+        })
+    }
+
+    pub(crate) fn recent(
+        &self,
+    ) -> &std::sync::Arc<parking_lot::Mutex<crate::audit::recent::Recent>> {
+        &self.recent
     }
 
     /// The underlying pool, for maintenance tasks and tests.

@@ -53,6 +53,9 @@ pub struct SqliteStore {
     /// Raised while the batch writer is behind ([`Store::behind_flag`]): the writer connection
     /// then writes without offering its core back ([`write::open`]).
     behind: Arc<AtomicBool>,
+    /// Recent audit bodies, so a session's next request is cut and hashed only where it is new
+    /// (`audit::recent`).
+    recent: Arc<Mutex<crate::audit::recent::Recent>>,
 }
 
 impl SqliteStore {
@@ -125,6 +128,7 @@ impl SqliteStore {
             pool,
             writer: Arc::new(Mutex::new(writer)),
             behind,
+            recent: Arc::default(),
         })
     }
 
@@ -201,6 +205,10 @@ impl SqliteStore {
     ) -> Result<T, StoreError> {
         let writer = Arc::clone(&self.writer);
         tokio::task::spawn_blocking(move || write(&mut writer.lock())).await?
+    }
+
+    pub(crate) fn recent(&self) -> &Arc<Mutex<crate::audit::recent::Recent>> {
+        &self.recent
     }
 
     /// The underlying pool, for maintenance tasks and tests.

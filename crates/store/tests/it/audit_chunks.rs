@@ -256,7 +256,10 @@ pub(crate) async fn replacing_a_request_keeps_the_chunks_others_share(store: Arc
 /// Rows of the format before chunks (one per entry: meta JSON, a newline, the body; zstd from
 /// 1 KiB), as that version's writer stored them for `entries`: the first small and plain, the
 /// second compressed, the third naming the first's body (`body_of`).
-fn legacy_rows() -> (Vec<AuditEntry>, Vec<(i32, &'static str, Vec<u8>)>) {
+/// A legacy `audit` row: `(seq, kind, data)`.
+type LegacyRow = (i32, &'static str, Vec<u8>);
+
+fn legacy_rows() -> (Vec<AuditEntry>, Vec<LegacyRow>) {
     let mut client = AuditEntry::new(AuditKind::ClientRequest);
     client.headers = vec![("content-type".into(), "application/json".into())];
     client.body = vec![Bytes::from_static(b"{\"messages\":[]}")];
