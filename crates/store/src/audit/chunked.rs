@@ -66,10 +66,12 @@ const ROW_LEVEL: i32 = 3;
 /// Rows shorter than this are stored as they are. Compressing a small request's row (~1.5 KB:
 /// four heads, two small bodies) cost ~47k instructions at level -1 (925 bytes out) and ~60-90k
 /// with the dictionary (480-570 bytes), a sixth of everything the gateway spends on such a
-/// request with audit on (callgrind.py, json-audit); a 12-event stream's row (~2.6 KB) with the
-/// dictionary took the stream from 453k to 509k instructions. They are stored as they are, as
-/// the entries of the format before were under 1 KiB each.
-const ROW_RAW_MAX: usize = 4 * 1024;
+/// request with audit on (callgrind.py, json-audit), so it is stored as it is, as the entries of
+/// the format before were under 1 KiB each. Above it (a 12-event stream's ~2.6 KB row: 453k →
+/// 509k instructions for the stream; a Claude Code turn's ~4 KB of heads and stream metas),
+/// the dictionary pays: at 4 KiB the conversation of `bench/audit_growth.py` stored 4.0 KiB of
+/// rows per turn, at 2 KiB 1.3.
+const ROW_RAW_MAX: usize = 2 * 1024;
 static ROW_ENCODER: LazyLock<zstd::dict::EncoderDictionary<'static>> =
     LazyLock::new(|| zstd::dict::EncoderDictionary::copy(DICT_V1, ROW_LEVEL));
 static ROW_DECODER: LazyLock<zstd::dict::DecoderDictionary<'static>> =
