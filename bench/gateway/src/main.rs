@@ -117,13 +117,26 @@ fn main() {
     };
     let (log, writer) = {
         let _rt = log_rt.enter();
-        switchboard_store::spawn_writer(store, config.storage.log_queue, WriterOptions::default())
+        switchboard_store::spawn_writer(
+            Arc::clone(&store),
+            config.storage.log_queue,
+            WriterOptions::default(),
+        )
     };
     let listen = config.server.listen;
     let grace = config.server.shutdown_grace;
     let state = {
         let _rt = log_rt.enter();
-        switchboard_server::AppState::new(config, log, data_dir).expect("state")
+        switchboard_server::AppState::new(config, log, data_dir)
+            .expect("state")
+            .with_store(Arc::clone(&store))
+    };
+    // Retention and the audit size cap, now and hourly, beside the writer, as `switchboard
+    // serve` runs them (the idle-memory scenario measures the gateway after this first run).
+    let stop_jobs = tokio_util::sync::CancellationToken::new();
+    let jobs = {
+        let _rt = log_rt.enter();
+        switchboard_server::maintenance::spawn(state.clone(), store, stop_jobs.clone())
     };
     server_rt.block_on(async move {
         let listener = tokio::net::TcpListener::bind(listen).await.expect("bind");
@@ -145,5 +158,7 @@ fn main() {
             .expect("serve");
     });
     server_rt.shutdown_timeout(Duration::from_secs(1));
+    stop_jobs.cancel();
+    let _ = log_rt.block_on(jobs);
     log_rt.block_on(writer.shutdown());
 }
