@@ -7,7 +7,8 @@ Every load is bounded in count and wall time; every server started here is stopp
 process group id it was started with). Loopback only.
 
 Environment: RUNS (default 2), CORE (default 0), QUICK=1 (smaller counts, for trying it out),
-TARGETS (comma list to restrict, e.g. "direct,nginx,switchboard").
+TARGETS (comma list to restrict, e.g. "direct,nginx,switchboard"), BENCH_PORT_BASE (default
+18000: the mock's port; the targets' are above it).
 """
 import json
 import os
@@ -29,10 +30,13 @@ RUNS = int(os.environ.get("RUNS", "2"))
 QUICK = os.environ.get("QUICK") == "1"
 ONLY = [t for t in os.environ.get("TARGETS", "").split(",") if t]
 
-MOCK_PORT = 18000
-PORTS = {"nginx": 18100, "switchboard": 18200, "switchboard-nolog": 18210,
-         "switchboard-tr": 18220, "switchboard-noaudit": 18230, "litellm": 18300, "litellm-tr": 18310,
-         "ccr": 18400, "ccr-tr": 18410, "portkey": 18500, "portkey-tr": 18510}
+# BENCH_PORT_BASE moves every port (default 18000), so two checkouts can run the bench at once.
+_BASE = int(os.environ.get("BENCH_PORT_BASE", "18000"))
+MOCK_PORT = _BASE
+PORTS = {name: _BASE + off for name, off in {
+    "nginx": 100, "switchboard": 200, "switchboard-nolog": 210, "switchboard-tr": 220,
+    "switchboard-noaudit": 230, "litellm": 300, "litellm-tr": 310, "ccr": 400, "ccr-tr": 410,
+    "portkey": 500, "portkey-tr": 510}.items()}
 
 N = {  # request counts (QUICK divides them)
     "c1": 4000, "c64": 12000, "c512": 12000, "cc": 1500, "stream": 400, "streams": 1000,
@@ -154,10 +158,10 @@ def start_mock(label, pinned=True):
     return mock
 
 
-def start_ready(name, work, body, wrap=None, limit=120):
+def start_ready(name, work, body, wrap=None, limit=120, data=None):
     """`start_target`, then `wait_ready` with the request in file `body`: (proc or None, messages
     URL, request headers with AUTH, error). A target that does not get ready is stopped."""
-    proc, base, hdrs, err = start_target(name, work, wrap=wrap)
+    proc, base, hdrs, err = start_target(name, work, wrap=wrap, data=data)
     if err:
         return None, None, [], err
     url = f"{base}/v1/messages"
@@ -224,10 +228,11 @@ def write(path, text):
     return path
 
 
-def start_target(name, work, wrap=None):
+def start_target(name, work, wrap=None, data=None):
     """Starts a target; returns (proc or None, url_base, extra headers, error). `wrap` replaces
     the pinning prefix of a Switchboard target's command (bench/callgrind.py runs it under
-    valgrind)."""
+    valgrind); `data` is a Switchboard data directory to start on as it is (by default a fresh
+    one)."""
     port = PORTS.get(name)
     mock = f"http://127.0.0.1:{MOCK_PORT}"
     if name == "direct":
@@ -269,10 +274,13 @@ name = "mock"
 [routing]
 max_retries = 0
 failure_cooldown = "0s"
+[admin]
+metrics = "open"                # the scripts read /metrics (idle_memory.py) without signing in
 """ + ("[audit]\nenabled = false\n" if name in ("switchboard-noaudit", "switchboard-tr") else ""))
-        data = work / f"{name}-data"
-        shutil.rmtree(data, ignore_errors=True)
-        data.mkdir()
+        if data is None:
+            data = work / f"{name}-data"
+            shutil.rmtree(data, ignore_errors=True)
+            data.mkdir()
         logmode = "off" if name == "switchboard-nolog" else "sqlite"
         cmd = [str(BIN / "bench-gateway"), "--config", str(conf), "--data-dir", str(data),
                "--log", logmode]

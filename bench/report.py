@@ -197,11 +197,74 @@ def target_check(results):
     return "\n".join(lines)
 
 
+# Issue 20's goals, as ratios to nginx in the same run: (label, metric fn, target, max ratio).
+RATIO_GOALS = [
+    ("CPU per request, c=1", cpu("json_c1"), "switchboard", 2.0),
+    ("CPU per request, c=64", cpu("json_c64"), "switchboard", 2.0),
+    ("added latency p50, c=1", added("json_c1", "p50"), "switchboard", 2.0),
+    ("added latency p99, c=1", added("json_c1", "p99"), "switchboard", 2.0),
+    ("200 KiB Claude Code request, added p50", added("cc200k_c1", "p50"), "switchboard", 2.0),
+    ("200 KiB Claude Code request, CPU", cpu("cc200k_c1"), "switchboard", 2.0),
+    ("1,000 open streams, peak RSS (fresh process)", val("streams1000_fresh", "rss_peak_kb", MIB), "switchboard", 2.0),
+    ("CPU per request, c=1, log on, audit off", cpu("json_c1"), "switchboard-noaudit", 1.5),
+    ("stream, 12 events paced: CPU, Anthropic → OpenAI (against nginx's paced passthrough)", cpu("stream_c1"), "switchboard-tr", 2.0),
+]
+
+
+def current_table(results, growth=None, idle=None):
+    """One table: every goal of issue 20 with the figure, the floor, the verdict."""
+    runs = by_run(results)
+    lines = ["| figure | target | Switchboard | nginx (floor) | ratio | verdict |", "|---|---|---|---|---|---|"]
+    for label, f, t, lim in RATIO_GOALS:
+        vals = [f(rm, t) for rm in runs.values() if rm.get(t)]
+        nv = [f(rm, "nginx") for rm in runs.values() if rm.get("nginx")]
+        vals = [v for v in vals if v is not None]
+        nv = [v for v in nv if v is not None]
+        if not vals or not nv:
+            lines.append(f"| {label} | ≤ {lim}× nginx | – | – | – | not measured |")
+            continue
+        mid, text = rng(vals)
+        nmid, ntext = rng(nv)
+        worst = max(vals) / nmid if nmid else float("inf")
+        ratio = mid / nmid if nmid else float("inf")
+        verdict = "met" if worst <= lim else ("**missed**" if min(vals) / nmid > lim else "met in some runs")
+        lines.append(f"| {label} | ≤ {lim}× nginx | {text} | {ntext} | {ratio:.1f}× | {verdict} |")
+    vals = [cpu("stream_burst_c1")(rm, "switchboard-tr") for rm in runs.values() if rm.get("switchboard-tr")]
+    vals = [v for v in vals if v is not None]
+    if vals:
+        _, text = rng(vals)
+        lines.append(f"| stream, 12 events unpaced: CPU, Anthropic → OpenAI (µs) | ≤ 150 µs | {text} | – | – | "
+                     + ("met" if max(vals) <= 150 else "**missed**") + " |")
+    if growth:
+        c = growth["conversation"]
+        r = c["stored_per_turn"] / c["new_per_turn"]
+        lines.append(f"| audit storage per turn, {c['turns']}-turn Claude Code conversation ({c['text']} text) | "
+                     f"≤ 2× the new bytes | {c['stored_per_turn'] / 1024:.1f} KiB stored per turn | "
+                     f"{c['new_per_turn'] / 1024:.1f} KiB new | {r:.2f}× | {'met' if r <= 2 else '**missed**'} |")
+        sm = growth["small"]["per_request"]
+        lines.append(f"| small request: log row + audit data | ≤ 1 KiB | {sm:.0f} B | – | – | "
+                     f"{'met' if sm <= 1024 else '**missed**'} |")
+    if idle:
+        kb = max(idle["big"]["rss_kb"])
+        lines.append(f"| idle RSS, {idle['rows']:,} requests, after a maintenance run (MiB) | ≤ 20 MiB | "
+                     f"{min(idle['big']['rss_kb']) / 1024:.1f}–{kb / 1024:.1f} | – | – | "
+                     f"{'met' if kb <= 20 * 1024 else '**missed**'} |")
+    return "\n".join(lines)
+
+
 def render(info, results):
     t1, n1 = table(results, PASS, PASS_METRICS)
     t2, n2 = table(results, TR, TR_METRICS)
     runs = sorted({r["run"] for r in results})
+    extra = {}
+    for name in ("audit_growth", "idle_memory"):
+        p = Path(__file__).parent / "out" / f"{name}.json"
+        extra[name] = json.loads(p.read_text()) if p.exists() else None
     out = [
+        "### The goals (issue 20)",
+        "",
+        current_table(results, extra["audit_growth"], extra["idle_memory"]),
+        "",
         f"Machine: {info.get('nproc')} cores ({info.get('cpu')}), kernel {info.get('kernel')}, "
         f"{info.get('time')}; load average {info.get('load1'):.2f} at start, "
         f"{info.get('load1_end', 0):.2f} at end. Runs: {len(runs)}; each cell is the range over runs, "

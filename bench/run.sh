@@ -10,6 +10,7 @@
 #   QUICK=1 RUNS=1 bench/run.sh  # smaller counts, to try it out
 #   TARGETS=direct,nginx,switchboard bench/run.sh
 #   SKIP_INSTALL=1 bench/run.sh  # use what is installed
+#   EXTRA=0 bench/run.sh         # without the audit-growth and idle-memory scenarios
 #
 # Loopback only; every load is bounded in count and time; every process started is stopped.
 set -euo pipefail
@@ -26,4 +27,10 @@ echo "[bench] cargo build --release (CARGO_TARGET_DIR=$CARGO_TARGET_DIR)" >&2
 # 1,000 streams need ~3,000 descriptors across the load generator, gateway and mock.
 ulimit -n "$(ulimit -Hn)" 2>/dev/null || true
 
+# The audit-growth and idle-memory scenarios first (their JSON goes into the table bench.py
+# prints); EXTRA=0 skips them.
+if [ "${EXTRA:-1}" != 0 ]; then
+  python3 "$BENCH/audit_growth.py"
+  python3 "$BENCH/idle_memory.py"
+fi
 exec python3 "$BENCH/bench.py"

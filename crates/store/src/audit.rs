@@ -1,7 +1,9 @@
-//! Audit data: what was sent and received for one request, stored zstd-compressed in the `audit`
-//! table, apart from the request log.
+//! Audit data: what was sent and received for one request, stored zstd-compressed apart from the
+//! request log. Written in the chunked format of [`chunked`] (one row per request, bodies in
+//! content-defined chunks stored once across requests); rows of the format before it, described
+//! here, are still read.
 //!
-//! One row per [`AuditEntry`]: `(request_id, seq, kind, created_at, raw_size, size, data)`, where
+//! The legacy `audit` table: one row per [`AuditEntry`]: `(request_id, seq, kind, created_at, raw_size, size, data)`, where
 //! `data` is `meta JSON + "\n" + body`, zstd-compressed unless under [`RAW_MAX`] bytes (a zstd
 //! frame starts with its magic number, the meta JSON with `{`). The meta JSON carries everything
 //! but the body (headers, URL, status, chunk lengths and arrival offsets); serde_json never writes
@@ -15,8 +17,11 @@ use chrono::{DateTime, Utc};
 use serde::{Deserialize, Serialize};
 use uuid::Uuid;
 
+pub(crate) mod chunked;
+pub(crate) mod recent;
+
 /// zstd level: fast, and JSON and SSE compress well at it (typically 5–15×).
-const ZSTD_LEVEL: i32 = 3;
+pub(crate) const ZSTD_LEVEL: i32 = 3;
 /// zstd level for entries under [`SMALL_ENTRY`] bytes: a negative level leaves literals
 /// uncompressed, and building the Huffman and FSE tables was most of the cost of compressing a
 /// small body (~53k instructions each at level 3, ~24k at -1 under callgrind, for output ~25 %
@@ -30,8 +35,6 @@ const SMALL_ENTRY: usize = 4 * 1024;
 pub(crate) const RAW_MAX: usize = 1024;
 /// The first bytes of every zstd frame (RFC 8878, little-endian 0xFD2FB528).
 const ZSTD_MAGIC: [u8; 4] = [0x28, 0xB5, 0x2F, 0xFD];
-/// Bundles larger than this (in raw bytes) are compressed on the blocking pool.
-const INLINE_COMPRESS_MAX: usize = 256 * 1024;
 
 /// What an entry records.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize)]
@@ -161,6 +164,39 @@ impl AuditBundle {
     }
 }
 
+/// What [`Store::check_audit`](crate::Store::check_audit) found: whether the stored chunks and
+/// their reference counts agree with the request rows that list them, and the stored-bytes
+/// counter with the tables. A consistent store has no leaked or missing chunk and equal byte
+/// figures.
+#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
+pub struct AuditCheck {
+    /// Requests with audit data in the chunked format.
+    pub requests: u64,
+    /// Stored chunks.
+    pub chunks: u64,
+    /// Chunk references listed by the request rows.
+    pub references: u64,
+    /// Chunks whose reference count differs from the times they are listed (0 included: a chunk
+    /// no request lists), or without their data.
+    pub leaked_chunks: u64,
+    /// Chunk ids listed by a request row but not stored.
+    pub missing_chunks: u64,
+    /// The stored-bytes counter (what the size cap reads).
+    pub counted_bytes: u64,
+    /// The stored bytes, summed over the tables.
+    pub stored_bytes: u64,
+}
+
+impl AuditCheck {
+    /// No leaked or missing chunk, and the counter agrees with the tables.
+    #[must_use]
+    pub fn is_consistent(&self) -> bool {
+        self.leaked_chunks == 0
+            && self.missing_chunks == 0
+            && self.counted_bytes == self.stored_bytes
+    }
+}
+
 #[derive(Serialize, Deserialize)]
 struct Meta {
     #[serde(default, skip_serializing_if = "Option::is_none")]
@@ -189,20 +225,13 @@ struct Meta {
     body_of: Option<u32>,
 }
 
-/// One `audit` row, encoded.
+/// One legacy `audit` row, encoded (what the writer stored before the chunked format; tests
+/// write such rows to check they still read).
+#[cfg(test)]
 pub(crate) struct AuditRow {
-    pub(crate) request_id: Uuid,
     pub(crate) seq: i32,
     pub(crate) kind: &'static str,
-    pub(crate) created_at: DateTime<Utc>,
-    pub(crate) raw_size: i64,
     pub(crate) data: Vec<u8>,
-}
-
-impl AuditRow {
-    pub(crate) fn size(&self) -> i64 {
-        i64::try_from(self.data.len()).unwrap_or(i64::MAX)
-    }
 }
 
 /// Whether two bodies (each a list of parts) hold the same bytes, however they are split.
@@ -235,8 +264,9 @@ fn same_body(a: &[Bytes], b: &[Bytes]) -> bool {
     }
 }
 
-/// Encodes `entry`; `body_of` is the `seq` of an earlier entry with the same body, whose row
-/// holds it. Returns the row's data and its size before compression.
+/// Encodes `entry` in the legacy format; `body_of` is the `seq` of an earlier entry with the
+/// same body, whose row holds it. Returns the row's data and its size before compression.
+#[cfg(test)]
 fn encode(
     entry: &AuditEntry,
     body_of: Option<u32>,
@@ -285,31 +315,12 @@ pub(crate) struct PromptRow {
     pub(crate) text: String,
 }
 
-/// Audit rows and prompt texts of a batch of bundles.
-pub(crate) struct Encoded {
-    pub(crate) rows: Vec<AuditRow>,
-    pub(crate) prompts: Vec<PromptRow>,
-}
-
-fn encode_bundles(bundles: &[AuditBundle]) -> Result<Encoded, std::io::Error> {
+/// Legacy audit rows of a batch of bundles, as the writer stored them before the chunked format.
+#[cfg(test)]
+fn encode_bundles(bundles: &[AuditBundle]) -> Result<Vec<AuditRow>, std::io::Error> {
     let mut rows = Vec::new();
-    let mut prompts = Vec::new();
-    // One compression context for the batch: creating one per body (four per request) was a
-    // fresh workspace allocation and initialisation each time.
     let mut zstd = zstd::bulk::Compressor::new(ZSTD_LEVEL)?;
     for b in bundles {
-        if let Some(text) = b
-            .entries
-            .iter()
-            .find(|e| e.kind == AuditKind::ClientRequest)
-            .and_then(|e| crate::prompt::last_user_text(&e.body_bytes()))
-        {
-            prompts.push(PromptRow {
-                request_id: b.request_id,
-                created_at: b.created_at,
-                text,
-            });
-        }
         for (i, e) in b.entries.iter().enumerate() {
             let body_of = b.entries[..i]
                 .iter()
@@ -318,33 +329,18 @@ fn encode_bundles(bundles: &[AuditBundle]) -> Result<Encoded, std::io::Error> {
                 .transpose()
                 .map_err(std::io::Error::other)?;
             let seq = i32::try_from(i).map_err(std::io::Error::other)?;
-            let (data, raw) = encode(e, body_of, &mut zstd)?;
+            let (data, _raw) = encode(e, body_of, &mut zstd)?;
             rows.push(AuditRow {
-                request_id: b.request_id,
                 seq,
                 kind: e.kind.as_str(),
-                created_at: b.created_at,
-                raw_size: i64::try_from(raw).unwrap_or(i64::MAX),
                 data,
             });
         }
     }
-    Ok(Encoded { rows, prompts })
+    Ok(rows)
 }
 
-/// Compresses `bundles` into rows and extracts their prompt text: inline when small, else on the
-/// blocking pool so a large bundle never stalls the runtime's worker.
-pub(crate) async fn encode_rows(bundles: &[AuditBundle]) -> Result<Encoded, std::io::Error> {
-    if bundles.iter().map(AuditBundle::size).sum::<usize>() <= INLINE_COMPRESS_MAX {
-        return encode_bundles(bundles);
-    }
-    let owned = bundles.to_vec(); // cheap: bodies are reference-counted
-    tokio::task::spawn_blocking(move || encode_bundles(&owned))
-        .await
-        .map_err(std::io::Error::other)?
-}
-
-/// Decodes the stored rows of one request, `(seq, kind, data)`, back into its entries.
+/// Decodes the legacy rows of one request, `(seq, kind, data)`, back into its entries.
 pub(crate) fn decode_all(
     rows: &[(i32, String, Vec<u8>)],
 ) -> Result<Vec<AuditEntry>, std::io::Error> {
@@ -459,9 +455,8 @@ mod tests {
 
     /// The rows `encode_bundles` makes of `entries`, as `audit_get` reads them back.
     fn stored(entries: &[AuditEntry]) -> Vec<(i32, String, Vec<u8>)> {
-        let encoded = encode_bundles(&[bundle(entries.to_vec())]).expect("encode");
-        encoded
-            .rows
+        encode_bundles(&[bundle(entries.to_vec())])
+            .expect("encode")
             .into_iter()
             .map(|r| (r.seq, r.kind.to_owned(), r.data))
             .collect()

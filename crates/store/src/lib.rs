@@ -15,7 +15,9 @@
 //!   both backends ([`open_with_admin`] opens one store behind both traits); client keys,
 //!   teams and budgets through its supertrait [`KeyStore`].
 //! - Audit data ([`AuditBundle`]: bodies, headers, stream chunks) rides the same queue
-//!   ([`LogSender::send_with_audit`]), is compressed by the writer and lands in its own table.
+//!   ([`LogSender::send_with_audit`]); the writer cuts its bodies into content-defined chunks,
+//!   stores each distinct chunk once (compressed, reference-counted) and a row per request
+//!   listing them (`audit::chunked`).
 
 mod admin;
 mod audit;
@@ -41,7 +43,7 @@ pub use admin::{
     AdminStore, Digest, LoginLinkRow, PutSecret, Resealed, Role, SecretRow, SessionRow, User,
     open_with_admin,
 };
-pub use audit::{AuditBundle, AuditEntry, AuditKind};
+pub use audit::{AuditBundle, AuditCheck, AuditEntry, AuditKind};
 pub use error::StoreError;
 pub use keys::{ClientKeyRow, KeyStore, TeamRow, UsageOf, UsageRow};
 pub use postgres::PostgresStore;
@@ -165,13 +167,27 @@ pub trait Store: Send + Sync + 'static {
         Ok(Vec::new())
     }
 
+    /// Deletes the audit data of `request_ids` (their log rows stay); returns how many entries.
+    /// Chunks that other requests still use stay.
+    async fn delete_audit(&self, request_ids: &[Uuid]) -> Result<u64, StoreError> {
+        let _ = request_ids;
+        Ok(0)
+    }
+
+    /// Checks the stored audit data's chunks against the request rows that list them, and the
+    /// stored-bytes counter against the tables (a scan of every audit table: for tests and
+    /// operators, never run by the gateway itself).
+    async fn check_audit(&self) -> Result<AuditCheck, StoreError> {
+        Ok(AuditCheck::default())
+    }
+
     /// Deletes audit data captured before `before`; returns how many entries.
     async fn delete_audit_older_than(&self, before: DateTime<Utc>) -> Result<u64, StoreError> {
         let _ = before;
         Ok(0)
     }
 
-    /// Bytes of stored (compressed) audit data.
+    /// Bytes of stored (compressed) audit data, as counted on every write (no scan).
     async fn audit_size(&self) -> Result<u64, StoreError> {
         Ok(0)
     }

@@ -37,6 +37,9 @@ const PERCENTILE_ARRAY: &str = "ARRAY[0.5, 0.95, 0.99]::DOUBLE PRECISION[]";
 #[derive(Debug, Clone)]
 pub struct PostgresStore {
     pool: PgPool,
+    /// Recent audit bodies, so a session's next request is cut and hashed only where it is new
+    /// (`audit::recent`).
+    recent: std::sync::Arc<parking_lot::Mutex<crate::audit::recent::Recent>>,
 }
 
 impl PostgresStore {
@@ -59,7 +62,16 @@ impl PostgresStore {
             .max_connections(8)
             .connect_with(options)
             .await?;
-        Ok(Self { pool })
+        Ok(Self {
+            pool,
+            recent: std::sync::Arc::default(),
+        })
+    }
+
+    pub(crate) fn recent(
+        &self,
+    ) -> &std::sync::Arc<parking_lot::Mutex<crate::audit::recent::Recent>> {
+        &self.recent
     }
 
     /// The underlying pool, for maintenance tasks and tests.
@@ -412,6 +424,14 @@ impl Store for PostgresStore {
 
     async fn get_audit(&self, request_id: Uuid) -> Result<Vec<crate::AuditEntry>, StoreError> {
         self.audit_get(request_id).await
+    }
+
+    async fn delete_audit(&self, request_ids: &[Uuid]) -> Result<u64, StoreError> {
+        self.audit_delete(request_ids).await
+    }
+
+    async fn check_audit(&self) -> Result<crate::AuditCheck, StoreError> {
+        self.audit_check().await
     }
 
     async fn delete_audit_older_than(&self, before: DateTime<Utc>) -> Result<u64, StoreError> {

@@ -7,6 +7,7 @@
 
 mod dashboard;
 pub(crate) use dashboard::recent;
+mod audit;
 mod rollup;
 mod write;
 
@@ -54,6 +55,9 @@ pub struct SqliteStore {
     /// Raised while the batch writer is behind ([`Store::behind_flag`]): the writer connection
     /// then writes without offering its core back ([`write::open`]).
     behind: Arc<AtomicBool>,
+    /// Recent audit bodies, so a session's next request is cut and hashed only where it is new
+    /// (`audit::recent`).
+    recent: Arc<Mutex<crate::audit::recent::Recent>>,
 }
 
 impl SqliteStore {
@@ -126,17 +130,61 @@ impl SqliteStore {
             pool,
             writer: Arc::new(Mutex::new(writer)),
             behind,
+            recent: Arc::default(),
         })
     }
 
-    /// Stores encoded audit rows with the writer connection ([`write::insert_audit`]).
+    /// Stores an encoded audit batch with the writer connection ([`audit::insert`]).
     pub(crate) async fn write_audit(
         &self,
-        ids: Vec<Uuid>,
-        encoded: crate::audit::Encoded,
+        encoded: crate::audit::chunked::Encoded,
     ) -> Result<(), StoreError> {
-        self.on_writer(move |conn| write::insert_audit(conn, &ids, &encoded))
+        self.on_writer(move |conn| audit::insert(conn, &encoded))
             .await
+    }
+
+    /// Deletes the audit data of `ids` ([`audit::delete`]).
+    pub(crate) async fn audit_delete(&self, ids: Vec<Uuid>) -> Result<u64, StoreError> {
+        self.on_writer(move |conn| audit::delete(conn, &ids)).await
+    }
+
+    /// Retention of audit data, a step ([`audit::retention_step`]) per turn of the writer
+    /// connection, so log batches are written between them.
+    pub(crate) async fn audit_delete_older_than(
+        &self,
+        before: DateTime<Utc>,
+    ) -> Result<u64, StoreError> {
+        let before = before.timestamp_micros();
+        let mut deleted = 0;
+        loop {
+            let (n, more) = self
+                .on_writer(move |conn| audit::retention_step(conn, before))
+                .await?;
+            deleted += n;
+            if !more {
+                return Ok(deleted);
+            }
+        }
+    }
+
+    /// Bytes of stored audit data, from the counter the triggers keep (no scan).
+    pub(crate) async fn audit_stored_bytes(&self) -> Result<u64, StoreError> {
+        self.on_writer(|conn| Ok(audit::usage(conn)?)).await
+    }
+
+    /// The size cap, a step ([`audit::trim_step`]) per turn of the writer connection.
+    pub(crate) async fn audit_trim(&self, max_bytes: u64) -> Result<u64, StoreError> {
+        let before = self.audit_stored_bytes().await?;
+        while self
+            .on_writer(move |conn| audit::trim_step(conn, max_bytes))
+            .await?
+        {}
+        Ok(before.saturating_sub(self.audit_stored_bytes().await?))
+    }
+
+    /// [`Store::check_audit`] on the writer connection.
+    pub(crate) async fn audit_check(&self) -> Result<crate::AuditCheck, StoreError> {
+        self.on_writer(audit::check).await
     }
 
     /// Moves the prompt texts still waiting for the trigram index into it now; the writer does
@@ -145,7 +193,7 @@ impl SqliteStore {
         self.on_writer(|conn| {
             let tx = conn.transaction_with_behavior(rusqlite::TransactionBehavior::Immediate)?;
             write::index_prompts(&tx)?;
-            tx.commit()
+            Ok(tx.commit()?)
         })
         .await
     }
@@ -153,13 +201,16 @@ impl SqliteStore {
     /// Runs `write` with the writer connection ([`write`]) on a blocking thread. A write that
     /// failed (or panicked) rolled its transaction back as it unwound (rusqlite's `Transaction`
     /// does on drop): the connection is fit for the next one.
-    async fn on_writer(
+    async fn on_writer<T: Send + 'static>(
         &self,
-        write: impl FnOnce(&mut rusqlite::Connection) -> rusqlite::Result<()> + Send + 'static,
-    ) -> Result<(), StoreError> {
+        write: impl FnOnce(&mut rusqlite::Connection) -> Result<T, StoreError> + Send + 'static,
+    ) -> Result<T, StoreError> {
         let writer = Arc::clone(&self.writer);
-        tokio::task::spawn_blocking(move || write(&mut writer.lock())).await??;
-        Ok(())
+        tokio::task::spawn_blocking(move || write(&mut writer.lock())).await?
+    }
+
+    pub(crate) fn recent(&self) -> &Arc<Mutex<crate::audit::recent::Recent>> {
+        &self.recent
     }
 
     /// The underlying pool, for maintenance tasks and tests.
@@ -262,7 +313,7 @@ impl Store for SqliteStore {
         if records.is_empty() {
             return Ok(());
         }
-        self.on_writer(move |conn| write::insert_batch(conn, &records))
+        self.on_writer(move |conn| Ok(write::insert_batch(conn, &records)?))
             .await
     }
 
@@ -405,26 +456,17 @@ impl Store for SqliteStore {
         Ok(from_db(n))
     }
 
+    /// On the writer connection, [`DELETE_CHUNK`] requests per turn of it: the deleted rows'
+    /// pages pass through its small page cache, not a read connection's (which kept them).
     async fn delete_older_than(&self, before: DateTime<Utc>) -> Result<u64, StoreError> {
         let before = before.timestamp_micros();
-        let chunk = "SELECT id FROM requests WHERE started_at < ? ORDER BY started_at LIMIT ?";
         let mut deleted = 0;
         loop {
-            let mut tx = self.pool.begin().await?;
-            sqlx::query(&format!(
-                "DELETE FROM attempts WHERE request_id IN ({chunk})"
-            ))
-            .bind(before)
-            .bind(DELETE_CHUNK)
-            .execute(&mut *tx)
-            .await?;
-            let done = sqlx::query(&format!("DELETE FROM requests WHERE id IN ({chunk})"))
-                .bind(before)
-                .bind(DELETE_CHUNK)
-                .execute(&mut *tx)
-                .await?
-                .rows_affected();
-            tx.commit().await?;
+            let done = self
+                .on_writer(move |conn| {
+                    Ok(write::delete_requests_before(conn, before, DELETE_CHUNK)?)
+                })
+                .await?;
             deleted += done;
             if done < u64::try_from(DELETE_CHUNK).unwrap_or(u64::MAX) {
                 return Ok(deleted);
@@ -438,6 +480,14 @@ impl Store for SqliteStore {
 
     async fn get_audit(&self, request_id: Uuid) -> Result<Vec<crate::AuditEntry>, StoreError> {
         self.audit_get(request_id).await
+    }
+
+    async fn delete_audit(&self, request_ids: &[Uuid]) -> Result<u64, StoreError> {
+        self.audit_delete(request_ids.to_vec()).await
+    }
+
+    async fn check_audit(&self) -> Result<crate::AuditCheck, StoreError> {
+        self.audit_check().await
     }
 
     async fn delete_audit_older_than(&self, before: DateTime<Utc>) -> Result<u64, StoreError> {

@@ -1,8 +1,8 @@
 //! The request log's batch insert and its audit data's, on a connection of its own opened with
 //! rusqlite and used on a blocking thread
 //! ([`SqliteStore::insert_batch_shared`](crate::Store::insert_batch_shared),
-//! [`SqliteStore::insert_audit`](crate::Store::insert_audit)). Everything else (migrations,
-//! queries, retention) goes through the sqlx pool.
+//! [`SqliteStore::insert_audit`](crate::Store::insert_audit), in `audit.rs` with retention).
+//! Migrations and queries go through the sqlx pool.
 //!
 //! Why not sqlx here: a logged request's row costs about as much to hand to sqlx as to write.
 //! sqlx boxes and copies every bound argument on the async thread (26 per row), sends it to its
@@ -25,7 +25,6 @@ use rusqlite::{CachedStatement, Connection, OpenFlags, TransactionBehavior};
 use uuid::Uuid;
 
 use super::rollup;
-use crate::audit::Encoded;
 use crate::query::{dedup_last, to_db};
 use crate::{AttemptRecord, LogRecord, sql};
 
@@ -101,8 +100,9 @@ pub(super) fn open(
         "PRAGMA journal_mode = WAL; PRAGMA foreign_keys = OFF; PRAGMA synchronous = NORMAL; \
          PRAGMA cache_size = -2048; PRAGMA temp_store = memory;",
     )?;
-    // Four statement kinds in four sizes, the rollup upsert and the audit data's three.
-    conn.set_prepared_statement_cache_capacity(4 * SIZES + 11);
+    // Four statement kinds in four sizes, the rollup upsert, and the audit data's and
+    // retention's (`audit.rs`).
+    conn.set_prepared_statement_cache_capacity(4 * SIZES + 32);
     // A batch is milliseconds of CPU. Where the writer shares a core with the server (one core,
     // or a busy machine), the scheduler lets it run out its time slice while a request that has
     // just arrived waits: at concurrency 1 on one core, p99.9 rose from ~1 ms (sqlx, which hands
@@ -231,61 +231,6 @@ pub(super) fn insert_batch(conn: &mut Connection, records: &[LogRecord]) -> rusq
     tx.commit()
 }
 
-/// Stores the audit rows and prompt texts of a batch in one `BEGIN IMMEDIATE` transaction,
-/// replacing what `ids` had (the semantics of [`Store::insert_audit`](crate::Store::insert_audit)).
-///
-/// It was three sqlx statements per audited request, each a round trip to sqlx's worker thread
-/// (a wake-up of another thread, costly on a shared core), plus the transaction's two.
-pub(super) fn insert_audit(
-    conn: &mut Connection,
-    ids: &[Uuid],
-    encoded: &Encoded,
-) -> rusqlite::Result<()> {
-    let tx = conn.transaction_with_behavior(TransactionBehavior::Immediate)?;
-    {
-        let mut delete = tx.prepare_cached("DELETE FROM audit WHERE request_id = ?")?;
-        for id in ids {
-            delete.execute([id.as_bytes()])?;
-        }
-        let mut prompt = tx.prepare_cached(
-            "INSERT INTO prompt_text (request_id, created_at, text) VALUES (?, ?, ?) \
-             ON CONFLICT (request_id) DO UPDATE SET created_at = excluded.created_at, \
-             text = excluded.text",
-        )?;
-        for p in &encoded.prompts {
-            prompt.execute(rusqlite::params![
-                p.request_id.as_bytes(),
-                p.created_at.timestamp_micros(),
-                p.text,
-            ])?;
-        }
-        let mut insert = tx.prepare_cached(
-            "INSERT INTO audit (request_id, seq, kind, created_at, raw_size, size, data) \
-             VALUES (?, ?, ?, ?, ?, ?, ?)",
-        )?;
-        for r in &encoded.rows {
-            insert.execute(rusqlite::params![
-                r.request_id.as_bytes(),
-                r.seq,
-                r.kind,
-                r.created_at.timestamp_micros(),
-                r.raw_size,
-                r.size(),
-                r.data,
-            ])?;
-        }
-    }
-    if !encoded.prompts.is_empty() {
-        let waiting: usize = tx.query_row("SELECT count(*) FROM prompt_unindexed", [], |row| {
-            row.get(0)
-        })?;
-        if waiting >= PROMPT_INDEX_BATCH {
-            index_prompts(&tx)?;
-        }
-    }
-    tx.commit()
-}
-
 /// Prompt texts that wait for the trigram index before the writer indexes them together
 /// (migration 0007): each indexing costs a segment flush and its share of merges, paid once per
 /// this many texts instead of once per transaction. Searches scan the waiting texts, at most
@@ -299,6 +244,26 @@ pub(super) fn index_prompts(conn: &Connection) -> rusqlite::Result<()> {
          SELECT p.rowid, p.text FROM prompt_unindexed u JOIN prompt_text p ON p.rowid = u.id; \
          DELETE FROM prompt_unindexed;",
     )
+}
+
+/// Deletes up to `limit` requests (and their attempts) started before `before` (microseconds),
+/// oldest first, in one transaction; returns how many. The rollups follow by trigger.
+pub(super) fn delete_requests_before(
+    conn: &mut Connection,
+    before: i64,
+    limit: i64,
+) -> rusqlite::Result<u64> {
+    let tx = conn.transaction_with_behavior(TransactionBehavior::Immediate)?;
+    let chunk = "SELECT id FROM requests WHERE started_at < ?1 ORDER BY started_at LIMIT ?2";
+    tx.prepare_cached(&format!(
+        "DELETE FROM attempts WHERE request_id IN ({chunk})"
+    ))?
+    .execute(rusqlite::params![before, limit])?;
+    let done = tx
+        .prepare_cached(&format!("DELETE FROM requests WHERE id IN ({chunk})"))?
+        .execute(rusqlite::params![before, limit])?;
+    tx.commit()?;
+    Ok(done as u64)
 }
 
 /// The ids of `records` already in `requests`.

@@ -5,6 +5,7 @@ mod admin;
 mod audit;
 mod dashboard;
 mod keys;
+mod audit_chunks;
 mod rollups;
 mod sqlite_writer;
 mod suite;

@@ -79,6 +79,15 @@ where
     F: FnOnce(Arc<dyn Store>) -> Fut,
     Fut: Future<Output = ()> + Send + 'static,
 {
+    with_postgres_store(|store| case(Arc::new(store))).await;
+}
+
+/// [`with_postgres`] with the store itself, for cases that reach its pool.
+pub(crate) async fn with_postgres_store<F, Fut>(case: F)
+where
+    F: FnOnce(switchboard_store::PostgresStore) -> Fut,
+    Fut: Future<Output = ()> + Send + 'static,
+{
     use sqlx::Connection as _;
     use sqlx::postgres::{PgConnectOptions, PgConnection};
 
@@ -108,7 +117,6 @@ where
     .await
     .expect("connect postgres store");
     store.migrate().await.expect("migrate postgres store");
-    let store: Arc<dyn Store> = Arc::new(store);
     // Run the case as its own task so a failing assertion still lets us drop the schema.
     let result = tokio::spawn(case(store)).await;
     sqlx::query(&format!("DROP SCHEMA {schema} CASCADE"))
