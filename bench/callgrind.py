@@ -33,6 +33,11 @@ SCENARIOS = [
     ("translate", "12-event stream, Anthropic in, OpenAI upstream", "switchboard-tr", "tr-stream.json", 10, 400),
     ("cc-audit", "200 KiB Claude Code request, Anthropic passthrough, audit on (the default)", "switchboard", "cc-200k.json", 10, 100),
     ("cc", "200 KiB Claude Code request, Anthropic passthrough", "switchboard-noaudit", "cc-200k.json", 10, 100),
+    # The request path alone: the log writer discards what it gets, so no database work (whose
+    # batching varies with the machine's load) is counted. Counts repeat to within a few hundred
+    # instructions even on a busy machine: the figure to compare request-path changes by.
+    ("json-nolog", "small JSON request, request path alone (audit captured, log discarded)", "switchboard-nolog", "small.json", 10, 2000),
+    ("stream-nolog", "12-event stream, request path alone (audit captured, log discarded)", "switchboard-nolog", "small-stream.json", 10, 400),
 ]
 
 
