@@ -41,12 +41,34 @@ impl From<UserError> for ApiError {
     }
 }
 
-/// `GET /api/admin/users`.
+/// `GET /api/admin/users`: with each user's teams and budgets.
 pub(crate) async fn list(State(state): State<AdminState>) -> Result<Json<Value>, ApiError> {
     let users = state.0.users.list().await?;
-    Ok(Json(
-        json!({"users": users.iter().map(user_json).collect::<Vec<_>>()}),
-    ))
+    let store = &state.0.admin_store;
+    let budgets = store.user_budgets().await?;
+    let teams = store.list_teams().await?;
+    let members = store.team_members().await?;
+    let rows: Vec<Value> = users
+        .iter()
+        .map(|u| {
+            let mut v = user_json(u);
+            v["teams"] = json!(
+                members
+                    .iter()
+                    .filter(|(_, user)| *user == u.id)
+                    .filter_map(|(t, _)| teams.iter().find(|x| x.id == *t))
+                    .map(|t| t.name.as_str())
+                    .collect::<Vec<_>>()
+            );
+            let b = budgets
+                .iter()
+                .find(|(id, _)| *id == u.id)
+                .map(|(_, b)| b.as_str());
+            v["budgets"] = serde_json::from_str(b.unwrap_or("[]")).unwrap_or_else(|_| json!([]));
+            v
+        })
+        .collect();
+    Ok(Json(json!({"users": rows})))
 }
 
 #[derive(Deserialize)]

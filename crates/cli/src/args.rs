@@ -44,6 +44,12 @@ pub(crate) enum Command {
     Admin(AdminArgs),
     /// Upstream keys kept encrypted in the database (`api_key = "secret:NAME"`).
     Secrets(SecretsArgs),
+    /// Client keys: made (shown once), limited, listed, revoked, rotated.
+    Keys(crate::commands::keys::KeysArgs),
+    /// Users that keys belong to, with their budgets.
+    Users(crate::commands::keys::UsersArgs),
+    /// Teams of users, with budgets their keys share.
+    Teams(crate::commands::keys::TeamsArgs),
     /// Point Claude Code's user settings at the gateway (`setup claude`), or take it back.
     #[command(subcommand)]
     Setup(crate::commands::setup::SetupCommand),

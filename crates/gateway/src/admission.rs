@@ -40,6 +40,14 @@ pub(crate) struct Admitted {
 /// Why a request was refused, with its key when one was recognised (the log names it).
 pub(crate) type Refused = (ApiError, Option<Arc<ClientKey>>);
 
+/// Whether admission checks a key's allowed clients (`User-Agent`): for the proxy routes; not
+/// for a key holder asking for their own usage (a status line runs `curl`).
+#[derive(Clone, Copy, PartialEq, Eq)]
+pub(crate) enum Clients {
+    Checked,
+    Any,
+}
+
 /// Admits a proxy request or says why not.
 pub(crate) fn admit(
     state: &AppState,
@@ -47,6 +55,7 @@ pub(crate) fn admit(
     headers: &HeaderMap,
     conn: Option<&ConnInfo>,
     now: Instant,
+    clients: Clients,
 ) -> Result<Admitted, Refused> {
     if let Some(origin) = headers.get(header::ORIGIN) {
         let local = conn.and_then(|c| c.local);
@@ -72,7 +81,7 @@ pub(crate) fn admit(
         .as_ref()
         .map(|t| t.expose().as_bytes());
     let (key, strip) = state.0.clients.authenticate(headers, token, now)?;
-    if let Some(k) = &key {
+    if let Some(k) = key.as_ref().filter(|_| clients == Clients::Checked) {
         k.check_client(headers).map_err(|e| (e, Some(k.clone())))?;
     }
     Ok(Admitted { strip, key })

@@ -517,7 +517,8 @@ pub(crate) async fn usage(
         .copied();
     let live = state.live();
     let dialect = switchboard_protocol::Dialect::Anthropic;
-    match crate::admission::admit(&state, &live, req.headers(), conn.as_ref(), Instant::now()) {
+    let clients = crate::admission::Clients::Any;
+    match crate::admission::admit(&state, &live, req.headers(), conn.as_ref(), Instant::now(), clients) {
         Ok(crate::admission::Admitted { key: Some(k), .. }) => {
             axum::Json(state.0.clients.usage_document(&k)).into_response()
         }

@@ -16,7 +16,7 @@ use switchboard_store::{AuditKind, LogRecord};
 use switchboard_translate::{stream_translator, translate_error, translate_response};
 use tokio::time::Instant;
 
-use crate::admission::{Admitted, admit};
+use crate::admission::{Admitted, Clients, admit};
 use crate::audit;
 use crate::body::{ReadError, RequestHead};
 use crate::clients::{ClientKey, Strip};
@@ -41,7 +41,14 @@ pub(crate) async fn list_models(State(state): State<AppState>, req: Request) -> 
         Dialect::OpenAiChat
     };
     let live = state.live();
-    let strip = match admit(&state, &live, req.headers(), conn.as_ref(), Instant::now()) {
+    let strip = match admit(
+        &state,
+        &live,
+        req.headers(),
+        conn.as_ref(),
+        Instant::now(),
+        Clients::Checked,
+    ) {
         Ok(a) => a.strip,
         Err((e, _)) => return e.render(dialect),
     };
@@ -191,7 +198,14 @@ pub(crate) fn handle_logged(
                 strip: Strip::default(),
                 key: None,
             },
-            None => match admit(&state, &live, &parts.headers, conn.as_ref(), Instant::now()) {
+            None => match admit(
+                &state,
+                &live,
+                &parts.headers,
+                conn.as_ref(),
+                Instant::now(),
+                Clients::Checked,
+            ) {
                 Ok(a) => a,
                 Err((e, key)) => {
                     name_key(&mut log, key.as_deref());

@@ -1100,7 +1100,13 @@ async fn hostile_input_is_refused_in_the_callers_dialect_before_any_upstream() {
         deep = json!([deep]);
     }
     // What is sent, its extra headers, the status and the key the error names.
-    type Case = (&'static str, Value, Vec<(String, String)>, u16, &'static str);
+    type Case = (
+        &'static str,
+        Value,
+        Vec<(String, String)>,
+        u16,
+        &'static str,
+    );
     let cases: Vec<Case> = vec![
         (
             "body",

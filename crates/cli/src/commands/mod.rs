@@ -3,6 +3,7 @@
 
 pub(crate) mod admin;
 pub(crate) mod config;
+pub(crate) mod keys;
 pub(crate) mod mcp;
 pub(crate) mod remote;
 pub(crate) mod secrets;
