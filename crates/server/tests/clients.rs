@@ -205,3 +205,142 @@ async fn claude_code_cli_tool_turn_through_anthropic_upstream() {
 async fn claude_code_cli_tool_turn_through_openai_upstream() {
     claude("openai", "tool", "sb-tool-ok").await;
 }
+
+/// A gateway with an Anthropic mock and one client key (`budget`, when given, on the key).
+async fn keyed_gateway(budget: Option<&str>) -> (MockUpstream, TestGateway, String) {
+    let up = mock("anthropic").await;
+    let gw = TestGateway::builder()
+        .endpoint(
+            "primary",
+            "anthropic",
+            &up.url(),
+            "api_key = \"sk-upstream-0123456789abcdef\"",
+        )
+        .start()
+        .await;
+    let limits = budget.map_or_else(
+        || serde_json::json!({}),
+        |b| serde_json::json!({"budgets": [b]}),
+    );
+    let made: serde_json::Value = gw
+        .admin_request(reqwest::Method::POST, "/api/admin/keys")
+        .json(&serde_json::json!({"name": "laptop", "limits": limits}))
+        .send()
+        .await
+        .expect("create key")
+        .json()
+        .await
+        .expect("json");
+    let key = made["key"].as_str().expect("the key").to_owned();
+    (up, gw, key)
+}
+
+#[tokio::test]
+async fn anthropic_sdk_works_with_a_client_key() {
+    let Some(python) = installed(".venv/bin/python") else {
+        return;
+    };
+    let (up, gw, key) = keyed_gateway(None).await;
+    let path = root().join("tests/clients/anthropic_basic.py");
+    let path = path.to_string_lossy().into_owned();
+    for auth in ["sdk", "x-api-key"] {
+        let (ok, stdout, stderr) = run(
+            &python,
+            &[&path],
+            &[
+                ("SWITCHBOARD_URL", &gw.url),
+                ("SWITCHBOARD_AUTH", auth),
+                ("SWITCHBOARD_API_KEY", &key),
+            ],
+        )
+        .await;
+        assert!(ok, "{auth}:\nstdout: {stdout}\nstderr: {stderr}");
+    }
+    let rows = gw.wait_for_logs(up.hits()).await;
+    assert!(
+        rows.iter()
+            .all(|r| r.outcome == "ok" && r.client_key.as_deref() == Some("laptop")),
+        "{rows:#?}"
+    );
+    // Without the key the SDK is refused with an authentication error, and nothing goes up.
+    let hits = up.hits();
+    let (ok, stdout, _) = run(
+        &python,
+        &[&path],
+        &[
+            ("SWITCHBOARD_URL", &gw.url),
+            ("SWITCHBOARD_API_KEY", "sk-not-a-gateway-key"),
+        ],
+    )
+    .await;
+    assert!(!ok, "{stdout}");
+    assert!(stdout.contains("requires a client key"), "{stdout}");
+    assert_eq!(up.hits(), hits);
+}
+
+/// Claude Code with a client key: a turn works; once the key's budget is used up, the next
+/// turn is refused at once (a 403 is not retried) and Claude Code shows the gateway's message
+/// to the user as it is. The output is printed: it is what a user reads.
+#[tokio::test]
+async fn claude_code_works_with_a_client_key_and_shows_a_used_up_budget_readably() {
+    let Some(claude) = installed(".tools/npm/bin/claude") else {
+        return;
+    };
+    // One turn of the mock is 33 tokens: the first passes, the second finds the budget spent.
+    let (up, gw, key) = keyed_gateway(Some("30tok/day")).await;
+    let script = root().join("tests/clients/claude_cli.sh");
+    let claude_bin = claude.to_string_lossy().into_owned();
+    let turn = |format: &'static str| {
+        let (url, key, script, claude_bin) = (
+            gw.url.clone(),
+            key.clone(),
+            script.clone(),
+            claude_bin.clone(),
+        );
+        async move {
+            run(
+                &script,
+                &[],
+                &[
+                    ("SWITCHBOARD_URL", url.as_str()),
+                    ("SWITCHBOARD_API_KEY", key.as_str()),
+                    ("CLAUDE_BIN", claude_bin.as_str()),
+                    ("CLAUDE_OUTPUT_FORMAT", format),
+                    // Claude Code's own retry policy: a budget refusal must not be retried.
+                    ("CLAUDE_CODE_MAX_RETRIES", "10"),
+                ],
+            )
+            .await
+        }
+    };
+    let (ok, stdout, stderr) = turn("json").await;
+    assert!(ok, "first turn:\nstdout: {stdout}\nstderr: {stderr}");
+    let hits = up.hits();
+    let started = tokio::time::Instant::now();
+    let (ok, stdout, stderr) = turn("text").await;
+    eprintln!("--- what Claude Code showed ---\n{stdout}{stderr}--- end ---");
+    assert!(!ok, "the second turn is refused");
+    assert!(
+        started.elapsed() < Duration::from_secs(60),
+        "refused at once, not after retries"
+    );
+    let shown = format!("{stdout}{stderr}");
+    // Claude Code 2.1.330 prints it on one line after its own words for a 403:
+    // "Failed to authenticate. API Error: 403 Budget used up: this key (laptop) has spent …"
+    assert!(shown.contains("API Error: 403 Budget used up"), "{shown}");
+    assert!(
+        shown.contains("Budget used up: this key (laptop) has spent 33 tokens of its 30 tokens per day (30tok/day). It frees up in "),
+        "{shown}"
+    );
+    assert!(
+        shown.contains("Ask your Switchboard admin to raise it."),
+        "{shown}"
+    );
+    assert_eq!(up.hits(), hits, "the refused turn sent nothing upstream");
+    let rows = gw.wait_for_logs(hits + 1).await;
+    let refused = rows.iter().filter(|r| r.status == 403).count();
+    assert_eq!(
+        refused, 1,
+        "Claude Code did not retry the refusal: {rows:#?}"
+    );
+}
