@@ -1028,3 +1028,44 @@ async fn the_live_feed_resumes_from_the_last_event_id() {
         .collect();
     assert_eq!(resumed, ids.iter().map(String::as_str).collect::<Vec<_>>());
 }
+
+#[tokio::test]
+async fn half_hour_zones_split_days_at_their_midnight() {
+    let gw = TestGateway::builder()
+        .endpoint("a", "anthropic", "http://127.0.0.1:9", "api_key = \"k\"")
+        .start()
+        .await;
+    // Midnight in Kolkata (+5:30) is 18:30 UTC, inside the UTC hour 18:00–19:00.
+    let day = (Utc::now() - chrono::Duration::days(2)).date_naive();
+    let at = |h, m| Utc.from_utc_datetime(&day.and_hms_opt(h, m, 0).expect("time"));
+    gw.store
+        .insert_batch(&[
+            record(at(18, 29), "a"),
+            record(at(18, 30), "a"),
+            record(at(18, 59), "a"),
+            record(at(12, 0), "a"),
+        ])
+        .await
+        .expect("seed");
+    let v = get(&gw, "/api/stats/timeseries?bucket=day&tz=Asia/Kolkata").await;
+    let got: Vec<(String, u64)> = v["buckets"]
+        .as_array()
+        .expect("buckets")
+        .iter()
+        .map(|b| {
+            (
+                b["label"].as_str().expect("label").to_owned(),
+                b["requests"].as_u64().expect("n"),
+            )
+        })
+        .collect();
+    let d0 = day.format("%Y-%m-%d").to_string();
+    let d1 = (day + chrono::Duration::days(1))
+        .format("%Y-%m-%d")
+        .to_string();
+    assert_eq!(got, [(d0, 2), (d1, 2)]);
+    assert_eq!(
+        v["buckets"][1]["start"],
+        format!("{}T18:30:00Z", day.format("%Y-%m-%d"))
+    );
+}

@@ -165,7 +165,29 @@ pub(crate) async fn local_series(
     }
     let mut slots = store.timeseries(query, Bucket::Hour).await?;
     if !local::all_aligned(tz, Bucket::Hour, slots.iter().map(|b| b.start)) {
-        slots = store.timeseries(query, Bucket::QuarterHour).await?;
+        slots = if bucket == Bucket::Day {
+            // A half-hour zone's day: only the hour holding local midnight straddles two days,
+            // one UTC hour a day. Those are read again in quarter hours, the rest stay hourly
+            // (from the rollups): a raw scan of one hour per day, not of the whole range.
+            let hour = chrono::Duration::hours(1);
+            let (mut whole, straddling): (Vec<_>, Vec<_>) = slots.into_iter().partition(|b| {
+                local::bucket_start(tz, bucket, b.start)
+                    == local::bucket_start(
+                        tz,
+                        bucket,
+                        b.start + hour - chrono::Duration::microseconds(1),
+                    )
+            });
+            for b in straddling {
+                let mut q = query.clone();
+                q.from = Some(q.from.map_or(b.start, |f| f.max(b.start)));
+                q.to = Some(q.to.map_or(b.start + hour, |t| t.min(b.start + hour)));
+                whole.extend(store.timeseries(&q, Bucket::QuarterHour).await?);
+            }
+            whole
+        } else {
+            store.timeseries(query, Bucket::QuarterHour).await?
+        };
     }
     Ok(local::regroup(tz, bucket, to_pairs(slots))
         .into_iter()
