@@ -3,9 +3,9 @@
 
 mod admin;
 mod audit;
+mod audit_chunks;
 mod dashboard;
 mod keys;
-mod audit_chunks;
 mod rollups;
 mod sqlite_writer;
 mod suite;
