@@ -24,7 +24,7 @@ cd "$here"
 
 secs="${1:-20}"
 shift || true
-all_targets=(sse_decoder observe translate_request translate_stream translate_response config error_parse)
+all_targets=(sse_decoder observe translate_request translate_stream translate_response config error_parse admission)
 if [ "$#" -gt 0 ]; then targets=("$@"); else targets=("${all_targets[@]}"); fi
 sanitizer="${FUZZ_SANITIZER:-none}"
 jobs="${FUZZ_JOBS:-1}"

@@ -57,11 +57,46 @@ pub(crate) fn admit(
     now: Instant,
     clients: Clients,
 ) -> Result<Admitted, Refused> {
+    let gate = Gate {
+        keys: &state.0.clients,
+        hosts: &live.hosts,
+        server: &live.config.server,
+    };
+    gate.admit(headers, conn, now, clients)
+}
+
+/// What admission reads: the key table, the names the gateway answers to, `[server]`.
+pub(crate) struct Gate<'a> {
+    pub(crate) keys: &'a crate::clients::Clients,
+    pub(crate) hosts: &'a crate::hosts::HostPolicy,
+    pub(crate) server: &'a switchboard_config::ServerConfig,
+}
+
+impl Gate<'_> {
+    /// See [`admit`].
+    pub(crate) fn admit(
+        &self,
+        headers: &HeaderMap,
+        conn: Option<&ConnInfo>,
+        now: Instant,
+        clients: Clients,
+    ) -> Result<Admitted, Refused> {
+        admit_with(self, headers, conn, now, clients)
+    }
+}
+
+fn admit_with(
+    gate: &Gate<'_>,
+    headers: &HeaderMap,
+    conn: Option<&ConnInfo>,
+    now: Instant,
+    clients: Clients,
+) -> Result<Admitted, Refused> {
     if let Some(origin) = headers.get(header::ORIGIN) {
         let local = conn.and_then(|c| c.local);
         let allowed = origin
             .to_str()
-            .is_ok_and(|o| live.hosts.allows_origin(o, local));
+            .is_ok_and(|o| gate.hosts.allows_origin(o, local));
         if !allowed {
             let shown = String::from_utf8_lossy(origin.as_bytes()).into_owned();
             return Err((ApiError::ForeignOrigin(shown), None));
@@ -73,14 +108,13 @@ pub(crate) fn admit(
         let shown = String::from_utf8_lossy(ct.as_bytes()).into_owned();
         return Err((ApiError::NotJson(shown), None));
     }
-    check_headers(headers, &live.config.server.limits).map_err(|e| (e, None))?;
-    let token = live
-        .config
+    check_headers(headers, &gate.server.limits).map_err(|e| (e, None))?;
+    let token = gate
         .server
         .auth_token
         .as_ref()
         .map(|t| t.expose().as_bytes());
-    let (key, strip) = state.0.clients.authenticate(headers, token, now)?;
+    let (key, strip) = gate.keys.authenticate(headers, token, now)?;
     if let Some(k) = key.as_ref().filter(|_| clients == Clients::Checked) {
         k.check_client(headers).map_err(|e| (e, Some(k.clone())))?;
     }

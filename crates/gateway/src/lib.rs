@@ -28,6 +28,8 @@ mod control;
 mod egress;
 mod endpoint;
 mod error;
+#[doc(hidden)]
+pub mod fuzzing;
 mod hosts;
 mod inject;
 mod log;
