@@ -36,7 +36,10 @@ MOCK_PORT = _BASE
 PORTS = {name: _BASE + off for name, off in {
     "nginx": 100, "switchboard": 200, "switchboard-nolog": 210, "switchboard-tr": 220,
     "switchboard-noaudit": 230, "litellm": 300, "litellm-tr": 310, "ccr": 400, "ccr-tr": 410,
-    "portkey": 500, "portkey-tr": 510}.items()}
+    "portkey": 500, "portkey-tr": 510, "switchboard-key": 240, "switchboard-keys1000": 250}.items()}
+# Switchboard with client keys (the request path alone, as switchboard-nolog): one key with two
+# limits (a rate and a budget) that the requests use, among this many keys.
+KEY_TARGETS = {"switchboard-key": 1, "switchboard-keys1000": 1000}
 
 N = {  # request counts (QUICK divides them)
     "c1": 4000, "c64": 12000, "c512": 12000, "cc": 1500, "stream": 400, "streams": 1000,
@@ -165,7 +168,8 @@ def start_ready(name, work, body, wrap=None, limit=120, data=None):
     if err:
         return None, None, [], err
     url = f"{base}/v1/messages"
-    headers = hdrs + AUTH
+    # A target with a client key of its own sends it instead of the shared one.
+    headers = hdrs if any(h.startswith("x-api-key:") for h in hdrs) else hdrs + AUTH
     err = wait_ready(url, Path(body).read_bytes(), dict(h.split(": ", 1) for h in headers), proc, limit=limit)
     if err and proc:
         proc.stop()
@@ -281,12 +285,25 @@ metrics = "open"                # the scripts read /metrics (idle_memory.py) wit
             data = work / f"{name}-data"
             shutil.rmtree(data, ignore_errors=True)
             data.mkdir()
-        logmode = "off" if name == "switchboard-nolog" else "sqlite"
+        logmode = "off" if name in ("switchboard-nolog", *KEY_TARGETS) else "sqlite"
         cmd = [str(BIN / "bench-gateway"), "--config", str(conf), "--data-dir", str(data),
                "--log", logmode]
+        if name in KEY_TARGETS:
+            cmd += ["--client-keys", str(KEY_TARGETS[name])]
         env = {**os.environ, "RUST_LOG": "warn", "SWITCHBOARD_HOME": str(data)}
         cmd = wrap + cmd if wrap else pin(cmd)
-        return Proc(name, cmd, env=env), f"http://127.0.0.1:{port}", [], None
+        proc = Proc(name, cmd, env=env)
+        if name in KEY_TARGETS:
+            # The gateway writes its first key once every key is in force.
+            keyfile = data / "bench.key"
+            deadline = time.time() + 900
+            while not keyfile.exists() and time.time() < deadline:
+                time.sleep(0.2)
+            if not keyfile.exists():
+                proc.stop()
+                return None, None, [], "bench.key never appeared"
+            return proc, f"http://127.0.0.1:{port}", [f"x-api-key: {keyfile.read_text().strip()}"], None
+        return proc, f"http://127.0.0.1:{port}", [], None
     if name.startswith("litellm"):
         exe = BENCH / ".venv" / "bin" / "litellm"
         if not exe.exists():

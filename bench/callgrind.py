@@ -38,6 +38,10 @@ SCENARIOS = [
     # instructions even on a busy machine: the figure to compare request-path changes by.
     ("json-nolog", "small JSON request, request path alone (audit captured, log discarded)", "switchboard-nolog", "small.json", 10, 2000),
     ("stream-nolog", "12-event stream, request path alone (audit captured, log discarded)", "switchboard-nolog", "small-stream.json", 10, 400),
+    # Client keys on the request path: json-nolog with a key carrying two limits (a rate and a
+    # budget), alone and among 1,000 keys. Compare with json-nolog.
+    ("json-key", "small JSON request, request path alone, a client key with two limits", "switchboard-key", "small.json", 10, 2000),
+    ("json-keys1000", "small JSON request, request path alone, the same key among 1,000", "switchboard-keys1000", "small.json", 10, 2000),
 ]
 
 
@@ -55,13 +59,13 @@ def measure(key, target, body, chunks, requests, work):
     wrap = ["valgrind", "--tool=callgrind", f"--callgrind-out-file={OUT / key}.out",
             "--dump-instr=no", "--collect-atstart=yes"]
     bench.mock_config(chunks=chunks, interval_us=0, latency_us=0)
-    proc, url, _, err = bench.start_ready(target, work, bench.OUT / body, wrap=wrap)
+    proc, url, headers, err = bench.start_ready(target, work, bench.OUT / body, wrap=wrap)
     if err:
         raise SystemExit(f"{target}: {err}")
     try:
         load = [str(bench.BIN / "bench-load"), "run", "--url", url, "--body", str(bench.OUT / body),
                 "--concurrency", "1", "--max-secs", "300"]
-        for h in bench.AUTH:
+        for h in headers:
             load += ["-H", h]
         subprocess.run(load + ["--requests", "200", "--warmup", "0"], check=True, capture_output=True)
         time.sleep(2)  # the warm-up's log batches are committed before counting starts

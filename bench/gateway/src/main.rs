@@ -2,7 +2,11 @@
 //! uses (`switchboard_server::start`, the log writer on a runtime of its own), so the benchmark
 //! is not blocked on the CLI and can switch the request log off.
 //!
-//! `bench-gateway --config FILE --listen ADDR --data-dir DIR [--log sqlite|off]`
+//! `bench-gateway --config FILE --listen ADDR --data-dir DIR [--log sqlite|off] [--client-keys N]`
+//!
+//! `--client-keys N` makes N client keys before serving (the first with two limits: a rate and
+//! a budget, both far above what the bench sends) and writes the first to `DIR/bench.key`:
+//! what admission costs with keys, and with many of them.
 //!
 //! `--log off` keeps the whole logging path on the request side (records are built and queued)
 //! but the writer stores them nowhere, isolating the database writer's cost.
@@ -114,6 +118,10 @@ fn main() {
         }
         Err(e) => panic!("gateway did not start: {e}"),
     };
+    if let Some(n) = flag(&args, "--client-keys") {
+        let n: usize = n.parse().expect("--client-keys N");
+        server_rt.block_on(make_keys(&running, n, &data_dir));
+    }
     eprintln!(
         "bench-gateway listening on {} (log {})",
         running.addr,
@@ -129,4 +137,36 @@ fn main() {
         running.shutdown().await;
     });
     server_rt.shutdown_timeout(Duration::from_secs(1));
+}
+
+/// Makes `n` client keys; the first, with a rate and a budget, is written to `dir/bench.key`.
+async fn make_keys(running: &switchboard_server::Running, n: usize, dir: &std::path::Path) {
+    let now = Utc::now();
+    let hasher = switchboard_auth::KeyHasher::load_or_create(&running.secrets, now)
+        .await
+        .expect("client key hasher");
+    let keys = switchboard_auth::ClientKeys::new(running.admin_store.clone());
+    let mut first = None;
+    for i in 0..n {
+        let limits: switchboard_limits::Limits = if i == 0 {
+            serde_json::from_str(r#"{"rpm": 10000000, "budgets": ["1000000usd/day"]}"#)
+                .expect("limits")
+        } else {
+            switchboard_limits::Limits::default()
+        };
+        let new = switchboard_auth::NewKey {
+            name: format!("bench-{i}"),
+            user: "local".into(),
+            team: None,
+            limits,
+            expires_at: None,
+        };
+        let (_, secret) = keys.create(&hasher, &new, now).await.expect("create key");
+        first.get_or_insert(secret);
+    }
+    running.admin.reload_keys().await.expect("keys in force");
+    // Written once the keys are in force: the harness waits for it.
+    if let Some(k) = first {
+        std::fs::write(dir.join("bench.key"), k.expose()).expect("write bench.key");
+    }
 }
