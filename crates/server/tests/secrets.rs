@@ -151,7 +151,8 @@ async fn a_stored_key_is_used_upstream_survives_rotation_and_needs_the_right_mas
     gw.shutdown().await;
 
     // The wrong master key: the gateway does not start, says which keys, changes nothing.
-    let sealed_before = std::fs::read(dir.path().join("switchboard.db")).expect("db");
+    let sealed_before = sealed_rows(&dir.path().join("switchboard.db")).await;
+    assert!(!sealed_before.is_empty(), "the upstream key is sealed in the database");
     let wrong = "0000000000000000000000000000000000000000000000000000000000000001";
     let text = match start(dir.path(), Some(wrong)).await {
         Ok(_) => panic!("started with the wrong master key"),
@@ -167,8 +168,9 @@ async fn a_stored_key_is_used_upstream_survives_rotation_and_needs_the_right_mas
         text.contains("SWITCHBOARD_MASTER_KEY"),
         "names where the key came from: {text}"
     );
-    let sealed_after = std::fs::read(dir.path().join("switchboard.db")).expect("db");
-    assert_eq!(sealed_before.len(), sealed_after.len());
+    // The sealed secrets are as they were (the file's length may change: a start checkpoints
+    // the write-ahead log into it).
+    assert_eq!(sealed_rows(&dir.path().join("switchboard.db")).await, sealed_before);
     // The right key (the file) still opens it.
     let gw = start(dir.path(), None)
         .await
@@ -392,4 +394,21 @@ async fn no_seeded_secret_is_ever_stored_or_shown_in_plain_text() {
     }
     let config_bytes = std::fs::read(dir.path().join("switchboard.toml")).expect("config");
     assert_clean("the config file", &config_bytes);
+}
+
+/// Every sealed secret as stored: name, master key id, nonce, ciphertext.
+async fn sealed_rows(db: &Path) -> Vec<(String, String, Vec<u8>, Vec<u8>)> {
+    use sqlx::Connection as _;
+    let opts = sqlx::sqlite::SqliteConnectOptions::new()
+        .filename(db)
+        .read_only(true);
+    let mut conn = sqlx::SqliteConnection::connect_with(&opts)
+        .await
+        .expect("open the database");
+    let rows = sqlx::query_as("SELECT name, key_id, nonce, ciphertext FROM secrets ORDER BY name")
+        .fetch_all(&mut conn)
+        .await
+        .expect("read the secrets");
+    conn.close().await.expect("close");
+    rows
 }
