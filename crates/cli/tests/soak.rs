@@ -348,9 +348,16 @@ async fn traffic(
 }
 
 /// `GET path` on a fresh connection (closed after): the body.
+/// The local admin credential the gateway made in its data directory (`/status` is behind the
+/// door): read once the banner is out, as the CLI reads it.
+static ADMIN_TOKEN: std::sync::OnceLock<String> = std::sync::OnceLock::new();
+
 async fn get(addr: SocketAddr, path: &str) -> String {
+    let token = ADMIN_TOKEN.get().expect("the gateway started");
     let mut s = tokio::net::TcpStream::connect(addr).await.expect("connect");
-    let req = format!("GET {path} HTTP/1.1\r\nHost: {addr}\r\nConnection: close\r\n\r\n");
+    let req = format!(
+        "GET {path} HTTP/1.1\r\nHost: {addr}\r\nAuthorization: Bearer {token}\r\nConnection: close\r\n\r\n"
+    );
     s.write_all(req.as_bytes()).await.expect("send");
     let mut out = String::new();
     tokio::time::timeout(Duration::from_secs(10), s.read_to_string(&mut out))
@@ -465,6 +472,8 @@ fn start_gateway(home: &Path) -> (Gateway, SocketAddr) {
         .expect("the banner within 30 s")
         .parse()
         .expect("host:port");
+    let token = std::fs::read_to_string(home.join("admin.token")).expect("admin credential");
+    let _ = ADMIN_TOKEN.set(token.trim().to_owned());
     (gw, addr)
 }
 
