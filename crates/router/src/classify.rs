@@ -1,9 +1,23 @@
-//! Upstream failures and what the router does about each.
+//! Upstream failures and what the router does about each: the one place upstream status codes
+//! and rate-limit headers are read.
+//!
+//! - [`classify`]: today's attempt loop's rules (retry, cool down, return);
+//! - [`classify_scoped`]: the same failures with a [`Scope`] (request, model, account,
+//!   provider), for pools: what a failure puts out of service and until when;
+//! - [`RateLimitFacts`]: what a response's rate-limit headers say, read once;
+//! - `reset`: the defensive parsers of announced reset times.
 
 use std::time::Duration;
 
 use bytes::Bytes;
 use tokio::time::Instant;
+
+mod quota;
+pub(crate) mod reset;
+mod scope;
+
+pub use quota::{RateLimitFacts, RejectedWindow};
+pub use scope::{Action, CooldownPolicy, Scope, Verdict, classify_scoped};
 
 /// Why an attempt failed.
 #[derive(Debug, Clone)]
@@ -113,83 +127,31 @@ pub fn classify(
     }
 }
 
-/// The reset time a rate-limited response announces, from `retry-after` (seconds or HTTP date is
-/// not supported: seconds only, as Anthropic and OpenAI send) or the earliest
-/// `anthropic-ratelimit-*-reset` (RFC 3339), relative to `now_unix` (seconds since the epoch).
+/// The reset time a rate-limited response announces, from `retry-after` (seconds or an HTTP
+/// date) or the earliest `anthropic-ratelimit-*-reset` (RFC 3339), relative to `now_unix`
+/// (seconds since the epoch), at most a day.
 #[must_use]
 pub fn parse_retry_after<'a>(
     headers: impl Iterator<Item = (&'a str, &'a str)>,
     now_unix: f64,
 ) -> Option<Duration> {
+    const DAY: Duration = Duration::from_secs(86_400);
     let mut best: Option<Duration> = None;
-    let mut keep_min = |d: Duration| {
-        best = Some(best.map_or(d, |b| b.min(d)));
-    };
     let mut retry_after = None;
     for (name, value) in headers {
         let name = name.to_ascii_lowercase();
         if name == "retry-after" {
-            if let Ok(secs) = value.trim().parse::<f64>()
-                && secs.is_finite()
-                && secs >= 0.0
-            {
-                retry_after = Some(Duration::from_secs_f64(secs.min(86_400.0)));
-            }
+            retry_after = reset::retry_after(value, now_unix).map(|d| d.min(DAY));
         } else if name.starts_with("anthropic-ratelimit-")
             && name.ends_with("-reset")
-            && let Some(at) = parse_rfc3339_unix(value.trim())
+            && let Some(at) = reset::parse_rfc3339_unix(value.trim())
         {
-            keep_min(Duration::from_secs_f64(
-                (at - now_unix).clamp(0.0, 86_400.0),
-            ));
+            let d = Duration::from_secs_f64((at - now_unix).clamp(0.0, DAY.as_secs_f64()));
+            best = Some(best.map_or(d, |b| b.min(d)));
         }
     }
     // retry-after is the server's explicit instruction: it wins over the reset headers.
     retry_after.or(best)
-}
-
-/// Minimal RFC 3339 parser (`2026-11-22T10:00:30Z`, with optional fraction and offset) to unix
-/// seconds. Anthropic sends UTC with `Z`.
-fn parse_rfc3339_unix(s: &str) -> Option<f64> {
-    let b = s.as_bytes();
-    if b.len() < 20
-        || b[4] != b'-'
-        || b[7] != b'-'
-        || !(b[10] == b'T' || b[10] == b't' || b[10] == b' ')
-    {
-        return None;
-    }
-    let num = |r: std::ops::Range<usize>| s.get(r)?.parse::<i64>().ok();
-    let (y, mo, d) = (num(0..4)?, num(5..7)?, num(8..10)?);
-    let (h, mi, sec) = (num(11..13)?, num(14..16)?, num(17..19)?);
-    let mut rest = &s[19..];
-    let mut frac = 0.0;
-    if let Some(r) = rest.strip_prefix('.') {
-        let digits: String = r.chars().take_while(char::is_ascii_digit).collect();
-        frac = format!("0.{digits}").parse().ok()?;
-        rest = &r[digits.len()..];
-    }
-    let offset = match rest {
-        "Z" | "z" => 0,
-        o if o.len() == 6 && (o.starts_with('+') || o.starts_with('-')) => {
-            let sign = if o.starts_with('-') { -1 } else { 1 };
-            sign * (o.get(1..3)?.parse::<i64>().ok()? * 3600
-                + o.get(4..6)?.parse::<i64>().ok()? * 60)
-        }
-        _ => return None,
-    };
-    // Days from civil (Howard Hinnant's algorithm).
-    let y2 = if mo <= 2 { y - 1 } else { y };
-    let era = y2.div_euclid(400);
-    let yoe = y2 - era * 400;
-    let doy = (153 * (if mo > 2 { mo - 3 } else { mo + 9 }) + 2) / 5 + d - 1;
-    let doe = yoe * 365 + yoe / 4 - yoe / 100 + doy;
-    let days = era * 146_097 + doe - 719_468;
-    #[expect(
-        clippy::cast_precision_loss,
-        reason = "unix seconds fit f64 exactly for centuries"
-    )]
-    Some((days * 86_400 + h * 3600 + mi * 60 + sec - offset) as f64 + frac)
 }
 
 #[cfg(test)]
@@ -271,7 +233,7 @@ mod tests {
 
     #[test]
     fn retry_after_header_wins_and_reset_headers_are_read() {
-        let now = parse_rfc3339_unix("2026-11-22T10:00:00Z").expect("parse");
+        let now = reset::parse_rfc3339_unix("2026-11-22T10:00:00Z").expect("parse");
         let h = [
             ("anthropic-ratelimit-requests-reset", "2026-11-22T10:00:30Z"),
             ("anthropic-ratelimit-tokens-reset", "2026-11-22T10:00:12.5Z"),
@@ -292,15 +254,5 @@ mod tests {
             parse_retry_after([("retry-after", "soon")].iter().copied(), now),
             None
         );
-    }
-
-    #[test]
-    fn rfc3339_matches_known_epoch() {
-        assert_eq!(parse_rfc3339_unix("1970-01-01T00:00:00Z"), Some(0.0));
-        assert_eq!(
-            parse_rfc3339_unix("2000-03-01T00:00:00+01:00"),
-            Some(951_865_200.0)
-        );
-        assert_eq!(parse_rfc3339_unix("garbage"), None);
     }
 }

@@ -4,17 +4,36 @@
 //! - [`Health`]: per-endpoint cooldowns and counters, keyed by endpoint name so a config reload
 //!   keeps them.
 //! - [`classify`]: the one function that turns an [`UpstreamError`] into a [`Disposition`]; no other
-//!   code inspects upstream status codes.
+//!   code inspects upstream status codes. [`classify_scoped`] adds the failure's [`Scope`]
+//!   (request, model, account, provider) from the response's [`RateLimitFacts`], for pools.
 //! - [`route`]: the attempt loop — priority order, retries with capped exponential backoff on the
 //!   same endpoint, cooldown and move on for 429 and credential failures, client errors returned.
+//!
+//! The pieces pools are built from (not yet used by the attempt loop):
+//! - [`Cooldowns`]: cooldowns per account or per model on an account, only ever extended;
+//! - [`Breaker`]: a circuit breaker per account, with a half-open trial [`Permit`] that is
+//!   given back when dropped;
+//! - [`select`]: the selection strategies over a pool's members, and priority tiers;
+//! - [`affinity`]: Claude Code session ids and the bounded session → account table.
 //!
 //! The only I/O seam is the [`Upstream`] trait; time is `tokio::time` only, so tests run with
 //! paused time and check backoff spacing exactly.
 
+pub mod affinity;
+mod breaker;
 mod classify;
+mod cooldown;
 mod health;
 mod route;
+pub mod select;
+mod window;
 
-pub use classify::{Disposition, FailureKind, UpstreamError, classify, parse_retry_after};
+pub use breaker::{Breaker, BreakerConfig, BreakerState, Permit, Refused};
+pub use classify::{
+    Action, CooldownPolicy, Disposition, FailureKind, RateLimitFacts, RejectedWindow, Scope,
+    UpstreamError, Verdict, classify, classify_scoped, parse_retry_after,
+};
+pub use cooldown::{Cooldowns, Cooling};
 pub use health::{EndpointStatus, Health};
 pub use route::{AttemptCtx, AttemptLog, Policy, RouteError, Routed, Target, Upstream, route};
+pub use window::Tally;
