@@ -18,15 +18,19 @@ export function TimeChart({ x, series, height = 240, yFmt = [fmt.compact, fmt.co
     if (!el || !UPlot) return undefined;
     const text = cssVar('--muted');
     const grid = cssVar('--border');
+    // A value axis as wide as its longest label needs ("$0.0003"), and at least `min`.
+    const fit = (min) => (u, values) => Math.max(min, values ? Math.max(0, ...values.map((v) => String(v).length)) * 7 + 16 : min);
     const axes = [
       { stroke: text, grid: { stroke: grid, width: 1 }, ticks: { stroke: grid, width: 1 } },
-      { stroke: text, grid: { stroke: grid, width: 1 }, ticks: { stroke: grid, width: 1 }, size: 56,
+      { stroke: text, grid: { stroke: grid, width: 1 }, ticks: { stroke: grid, width: 1 }, size: fit(56),
         values: (u, vals) => vals.map((v) => yFmt[0](v)) },
     ];
+    // Day buckets: a tick per day (or per few days), never the hours between them.
+    if (step >= 86400) axes[0].incrs = [1, 2, 7, 14, 28, 91, 182, 364].map((d) => d * 86400);
     // Bars at the edges need half a bucket of room on each side.
     const scales = { x: { time: true, range: step ? (u, min, max) => [min - step / 2, max + step / 2] : undefined } };
     if (series.some((s) => s.axis === 1)) {
-      axes.push({ side: 1, stroke: text, grid: { show: false }, ticks: { stroke: grid, width: 1 }, size: 66, scale: 'y2',
+      axes.push({ side: 1, stroke: text, grid: { show: false }, ticks: { stroke: grid, width: 1 }, size: fit(66), scale: 'y2',
         values: (u, vals) => vals.map((v) => yFmt[1](v)) });
       scales.y2 = { range: (u, min, max) => [0, max > 0 ? max * 1.1 : 1] };
     }
@@ -37,6 +41,8 @@ export function TimeChart({ x, series, height = 240, yFmt = [fmt.compact, fmt.co
       scales,
       axes,
       legend: { show: true, live: false },
+      // The time axis's range on the element (its labels are drawn on the canvas), in seconds.
+      hooks: { setScale: [(u, key) => { if (key === 'x') showRange(u); }] },
       cursor: { drag: { x: false, y: false } },
       series: [
         { label: t('chart.time'), value: (u, v) => (v == null ? '' : fmt.dateTime(new Date(v * 1000))) },
@@ -59,7 +65,12 @@ export function TimeChart({ x, series, height = 240, yFmt = [fmt.compact, fmt.co
         }),
       ],
     };
+    function showRange(u) {
+      el.dataset.xMin = String(u.scales.x.min);
+      el.dataset.xMax = String(u.scales.x.max);
+    }
     const plot = new UPlot(opts, [x, ...series.map((s) => s.values)], el);
+    showRange(plot);
     // Resize on the next frame, and only when the width changed: resizing inside the observer's
     // callback would change the layout it observes ("ResizeObserver loop" errors).
     let width = opts.width;

@@ -11,19 +11,27 @@ import { Requests } from './pages/requests.js';
 import { Detail } from './pages/detail.js';
 import { Endpoints } from './pages/endpoints.js';
 import { Settings } from './pages/settings.js';
+import { Keys } from './pages/keys.js';
 
-// The navigation. Pages to come (keys & users, Claude Code, pools) add a row here.
+// The navigation. Pages to come (Claude Code, pools) add a row here. `member`: shown to members
+// too (the page shows them only their own data); the others are the admins'.
 const NAV = [
   { path: '/', key: 'nav.overview', page: Overview },
   { path: '/requests', key: 'nav.requests', page: Requests },
   { path: '/endpoints', key: 'nav.endpoints', page: Endpoints },
+  { path: '/keys', key: 'nav.keys', page: Keys, member: true },
   { path: '/settings', key: 'nav.settings', page: Settings },
 ];
 
+const isMember = () => session.value && session.value.user && session.value.user.role !== 'admin';
+const nav = () => NAV.filter((n) => n.member || !isMember());
+
 function pageFor(path) {
   const m = path.match(/^\/requests\/([0-9a-fA-F-]{36})$/);
-  if (m) return { page: Detail, active: '/requests', props: { id: m[1] } };
-  const item = NAV.find((n) => n.path === path);
+  if (m && !isMember()) return { page: Detail, active: '/requests', props: { id: m[1] } };
+  // A member's home is their keys.
+  if (path === '/' && isMember()) return { page: Keys, active: '/keys', props: {} };
+  const item = nav().find((n) => n.path === path);
   if (item) return { page: item.page, active: item.path, props: {} };
   return { page: NotFound, active: null, props: {} };
 }
@@ -52,7 +60,7 @@ function Shell() {
     <header class="top">
       <${Link} to="/" class="brand"><img src="/ui/favicon.svg" alt="" />Switchboard<//>
       <nav class="nav" aria-label=${t('nav.label')}>
-        ${NAV.map((n) => html`<${Link} to=${n.path} class=${n.path === active ? 'active' : ''}>${t(n.key)}<//>`)}
+        ${nav().map((n) => html`<${Link} to=${n.path} class=${n.path === active ? 'active' : ''}>${t(n.key)}<//>`)}
       </nav>
       <div class="tools">
         <${LangSwitch} />

@@ -12,9 +12,6 @@
 //! Screenshots of every page in both languages and both themes (and on a phone) are written to
 //! `target/dashboard-screenshots/`.
 //!
-//! A part whose server route is not in the route table yet is reported as pending and skipped
-//! (the dashboard never makes up data): it runs as soon as the route lands.
-//!
 //! Without Chromium the test is skipped, unless `SWITCHBOARD_REQUIRE_CLIENTS=1` (CI), where a
 //! missing browser is a failure.
 
@@ -49,7 +46,8 @@ window.addEventListener('error', (e) => window.__sb.errors.push(String(e.message
 window.addEventListener('unhandledrejection', (e) => window.__sb.errors.push('unhandled rejection: ' + String(e.reason)));
 ";
 
-/// The routes the dashboard calls, by the page that calls them.
+/// The routes the dashboard calls, by the page that calls them (checked against the server's
+/// route table by `every_route_the_dashboard_calls_is_served`).
 const CONTRACT: &[(&str, &str)] = &[
     ("GET", "/api/stats/heatmap"),
     ("GET", "/api/stats/failovers"),
@@ -68,28 +66,27 @@ const CONTRACT: &[(&str, &str)] = &[
     ("GET", "/api/admin/settings"),
     ("PUT", "/api/admin/settings"),
     ("POST", "/api/admin/requests/{id}/replay"),
+    ("GET", "/api/admin/keys"),
+    ("POST", "/api/admin/keys"),
+    ("PUT", "/api/admin/keys/{key}"),
+    ("POST", "/api/admin/keys/{key}/revoke"),
+    ("GET", "/api/admin/users"),
+    ("GET", "/api/admin/teams"),
+    ("GET", "/api/admin/usage"),
 ];
 
-fn has_route(method: &str, path: &str) -> bool {
-    switchboard_server::routes()
+#[test]
+fn every_route_the_dashboard_calls_is_served() {
+    let routes = switchboard_server::routes();
+    let missing: Vec<String> = CONTRACT
         .iter()
-        .any(|r| r.method == method && r.path == path)
-}
-
-fn pending(what: &str, routes: &[(&str, &str)]) -> bool {
-    let missing: Vec<String> = routes
-        .iter()
-        .filter(|(m, p)| !has_route(m, p))
+        .filter(|(m, p)| !routes.iter().any(|r| r.method == *m && r.path == *p))
         .map(|(m, p)| format!("{m} {p}"))
         .collect();
-    if missing.is_empty() {
-        return false;
-    }
-    eprintln!(
-        "PENDING: {what}: the server has no {} yet",
-        missing.join(", ")
+    assert!(
+        missing.is_empty(),
+        "the dashboard calls routes the server does not have: {missing:?}"
     );
-    true
 }
 
 fn screenshots() -> PathBuf {
@@ -350,7 +347,15 @@ async fn the_dashboard_as_a_person_uses_it() {
     let b = Browser::start(&chromium, &chromedriver).await;
     b.on_every_page(WATCH).await;
     let shots = screenshots();
-    let _ = std::fs::remove_dir_all(&shots);
+    // This test's screenshots from an earlier run (the other tests write theirs beside them).
+    if let Ok(old) = std::fs::read_dir(&shots) {
+        for f in old.flatten() {
+            let name = f.file_name().to_string_lossy().into_owned();
+            if name.starts_with(|c: char| c.is_ascii_digit()) || name.starts_with("flow-") {
+                let _ = std::fs::remove_file(f.path());
+            }
+        }
+    }
     let mut ui = Ui {
         b,
         base: gw.admin_url.clone(),
@@ -358,14 +363,6 @@ async fn the_dashboard_as_a_person_uses_it() {
         shots,
         pages_checked: BTreeSet::new(),
     };
-    // Routes of the contract the server does not have yet: their 404s are expected.
-    for (m, p) in CONTRACT {
-        if !has_route(m, p) {
-            let prefix = p.split('{').next().unwrap_or(p);
-            ui.allowed.push(format!("{}{prefix}", gw.admin_url));
-            eprintln!("PENDING: the server has no {m} {p} yet");
-        }
-    }
 
     // --- Signed out: the sign-in page, and a password login. -------------------------------
     ui.allowed.push(
@@ -428,13 +425,11 @@ async fn the_dashboard_as_a_person_uses_it() {
         models.contains("claude-sonnet-4-5") && models.contains("claude-opus-4-1"),
         "{models}"
     );
-    if !pending("the heatmap", &[("GET", "/api/stats/heatmap")]) {
-        let days = ui.b.wait_for("heatmap cells", "return document.querySelectorAll('#heatmap rect.h1, #heatmap rect.h2, #heatmap rect.h3, #heatmap rect.h4').length").await;
-        assert!(
-            days.as_u64().unwrap_or(0) >= 20,
-            "heatmap days with tokens: {days}"
-        );
-    }
+    let days = ui.b.wait_for("heatmap cells", "return document.querySelectorAll('#heatmap rect.h1, #heatmap rect.h2, #heatmap rect.h3, #heatmap rect.h4').length").await;
+    assert!(
+        days.as_u64().unwrap_or(0) >= 20,
+        "heatmap days with tokens: {days}"
+    );
     ui.check("overview").await;
 
     // --- Requests: a request proxied now appears live. -------------------------------------
@@ -548,109 +543,98 @@ async fn the_dashboard_as_a_person_uses_it() {
     ui.check("request detail with markup").await;
 
     // --- Endpoints: add, reorder with a preview, the next request goes to the new one. ------
-    if !pending(
-        "the endpoints page",
-        &[
-            ("GET", "/api/admin/endpoints"),
-            ("POST", "/api/admin/endpoints"),
-            ("PUT", "/api/admin/endpoints/order"),
-            ("GET", "/api/admin/config"),
-        ],
-    ) {
-        ui.goto("/ui/endpoints").await;
-        ui.settled("#endpoint-list").await;
-        ui.b.click("#add-endpoint").await;
-        ui.b.type_into("#endpoint-form-card input[name=name]", "added")
-            .await;
-        ui.b.type_into("#endpoint-form-card input[name=base_url]", &added.url())
-            .await;
-        ui.b.type_into(
-            "#endpoint-form-card input[name=api_key]",
-            "sk-added-secret-0123456789",
-        )
+    ui.goto("/ui/endpoints").await;
+    ui.settled("#endpoint-list").await;
+    ui.b.click("#add-endpoint").await;
+    ui.b.type_into("#endpoint-form-card input[name=name]", "added")
         .await;
-        ui.b.click("#endpoint-form-card button[type=submit]").await;
-        ui.b.text("[data-endpoint=added]").await;
-        let file = std::fs::read_to_string(&gw.config_path).expect("config");
-        assert!(file.contains("name = \"added\""), "{file}");
-        assert!(
-            !file.contains("sk-added-secret"),
-            "the key went to the secret store, not the file:\n{file}"
-        );
-        let page = ui.b.text("#endpoint-list").await;
-        assert!(
-            !page.contains("sk-added-secret-0123456789"),
-            "the key is never shown again"
-        );
-        for _ in 0..3 {
-            ui.b.click("[data-endpoint=added] button[aria-label='Move up']")
-                .await;
-        }
-        let preview = ui.b.text("#order-preview .diff").await;
-        assert!(
-            preview.contains("added"),
-            "the preview shows the change: {preview}"
-        );
-        ui.shot("flow-endpoints-reorder-preview-en-light").await;
-        ui.b.click("#order-save").await;
-        ui.b.wait_for(
-            "the preview to close",
-            "return !document.querySelector('#order-preview')",
-        )
+    ui.b.type_into("#endpoint-form-card input[name=base_url]", &added.url())
         .await;
-        let file = std::fs::read_to_string(&gw.config_path).expect("config");
-        let first = file.find("name = \"added\"").expect("added in the file");
-        assert!(
-            first < file.find("name = \"primary\"").expect("primary"),
-            "added is first now:\n{file}"
-        );
-        assert!(
-            file.contains(HEADER_COMMENT) && file.contains(PRIMARY_COMMENT),
-            "comments kept:\n{file}"
-        );
-        let resp = gw
+    ui.b.type_into(
+        "#endpoint-form-card input[name=api_key]",
+        "sk-added-secret-0123456789",
+    )
+    .await;
+    ui.b.click("#endpoint-form-card button[type=submit]").await;
+    ui.b.text("[data-endpoint=added]").await;
+    let file = std::fs::read_to_string(&gw.config_path).expect("config");
+    assert!(file.contains("name = \"added\""), "{file}");
+    assert!(
+        !file.contains("sk-added-secret"),
+        "the key went to the secret store, not the file:\n{file}"
+    );
+    let page = ui.b.text("#endpoint-list").await;
+    assert!(
+        !page.contains("sk-added-secret-0123456789"),
+        "the key is never shown again"
+    );
+    for _ in 0..3 {
+        ui.b.click("[data-endpoint=added] button[aria-label='Move up']")
+            .await;
+    }
+    let preview = ui.b.text("#order-preview .diff").await;
+    assert!(
+        preview.contains("added"),
+        "the preview shows the change: {preview}"
+    );
+    ui.shot("flow-endpoints-reorder-preview-en-light").await;
+    ui.b.click("#order-save").await;
+    ui.b.wait_for(
+        "the preview to close",
+        "return !document.querySelector('#order-preview')",
+    )
+    .await;
+    let file = std::fs::read_to_string(&gw.config_path).expect("config");
+    let first = file.find("name = \"added\"").expect("added in the file");
+    assert!(
+        first < file.find("name = \"primary\"").expect("primary"),
+        "added is first now:\n{file}"
+    );
+    assert!(
+        file.contains(HEADER_COMMENT) && file.contains(PRIMARY_COMMENT),
+        "comments kept:\n{file}"
+    );
+    let resp = gw
             .post("/v1/messages", &json!({"model": "claude-sonnet-4-5", "max_tokens": 8, "messages": [{"role": "user", "content": "who answers?"}]}))
             .await;
-        assert_eq!(resp.status(), 200);
-        assert_eq!(
-            added.hits(),
-            1,
-            "the next request went to the added endpoint"
-        );
-        ui.check("endpoints").await;
+    assert_eq!(resp.status(), 200);
+    assert_eq!(
+        added.hits(),
+        1,
+        "the next request went to the added endpoint"
+    );
+    ui.check("endpoints").await;
 
-        if !pending(
-            "test connection",
-            &[("POST", "/api/admin/endpoints/{name}/test")],
-        ) {
-            ui.b.click("[data-endpoint=failing] button[data-action=test]")
-                .await;
-            let result = ui.b.text("[data-endpoint=failing] .test-result").await;
-            assert!(
-                result.contains("401") || result.contains("invalid x-api-key"),
-                "{result}"
-            );
-            let ok = ui.b.eval("return document.querySelector('[data-endpoint=failing] .test-result').dataset.ok", json!([])).await;
-            assert_eq!(ok, "false");
-            ui.shot("flow-endpoints-test-failed-en-light").await;
-            ui.check("test connection").await;
-        }
-    }
+    // A failing endpoint's connection test.
+    ui.b.click("[data-endpoint=failing] button[data-action=test]")
+        .await;
+    let result = ui.b.text("[data-endpoint=failing] .test-result").await;
+    assert!(
+        result.contains("401") || result.contains("invalid x-api-key"),
+        "{result}"
+    );
+    let ok =
+        ui.b.eval(
+            "return document.querySelector('[data-endpoint=failing] .test-result').dataset.ok",
+            json!([]),
+        )
+        .await;
+    assert_eq!(ok, "false");
+    ui.shot("flow-endpoints-test-failed-en-light").await;
+    ui.check("test connection").await;
 
     // --- Replay on the second endpoint. -------------------------------------------------------
-    if !pending("replay", &[("POST", "/api/admin/requests/{id}/replay")]) {
-        ui.goto(&format!("/ui/requests/{live_id}")).await;
-        ui.settled("#replay").await;
-        ui.b.select("#replay select", "backup").await;
-        ui.b.click("#replay-run").await;
-        let both = ui.b.text("#replay-result").await;
-        assert!(
-            both.contains("Hello from primary") && both.contains("Hello from backup"),
-            "{both}"
-        );
-        ui.shot("flow-replay-en-light").await;
-        ui.check("replay").await;
-    }
+    ui.goto(&format!("/ui/requests/{live_id}")).await;
+    ui.settled("#replay").await;
+    ui.b.select("#replay select", "backup").await;
+    ui.b.click("#replay-run").await;
+    let both = ui.b.text("#replay-result").await;
+    assert!(
+        both.contains("Hello from primary") && both.contains("Hello from backup"),
+        "{both}"
+    );
+    ui.shot("flow-replay-en-light").await;
+    ui.check("replay").await;
 
     // --- Language and theme, switched and remembered. ---------------------------------------
     ui.goto("/ui/settings").await;
@@ -770,4 +754,292 @@ async fn the_dashboard_as_a_person_uses_it() {
     ui.check("end").await;
     ui.b.quit().await;
     drop(gw);
+}
+
+/// The Keys & users page as an admin and as a member: a key made (shown once, with its copy
+/// button), used by a client, its budget and usage shown, revoked; a member signed in with a
+/// password sees their own key only, and no admin page.
+#[tokio::test]
+async fn the_keys_page_makes_a_key_shows_it_once_and_revokes_it() {
+    let Some((chromium, chromedriver)) = webdriver::find() else {
+        assert!(
+            std::env::var("SWITCHBOARD_REQUIRE_CLIENTS").as_deref() != Ok("1"),
+            "Chromium and chromedriver are required (SWITCHBOARD_REQUIRE_CLIENTS=1): run scripts/setup-test-deps.sh"
+        );
+        eprintln!("SKIPPED: no chromium/chromedriver on PATH");
+        return;
+    };
+    let up = MockUpstream::start(Reply::error(500, "api_error", "unscripted")).await;
+    up.respond_with(answering("claude-sonnet-4-5", "Hello from primary"));
+    let gw = TestGateway::builder()
+        .endpoint(
+            "primary",
+            "anthropic",
+            &up.url(),
+            "api_key = \"sk-primary-0123456789abcdef\"",
+        )
+        .start()
+        .await;
+    let admin =
+        |m: reqwest::Method, p: &str, body: Value| gw.admin_request(m, p).json(&body).send();
+    admin(
+        reqwest::Method::POST,
+        "/api/admin/users",
+        json!({"name": "mia", "role": "member", "password": "mia-password-1"}),
+    )
+    .await
+    .expect("member");
+    admin(
+        reqwest::Method::POST,
+        "/api/admin/keys",
+        json!({"name": "mia-laptop", "user": "mia"}),
+    )
+    .await
+    .expect("mia's key");
+
+    let b = Browser::start(&chromium, &chromedriver).await;
+    b.on_every_page(WATCH).await;
+    let shots = screenshots();
+    let mut ui = Ui {
+        b,
+        base: gw.admin_url.clone(),
+        allowed: vec![
+            "api/admin/session - Failed to load resource: the server responded with a status of 401"
+                .into(),
+        ],
+        shots,
+        pages_checked: BTreeSet::new(),
+    };
+    let link: Value = gw
+        .admin_request(reqwest::Method::POST, "/api/admin/links")
+        .send()
+        .await
+        .expect("mint a link")
+        .json()
+        .await
+        .expect("link json");
+    ui.goto(link["path"].as_str().expect("link path")).await;
+    ui.b.click("nav a[href='/ui/keys']").await;
+    ui.settled("#keys").await;
+    ui.b.text("#keys tr[data-key='mia-laptop']").await;
+
+    // Make a key: shown once, with a copy button.
+    ui.b.type_into("#create-key input[name=name]", "browser-key")
+        .await;
+    ui.b.type_into("#create-key input[name=budgets]", "5usd/day")
+        .await;
+    ui.b.type_into("#create-key input[name=rpm]", "60").await;
+    ui.b.click("#make-key").await;
+    let key = ui.b.text("#new-key-value").await;
+    assert!(key.starts_with("sb-") && key.len() == 46, "{key}");
+    ui.b.visible("#copy-key").await;
+    let hint = ui.b.text("#new-key").await;
+    assert!(
+        hint.contains("ANTHROPIC_AUTH_TOKEN=<key>"),
+        "Claude Code takes a key as ANTHROPIC_AUTH_TOKEN: {hint}"
+    );
+    ui.shot("keys-made-once-en-light").await;
+    ui.b.click("#close-new-key").await;
+    ui.b.wait_for(
+        "the key to be gone",
+        "return !document.querySelector('#new-key')",
+    )
+    .await;
+    let page = ui.b.text("main").await;
+    assert!(!page.contains(&key), "the key is shown once only");
+    let row = ui.b.text("#keys tr[data-key='browser-key']").await;
+    assert!(row.contains(&key[..10]), "the masked key is listed: {row}");
+
+    // A client uses it; the page shows its use and its budget, and the week's usage by day.
+    let call_with = |k: String, model: &'static str| {
+        gw.http
+            .post(format!("{}/v1/messages", gw.url))
+            .header("x-api-key", k)
+            .json(&json!({"model": model, "max_tokens": 16, "messages": [{"role": "user", "content": "hi"}]}))
+            .send()
+    };
+    let call = |k: String| call_with(k, "claude-sonnet-4-5");
+    assert_eq!(call(key.clone()).await.expect("call").status(), 200);
+    ui.goto("/ui/keys").await;
+    ui.settled("#keys").await;
+    let row = ui.b.text("#keys tr[data-key='browser-key']").await;
+    assert!(
+        row.contains("5usd/day") && row.contains("60 requests/min"),
+        "{row}"
+    );
+    ui.b.text("#usage tr[data-usage='browser-key']").await;
+    // The chart's time axis spans the last seven days (uPlot counts in seconds), not years.
+    let range = ui
+        .b
+        .wait_for(
+            "the usage chart",
+            "const c = document.querySelector('[data-chart=usage-cost]'); return c && c.dataset.xMax && [Number(c.dataset.xMin), Number(c.dataset.xMax)]",
+        )
+        .await;
+    let (from, to) = (
+        range[0].as_f64().unwrap_or(0.0),
+        range[1].as_f64().unwrap_or(0.0),
+    );
+    #[expect(clippy::cast_precision_loss, reason = "seconds since 1970 fit an f64")]
+    let now = Utc::now().timestamp() as f64;
+    assert!(
+        (6.0..=8.0).contains(&((to - from) / 86_400.0)) && from < now && now < to + 86_400.0,
+        "the axis shows the week to now, in seconds: {range} (now {now})"
+    );
+    ui.shot("keys-en-light").await;
+
+    // Its limits edited on the page: only Sonnet from the next request on, the rest kept.
+    ui.b.click("#keys button[data-edit='browser-key']").await;
+    ui.b.type_into("#keys .edit-limits input[name=models]", "claude-sonnet-*")
+        .await;
+    ui.shot("keys-edit-limits-en-light").await;
+    ui.b.click("#keys .edit-limits button[type=submit]").await;
+    ui.b.wait_for(
+        "the edit form to close",
+        "return !document.querySelector('#keys .edit-limits')",
+    )
+    .await;
+    let row = ui.b.text("#keys tr[data-key='browser-key']").await;
+    assert!(
+        row.contains("claude-sonnet-*")
+            && row.contains("60 requests/min")
+            && row.contains("5usd/day"),
+        "the new allowlist with the limits kept: {row}"
+    );
+    let hits = up.hits();
+    let refused = call_with(key.clone(), "claude-opus-4-1")
+        .await
+        .expect("call");
+    assert_eq!(refused.status(), 403);
+    let refusal: Value = refused.json().await.expect("refusal json");
+    assert_eq!(refusal["error"]["type"], "permission_error", "{refusal}");
+    assert!(
+        refusal["error"]["message"]
+            .as_str()
+            .is_some_and(|m| m.contains("claude-opus-4-1") && m.contains("claude-sonnet-*")),
+        "the refusal names the model and what the key may use: {refusal}"
+    );
+    assert_eq!(up.hits(), hits, "nothing reached the upstream");
+    assert_eq!(call(key.clone()).await.expect("call").status(), 200);
+    ui.check("/ui/keys (limits edited)").await;
+
+    // In Chinese and in the dark theme; a key made there shows the Claude Code hint too.
+    for (lang, theme) in [("zh", "light"), ("en", "dark"), ("zh", "dark")] {
+        ui.b.eval(
+            "localStorage.setItem('switchboard.lang', arguments[0]); localStorage.setItem('switchboard.theme', arguments[1]);",
+            json!([lang, theme]),
+        )
+        .await;
+        ui.goto("/ui/keys").await;
+        ui.settled("#keys").await;
+        let title = ui.b.text("main h1").await;
+        assert_eq!(
+            title,
+            if lang == "zh" {
+                "密钥与用户"
+            } else {
+                "Keys & users"
+            }
+        );
+        let bg =
+            ui.b.eval(
+                "return getComputedStyle(document.body).backgroundColor",
+                json!([]),
+            )
+            .await;
+        assert_eq!(
+            bg == "rgb(15, 18, 23)",
+            theme == "dark",
+            "the {theme} theme applies: {bg}"
+        );
+        ui.b.text("[data-chart=usage-cost]").await;
+        ui.shot(&format!("keys-{lang}-{theme}")).await;
+        ui.check(&format!("/ui/keys ({lang}, {theme})")).await;
+    }
+    ui.b.type_into("#create-key input[name=name]", "zh-key")
+        .await;
+    ui.b.click("#make-key").await;
+    let hint = ui.b.text("#new-key").await;
+    assert!(
+        hint.contains("ANTHROPIC_AUTH_TOKEN") && hint.contains("只显示这一次"),
+        "{hint}"
+    );
+    ui.shot("keys-made-once-zh-dark").await;
+    ui.b.click("#close-new-key").await;
+    ui.check("/ui/keys (a key made in Chinese)").await;
+
+    // On a phone: no sideways scrolling, with the key shown once and the edit form open.
+    ui.b.set_size(390, 844).await;
+    for lang in ["en", "zh"] {
+        ui.b.eval(
+            "localStorage.setItem('switchboard.lang', arguments[0]); localStorage.setItem('switchboard.theme', 'light');",
+            json!([lang]),
+        )
+        .await;
+        ui.goto("/ui/keys").await;
+        ui.settled("#keys").await;
+        ui.b.text("[data-chart=usage-cost]").await;
+        ui.assert_no_horizontal_overflow(&format!("keys ({lang})"))
+            .await;
+        ui.shot(&format!("keys-mobile-{lang}-light")).await;
+    }
+    ui.b.type_into("#create-key input[name=name]", "phone-key")
+        .await;
+    ui.b.click("#make-key").await;
+    let shown = ui.b.text("#new-key-value").await;
+    assert!(shown.starts_with("sb-"), "{shown}");
+    ui.assert_no_horizontal_overflow("a key shown once (zh)")
+        .await;
+    ui.shot("keys-made-once-mobile-zh-light").await;
+    ui.b.click("#close-new-key").await;
+    ui.b.click("#keys button[data-edit='browser-key']").await;
+    ui.b.text("#keys .edit-limits").await;
+    ui.assert_no_horizontal_overflow("the edit form (zh)").await;
+    ui.shot("keys-edit-limits-mobile-zh-light").await;
+    ui.check("/ui/keys (phone)").await;
+    ui.b.set_size(1280, 900).await;
+    ui.b.eval(
+        "localStorage.setItem('switchboard.lang', 'en'); localStorage.setItem('switchboard.theme', 'light');",
+        json!([]),
+    )
+    .await;
+    ui.goto("/ui/keys").await;
+    ui.settled("#keys").await;
+
+    // Revoke it: refused from the next request on.
+    ui.b.eval("window.confirm = () => true;", json!([])).await;
+    ui.b.click("#keys button[data-revoke='browser-key']").await;
+    ui.b.wait_for(
+        "the key to show as revoked",
+        "return document.querySelector(\"#keys tr[data-key='browser-key'] [data-state=revoked]\")",
+    )
+    .await;
+    assert_eq!(call(key.clone()).await.expect("call").status(), 401);
+    ui.check("/ui/keys").await;
+
+    // A member: their own key only, and no admin page in the navigation.
+    ui.b.click("#sign-out").await;
+    ui.b.text("#signin form").await;
+    ui.b.type_into("#signin input[name=name]", "mia").await;
+    ui.b.type_into("#signin input[name=password]", "mia-password-1")
+        .await;
+    ui.b.click("#signin button[type=submit]").await;
+    ui.settled("#keys").await;
+    let nav = ui.b.text("nav").await;
+    assert!(!nav.contains("Overview") && nav.contains("Keys"), "{nav}");
+    let keys = ui.b.text("#keys").await;
+    assert!(
+        keys.contains("mia-laptop") && !keys.contains("browser-key"),
+        "{keys}"
+    );
+    assert!(
+        ui.b.eval("return !document.querySelector('#create-key')", json!([]))
+            .await
+            == json!(true),
+        "a member makes no keys"
+    );
+    ui.shot("keys-member").await;
+    ui.check("/ui/keys (member)").await;
+    ui.b.quit().await;
+    gw.shutdown().await;
 }
