@@ -29,6 +29,7 @@ const TOP_KEYS: &[&str] = &[
     "log_file",
     "opentelemetry",
     "admin",
+    "profiles",
 ];
 const SERVER_KEYS: &[&str] = &[
     "listen",
@@ -58,6 +59,7 @@ const ROUTING_KEYS: &[&str] = &[
     "keepalive_interval",
     "proxy",
     "no_proxy",
+    "profile",
 ];
 const BACKOFF_KEYS: &[&str] = &["initial", "max"];
 const STORAGE_KEYS: &[&str] = &["url", "log_queue", "retention"];
@@ -119,9 +121,17 @@ pub(crate) fn compile_root(cx: &mut Cx<'_>, root: &Table, source: ConfigSource) 
             let s = s.open(cx, crate::admin::ADMIN_KEYS);
             crate::admin::admin(cx, s)
         });
+    let profiles = root
+        .get("profiles")
+        .map(|item| crate::profile::profiles(cx, item, &endpoints))
+        .unwrap_or_default();
+    if let Some(active) = &routing.profile {
+        crate::profile::check_active(cx, root, active, &profiles);
+    }
     Config {
         source,
         admin,
+        profiles,
         server,
         endpoints,
         models,
@@ -278,6 +288,7 @@ fn routing(cx: &mut Cx<'_>, s: Section<'_>) -> RoutingConfig {
             }
         }
     }
+    out.profile = s.string(cx, "profile").map(|p| p.value);
     out.proxy = crate::proxy::proxy_setting(cx, s, "proxy");
     if let Some(no_proxy) = crate::proxy::no_proxy(cx, s) {
         let message = match (&out.proxy, s.contains("proxy")) {
@@ -346,7 +357,7 @@ mod tests {
     fn configuration_doc_lists_every_key() {
         let path = concat!(env!("CARGO_MANIFEST_DIR"), "/../../docs/configuration.md");
         let doc = std::fs::read_to_string(path).expect("docs/configuration.md");
-        let sections: [(&str, &[&str]); 9] = [
+        let sections: [(&str, &[&str]); 11] = [
             ("[server]", SERVER_KEYS),
             ("[admin]", crate::admin::ADMIN_KEYS),
             ("[[endpoints]]", crate::endpoint::ENDPOINT_KEYS),
@@ -356,6 +367,8 @@ mod tests {
             ("[audit]", observe::AUDIT_KEYS),
             ("[log_file]", observe::LOG_FILE_KEYS),
             ("[opentelemetry]", observe::OPENTELEMETRY_KEYS),
+            ("[[profiles]]", crate::profile::PROFILE_KEYS),
+            ("[profiles.claude]", crate::profile::CLAUDE_KEYS),
         ];
         for (section, keys) in sections {
             assert!(doc.contains(&format!("## `{section}`")), "{section}");

@@ -23,6 +23,7 @@ mod fields;
 mod model;
 mod observe;
 mod preset;
+mod profile;
 mod proxy;
 mod reader;
 mod secret;
@@ -33,6 +34,7 @@ pub use error::{ConfigError, render_errors};
 pub use fields::{SECRET_PREFIX, is_secret_name};
 pub use model::*;
 pub use preset::{PRESETS, Preset, preset};
+pub use profile::is_profile_name;
 pub use proxy::{PROXY_SCHEMES, ProxySetting, ProxyUrl, mask_proxy_url, parse_proxy_url};
 pub use reader::Secrets;
 pub use secret::{SecretString, mask};
@@ -157,6 +159,7 @@ pub fn default_config() -> Config {
         log_file: LogFileConfig::default(),
         opentelemetry: None,
         admin: AdminConfig::default(),
+        profiles: Vec::new(),
     }
 }
 

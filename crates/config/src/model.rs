@@ -63,7 +63,72 @@ pub struct Config {
     pub opentelemetry: Option<OpenTelemetryConfig>,
     /// `[admin]`: the control plane's door.
     pub admin: AdminConfig,
+    /// `[[profiles]]`: named routes through the endpoints, in file order; the one in force is
+    /// [`RoutingConfig::profile`].
+    pub profiles: Vec<Profile>,
 }
+
+/// One `[[profiles]]` table: an endpoint order and a model map that replace the top-level ones
+/// while the profile is in force (`[routing] profile`) or for a request that names it
+/// (`X-Switchboard-Profile`), and what `switchboard claude --profile` sets in Claude Code.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct Profile {
+    pub name: String,
+    /// Endpoint names in priority order; empty: every endpoint, in file order.
+    pub endpoints: Vec<String>,
+    /// Checked before the endpoint's own map and the global one.
+    pub models: ModelMap,
+    pub claude: ClaudeVars,
+}
+
+/// `[profiles.claude]`: Claude Code's model variables and timeout, set by the launcher.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct ClaudeVars {
+    /// `ANTHROPIC_MODEL`.
+    pub model: Option<String>,
+    /// `ANTHROPIC_DEFAULT_OPUS_MODEL`.
+    pub opus: Option<String>,
+    /// `ANTHROPIC_DEFAULT_SONNET_MODEL`.
+    pub sonnet: Option<String>,
+    /// `ANTHROPIC_DEFAULT_HAIKU_MODEL`.
+    pub haiku: Option<String>,
+    /// `CLAUDE_CODE_SUBAGENT_MODEL`.
+    pub subagent: Option<String>,
+    /// `API_TIMEOUT_MS`.
+    pub timeout: Option<Duration>,
+}
+
+impl ClaudeVars {
+    /// The environment variables these set, in a fixed order.
+    #[must_use]
+    pub fn env(&self) -> Vec<(&'static str, String)> {
+        let mut out = Vec::new();
+        for (name, value) in [
+            ("ANTHROPIC_MODEL", &self.model),
+            ("ANTHROPIC_DEFAULT_OPUS_MODEL", &self.opus),
+            ("ANTHROPIC_DEFAULT_SONNET_MODEL", &self.sonnet),
+            ("ANTHROPIC_DEFAULT_HAIKU_MODEL", &self.haiku),
+            ("CLAUDE_CODE_SUBAGENT_MODEL", &self.subagent),
+        ] {
+            if let Some(v) = value {
+                out.push((name, v.clone()));
+            }
+        }
+        if let Some(t) = self.timeout {
+            out.push(("API_TIMEOUT_MS", t.as_millis().to_string()));
+        }
+        out
+    }
+}
+
+/// The longest `[profiles.claude] timeout`: Claude Code's `API_TIMEOUT_MS` overflows its timer
+/// past 2147483647 ms.
+pub const MAX_CLAUDE_TIMEOUT: Duration = Duration::from_millis(2_147_483_647);
+
+/// The request header naming the profile a request is routed with, whatever profile is in
+/// force (`switchboard claude --profile` and `setup claude --profile` send it through Claude
+/// Code's `ANTHROPIC_CUSTOM_HEADERS`).
+pub const PROFILE_HEADER: &str = "x-switchboard-profile";
 
 #[derive(Debug, Clone)]
 pub struct ServerConfig {
@@ -360,6 +425,9 @@ pub struct RoutingConfig {
     /// Hosts that bypass [`Self::proxy`] when it is a URL, in `NO_PROXY`'s syntax: a domain
     /// (matching its subdomains too), an IP address or CIDR range, or `*`.
     pub no_proxy: Vec<String>,
+    /// The profile in force (one of [`Config::profiles`]); `None`: every endpoint in file order
+    /// with the top-level model maps.
+    pub profile: Option<String>,
 }
 
 impl Default for RoutingConfig {
@@ -376,6 +444,7 @@ impl Default for RoutingConfig {
             failure_cooldown: Duration::from_secs(30),
             proxy: None,
             no_proxy: Vec::new(),
+            profile: None,
         }
     }
 }

@@ -39,8 +39,10 @@ mod metrics;
 mod open;
 mod otel;
 mod pricing;
+mod profile;
 mod proxy;
 mod routes;
+mod sessions;
 mod shape;
 mod state;
 mod stream;
@@ -61,6 +63,7 @@ pub use egress::{ProxyChoice, ProxyEnv, ProxySource, proxy_for};
 pub use endpoint::Endpoint;
 pub use hosts::HostPolicy;
 pub use inject::{InjectError, Injected, Injection};
+pub use profile::{LiveProfile, Profiles};
 pub use routes::routes;
 pub use state::{AppState, Live, ReloadStatus, UpstreamOptions};
 

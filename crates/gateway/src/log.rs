@@ -27,6 +27,8 @@ pub(crate) struct RequestLog {
     /// The request's place under its client key's limits: charged with the row's cost and
     /// tokens when it completes.
     metered: Option<switchboard_limits::Admission>,
+    /// The profile the request was routed with (a Claude Code session's status line shows it).
+    profile: Option<std::sync::Arc<str>>,
 }
 
 /// What completing a row also feeds: the price table and config of the request's snapshot,
@@ -54,7 +56,13 @@ impl RequestLog {
             cache_1h: 0,
             done: None,
             metered: None,
+            profile: None,
         }
+    }
+
+    /// Records the profile the request is routed with.
+    pub(crate) fn set_profile(&mut self, profile: Option<&std::sync::Arc<str>>) {
+        self.profile = profile.cloned();
     }
 
     /// Also hands the completed record to `done`.
@@ -153,6 +161,7 @@ impl RequestLog {
     pub(crate) fn attempts(
         &mut self,
         live: &Live,
+        profile: Option<&crate::profile::LiveProfile>,
         requested: Option<&str>,
         attempts: &[AttemptLog],
     ) {
@@ -169,7 +178,7 @@ impl RequestLog {
                     live.endpoints
                         .iter()
                         .find(|e| e.cfg.name == a.endpoint)
-                        .map(|e| live.map_model(e, m).to_owned())
+                        .map(|e| live.map_model(profile, e, m).to_owned())
                 }),
                 status: a.status,
                 latency_ms: millis(a.latency),
@@ -227,6 +236,9 @@ impl RequestLog {
             }
             let cache_1h = self.cache_1h;
             let audit = self.obs.as_ref().and_then(|o| o.complete(&mut r, cache_1h));
+            if let Some(o) = &self.obs {
+                o.state.0.sessions.observe(&r, self.profile.as_ref());
+            }
             if let (Some(admission), Some(o)) = (self.metered.take(), self.obs.as_ref()) {
                 // The cost the log records is the cost budgets are charged.
                 let usage = switchboard_limits::Usage {

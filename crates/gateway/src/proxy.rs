@@ -52,8 +52,18 @@ pub(crate) async fn list_models(State(state): State<AppState>, req: Request) -> 
         Ok(a) => a.strip,
         Err((e, _)) => return e.render(dialect),
     };
-    let targets: Vec<Arc<Endpoint>> = live
-        .endpoints
+    let profile = match live.profiles.for_request(req.headers()) {
+        Ok(p) => p,
+        Err(e) => return e.render(dialect),
+    };
+    // A profile with a model map lists its models (Claude Code's `/model` offers them).
+    if let Some(models) = profile.and_then(crate::profile::discovered_models) {
+        let body =
+            crate::profile::models_json(dialect == Dialect::OpenAiChat, &models, live.loaded_at);
+        return (StatusCode::OK, axum::Json(body)).into_response();
+    }
+    let pool = profile.map_or(&live.endpoints, |p| &p.endpoints);
+    let targets: Vec<Arc<Endpoint>> = pool
         .iter()
         .filter(|e| e.kind() == dialect)
         .cloned()
@@ -70,6 +80,7 @@ pub(crate) async fn list_models(State(state): State<AppState>, req: Request) -> 
         };
         let upstream = HttpUpstream {
             live: &live,
+            profile,
             inbound: &inbound,
             audit: None,
         };
@@ -172,6 +183,7 @@ pub(crate) fn handle_logged(
     let (parts, body) = req.into_parts();
     rec.user_agent = header_str(&parts.headers, header::USER_AGENT.as_str());
     rec.session_id = header_str(&parts.headers, "x-claude-code-session-id");
+    let log_has_session = rec.session_id.is_some();
     let mut log = RequestLog::new(rec, state.log().clone())
         .with_events(state.request_events().clone())
         .observed(&state, &live)
@@ -254,19 +266,29 @@ pub(crate) fn handle_logged(
             }
         }
 
+        // The request's profile: the one it names, else the one in force.
+        let profile = match live.profiles.for_request(&parts.headers) {
+            Ok(p) => p,
+            Err(e) => return fail(&mut log, e),
+        };
+        if let Some(p) = profile
+            && log_has_session
+        {
+            log.set_profile(Some(&p.name));
+        }
+        let pool = profile.map_or(&live.endpoints, |p| &p.endpoints);
         let mut policy = live.policy;
         let targets: Vec<Arc<Endpoint>> = match op {
             Op::CountTokens => {
                 // Claude Code sends many of these: one try each, and never a cooldown on their account.
                 policy.max_retries = 0;
                 policy.failure_cooldown = std::time::Duration::ZERO;
-                live.endpoints
-                    .iter()
+                pool.iter()
                     .filter(|e| e.cfg.count_tokens && e.kind() == Dialect::Anthropic)
                     .cloned()
                     .collect()
             }
-            _ => live.endpoints.clone(),
+            _ => pool.clone(),
         };
         let mut targets = targets;
         if let Some(key) = admitted
@@ -320,6 +342,7 @@ pub(crate) fn handle_logged(
         };
         let upstream = HttpUpstream {
             live: &live,
+            profile,
             inbound: &inbound,
             audit: log.audit().cloned(),
         };
@@ -330,11 +353,11 @@ pub(crate) fn handle_logged(
         }
         match routed {
             Ok(routed) => {
-                log.attempts(&live, requested, &routed.attempts);
+                log.attempts(&live, profile, requested, &routed.attempts);
                 respond(&state, &live, routed.response, log, dialect, in_flight)
             }
             Err(RouteError::Client { error, attempts }) => {
-                log.attempts(&live, requested, &attempts);
+                log.attempts(&live, profile, requested, &attempts);
                 let FailureKind::Status {
                     status,
                     content_type,
@@ -381,7 +404,7 @@ pub(crate) fn handle_logged(
                 attempts,
                 all_cooling_until,
             }) => {
-                log.attempts(&live, requested, &attempts);
+                log.attempts(&live, profile, requested, &attempts);
                 let detail = RouteError::Exhausted {
                     attempts: attempts.clone(),
                     all_cooling_until,

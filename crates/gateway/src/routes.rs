@@ -28,6 +28,8 @@ enum Handler {
     Health,
     /// `GET /v1/switchboard/usage`: a key holder's own usage and budgets.
     Usage,
+    /// `GET /v1/switchboard/session`: a Claude Code session's totals (the status line).
+    Session,
 }
 
 struct Entry {
@@ -38,7 +40,7 @@ struct Entry {
 
 /// Every data-plane route. The proxy routes come first: the connection looks each request up
 /// here in order.
-static TABLE: [Entry; 10] = [
+static TABLE: [Entry; 11] = [
     Entry {
         method: Method::POST,
         path: "/v1/messages",
@@ -68,6 +70,11 @@ static TABLE: [Entry; 10] = [
         method: Method::GET,
         path: "/v1/switchboard/usage",
         handler: Handler::Usage,
+    },
+    Entry {
+        method: Method::GET,
+        path: "/v1/switchboard/session",
+        handler: Handler::Session,
     },
     Entry {
         method: Method::HEAD,
@@ -100,7 +107,9 @@ pub fn routes() -> Vec<RouteInfo> {
             method: e.method.as_str(),
             path: e.path,
             access: match e.handler {
-                Handler::Proxy(..) | Handler::Models | Handler::Usage => Access::Proxy,
+                Handler::Proxy(..) | Handler::Models | Handler::Usage | Handler::Session => {
+                    Access::Proxy
+                }
                 Handler::Hello | Handler::EventLogging | Handler::Health => Access::Open,
             },
         })
@@ -137,6 +146,7 @@ pub(crate) fn router() -> Router<AppState> {
             Handler::EventLogging => on.on(filter, crate::open::event_logging),
             Handler::Health => on.on(filter, crate::open::health),
             Handler::Usage => on.on(filter, crate::clients::usage),
+            Handler::Session => on.on(filter, crate::sessions::session),
         };
         paths.insert(e.path, on);
     }

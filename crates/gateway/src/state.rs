@@ -31,6 +31,8 @@ pub struct Live {
     pub pricing: switchboard_pricing::Pricing,
     /// The `Host` and `Origin` names the gateway answers to (the DNS rebinding guard).
     pub hosts: crate::hosts::HostPolicy,
+    /// `[[profiles]]` over the enabled endpoints, and the one in force.
+    pub profiles: crate::profile::Profiles,
     /// The model names the config routes to (each mapping's exact names): the model labels of
     /// `/metrics` besides the price table's ids ([`Live::model_label`]).
     configured_models: HashSet<String>,
@@ -39,7 +41,7 @@ pub struct Live {
 impl Live {
     /// Each enabled endpoint gets its route (its proxy, chosen once here) from `egress`.
     pub(crate) fn new(config: Config, egress: &Egress) -> Self {
-        let endpoints = config
+        let endpoints: Vec<Arc<Endpoint>> = config
             .endpoints
             .iter()
             .filter(|e| e.enabled)
@@ -48,6 +50,7 @@ impl Live {
                 Arc::new(Endpoint::new(e.clone(), route))
             })
             .collect();
+        let profiles = crate::profile::Profiles::new(&config, &endpoints);
         let r = &config.routing;
         let policy = Policy {
             max_retries: r.max_retries,
@@ -62,6 +65,7 @@ impl Live {
             .iter()
             .map(|e| &e.models)
             .chain(std::iter::once(&config.models))
+            .chain(config.profiles.iter().map(|p| &p.models))
             .flat_map(|m| &m.rules)
             .flat_map(|rule| [&rule.pattern, &rule.target])
             .filter(|name| !switchboard_config::is_model_pattern(name))
@@ -69,6 +73,7 @@ impl Live {
             .collect();
         Self {
             hosts: crate::hosts::HostPolicy::new(&config),
+            profiles,
             config,
             endpoints,
             policy,
@@ -78,13 +83,18 @@ impl Live {
         }
     }
 
-    /// The model to send to `ep` for a requested model: the endpoint's own mapping, else the
-    /// global mapping, else unchanged.
+    /// The model to send to `ep` for a requested model: the request's profile's mapping, else
+    /// the endpoint's own, else the global mapping, else unchanged.
     #[must_use]
-    pub fn map_model<'a>(&'a self, ep: &'a Endpoint, requested: &'a str) -> &'a str {
-        ep.cfg
-            .models
-            .resolve(requested)
+    pub fn map_model<'a>(
+        &'a self,
+        profile: Option<&'a crate::profile::LiveProfile>,
+        ep: &'a Endpoint,
+        requested: &'a str,
+    ) -> &'a str {
+        profile
+            .and_then(|p| p.models.resolve(requested))
+            .or_else(|| ep.cfg.models.resolve(requested))
             .or_else(|| self.config.models.resolve(requested))
             .unwrap_or(requested)
     }
@@ -146,6 +156,8 @@ pub(crate) struct Inner {
     pub(crate) insecure_public: std::sync::atomic::AtomicBool,
     /// Client keys and their limit state ([`crate::Control::install_keys`]).
     pub(crate) clients: crate::clients::Clients,
+    /// Claude Code sessions seen since the start (`GET /v1/switchboard/session`).
+    pub(crate) sessions: crate::sessions::Sessions,
 }
 
 /// How the upstream leg is set up; the defaults are production's.
@@ -205,6 +217,7 @@ impl AppState {
             telemetry,
             insecure_public: std::sync::atomic::AtomicBool::new(false),
             clients: crate::clients::Clients::default(),
+            sessions: crate::sessions::Sessions::default(),
         })))
     }
 

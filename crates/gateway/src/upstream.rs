@@ -75,6 +75,8 @@ pub(crate) enum CommittedBody {
 
 pub(crate) struct HttpUpstream<'a> {
     pub(crate) live: &'a Live,
+    /// The request's profile (its model map comes first).
+    pub(crate) profile: Option<&'a crate::profile::LiveProfile>,
     pub(crate) inbound: &'a Inbound,
     /// The request's audit capture, when audit is on: each attempt records what it sent and got.
     pub(crate) audit: Option<Arc<audit::Capture>>,
@@ -94,6 +96,8 @@ const HOP_BY_HOP: &[&str] = &[
     "host",
     "content-length",
     "accept-encoding",
+    // The gateway's own: which profile routes the request.
+    switchboard_config::PROFILE_HEADER,
 ];
 
 pub(crate) fn is_hop_by_hop(name: &HeaderName) -> bool {
@@ -114,7 +118,7 @@ impl Upstream<Arc<Endpoint>> for HttpUpstream<'_> {
             .head
             .model
             .as_deref()
-            .map(|m| self.live.map_model(ep, m).to_owned());
+            .map(|m| self.live.map_model(self.profile, ep, m).to_owned());
         let passthrough = ep.kind() == inbound.dialect || inbound.op == Op::Models;
 
         let mut body = inbound.body.clone();

@@ -131,6 +131,7 @@ async fn every_control_plane_route_refuses_strangers_foreign_hosts_and_forged_ch
             "/chat/completions",
             "/v1/models",
             "/v1/switchboard/usage",
+            "/v1/switchboard/session",
         ]
         .into_iter()
         .collect()
