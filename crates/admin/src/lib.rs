@@ -18,6 +18,7 @@
 
 mod account;
 mod api;
+mod claude;
 mod config;
 mod door;
 mod endpoints;
@@ -84,6 +85,9 @@ pub struct Parts {
     pub credential: LocalCredential,
     pub secrets: Arc<Secrets>,
     pub reloader: Arc<dyn Reloader>,
+    /// Claude Code's files the Claude Code routes manage; `None`: the process's `HOME` and
+    /// `CLAUDE_CONFIG_DIR`, read at each call.
+    pub claude: Option<switchboard_claude::Paths>,
 }
 
 /// The control plane's state. Cloning is cheap.
@@ -106,6 +110,7 @@ struct Inner {
     files: tokio::sync::Mutex<config::Files>,
     /// Client keys: one reload at a time (`crate::keys`).
     keys: keys::KeysState,
+    claude: Option<switchboard_claude::Paths>,
 }
 
 /// Why the control plane could not be built.
@@ -134,7 +139,13 @@ impl AdminState {
             local_admin,
             files: tokio::sync::Mutex::default(),
             keys: keys::KeysState::default(),
+            claude: parts.claude,
         })))
+    }
+
+    /// Claude Code's files (`crate::claude`).
+    pub(crate) fn claude_paths(&self) -> Result<switchboard_claude::Paths, error::ApiError> {
+        claude::paths(self.0.claude.as_ref())
     }
 
     pub(crate) fn control(&self) -> &Control {

@@ -10,8 +10,8 @@ use axum::routing::{MethodRouter, delete, get, post, put};
 use switchboard_core::{Access, RouteInfo};
 
 use crate::{
-    AdminState, account, api, config, door, endpoints, keys, ops, secrets, send, settings, ui,
-    users,
+    AdminState, account, api, claude, config, door, endpoints, keys, ops, secrets, send, settings,
+    ui, users,
 };
 
 const READ: Access = Access::Admin { mutates: false };
@@ -239,6 +239,68 @@ fn table() -> Vec<Entry> {
             delete(keys::remove_member),
         ),
         e("GET", "/api/admin/usage", MEMBER_READ, get(keys::usage)),
+        // Claude Code's files on the gateway's machine (settings, MCP servers, skills).
+        e(
+            "GET",
+            "/api/admin/claude/settings",
+            READ,
+            get(claude::settings_status),
+        ),
+        e("GET", "/api/admin/claude/mcp", READ, get(claude::mcp_list)),
+        e(
+            "POST",
+            "/api/admin/claude/mcp",
+            WRITE,
+            post(claude::mcp_add),
+        ),
+        e(
+            "PUT",
+            "/api/admin/claude/mcp/{scope}/{name}",
+            WRITE,
+            put(claude::mcp_edit),
+        ),
+        e(
+            "DELETE",
+            "/api/admin/claude/mcp/{scope}/{name}",
+            WRITE,
+            delete(claude::mcp_remove),
+        ),
+        e(
+            "POST",
+            "/api/admin/claude/mcp/{scope}/{name}/enable",
+            WRITE,
+            post(claude::mcp_enable),
+        ),
+        e(
+            "POST",
+            "/api/admin/claude/mcp/{scope}/{name}/disable",
+            WRITE,
+            post(claude::mcp_disable),
+        ),
+        e(
+            "GET",
+            "/api/admin/claude/skills",
+            READ,
+            get(claude::skills_list),
+        ),
+        e(
+            "POST",
+            "/api/admin/claude/skills",
+            WRITE,
+            post(claude::skills_install),
+        ),
+        e(
+            "POST",
+            "/api/admin/claude/skills/{scope}/{name}/update",
+            WRITE,
+            post(claude::skills_update),
+        ),
+        e(
+            "DELETE",
+            "/api/admin/claude/skills/{scope}/{name}",
+            WRITE,
+            delete(claude::skills_remove),
+        ),
     ];
     // The query API: reads only.
     t.extend(

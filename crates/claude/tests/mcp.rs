@@ -339,7 +339,7 @@ fn list_shows_scopes_status_and_shadowing() {
     assert_eq!(github.target(), "https://api.githubcopilot.com/mcp/");
     assert_eq!(
         mcp::masked(&github.entry)["headers"]["Authorization"],
-        "Bear…PAT}"
+        "Bearer ${G…PAT}"
     );
     let user_only = mcp::list(&h.paths, None).expect("list");
     assert_eq!(user_only.len(), 2);

@@ -428,7 +428,7 @@ fn status_shows_ours_masks_the_token_and_warns_of_conflicts() {
         .find(|k| k.key == "env.ANTHROPIC_AUTH_TOKEN")
         .expect("token");
     assert!(token.ours && token.managed);
-    assert_eq!(token.value.as_deref(), Some("sb-t…cdef"));
+    assert_eq!(token.value.as_deref(), Some("sb-test-to…cdef"));
     assert!(
         s.warnings.iter().any(|w| w.contains("ANTHROPIC_API_KEY")),
         "{:?}",

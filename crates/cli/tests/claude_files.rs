@@ -135,7 +135,7 @@ fn setup_claude_reads_the_token_from_stdin_and_undo_restores_the_file() {
         "{stdout}"
     );
     assert!(
-        stdout.contains("sb-c…cdef") && !stdout.contains(TOKEN),
+        stdout.contains("sb-cli-tok…cdef") && !stdout.contains(TOKEN),
         "token masked: {stdout}"
     );
     let v = parsed(&h.settings());
@@ -297,7 +297,7 @@ fn mcp_commands_manage_servers_in_every_scope() {
         assert!(list.contains(needle), "{needle}: {list}");
     }
     let show = h.ok(&["mcp", "show", "gh"]);
-    assert!(show.contains("Bear…KEN}"), "masked: {show}");
+    assert!(show.contains("Bearer ${G…KEN}"), "masked: {show}");
 
     h.ok(&[
         "mcp",

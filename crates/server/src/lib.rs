@@ -80,6 +80,10 @@ pub struct Options {
     /// `None`. `switchboard serve` gives them a runtime of their own, so that writing the log
     /// never takes a thread that serves requests.
     pub background: Option<tokio::runtime::Handle>,
+    /// The home directory whose Claude Code files the control plane's Claude Code routes manage
+    /// (`~/.claude`, `~/.claude.json`); `None`: the process's `HOME` and `CLAUDE_CONFIG_DIR`.
+    /// Tests point it at a folder of their own.
+    pub claude_home: Option<PathBuf>,
 }
 
 impl Options {
@@ -99,6 +103,7 @@ impl Options {
             jobs: true,
             master_key: None,
             background: None,
+            claude_home: None,
         }
     }
 }
@@ -277,6 +282,7 @@ pub async fn start(opts: Options) -> Result<Running, StartError> {
         jobs: run_jobs,
         master_key,
         background,
+        claude_home,
     } = opts;
     let background = background.unwrap_or_else(tokio::runtime::Handle::current);
     let (peeked, _) = file.peek().map_err(StartError::Config)?;
@@ -373,6 +379,8 @@ pub async fn start(opts: Options) -> Result<Running, StartError> {
         credential,
         secrets: secrets.clone(),
         reloader: reloader.clone(),
+        claude: claude_home
+            .map(|home| switchboard_claude::Paths::new(&home, None, Some(&data_dir))),
     })
     .await?;
     admin.reload_keys().await.map_err(StartError::Keys)?;

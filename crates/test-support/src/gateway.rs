@@ -191,6 +191,8 @@ impl TestGatewayBuilder {
         // would delete the old records tests insert on purpose.
         options.jobs = false;
         options.insecure_public = self.insecure_public;
+        // Never the real ~/.claude: the Claude Code routes work on a home of the test's own.
+        options.claude_home = Some(dir.path().join("home"));
         let running = match switchboard_server::start(options).await {
             Ok(r) => r,
             Err(switchboard_server::StartError::Config(e)) => panic!(

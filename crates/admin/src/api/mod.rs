@@ -13,7 +13,7 @@ mod export;
 mod live;
 mod local;
 mod openapi;
-mod openapi_admin;
+pub(crate) mod openapi_admin;
 mod overview;
 mod params;
 mod report;

@@ -88,6 +88,9 @@ fn admin_operation(method: &str, path: &str) -> Option<Value> {
     params.extend(o.query.iter().map(|(name, description, schema)| {
         json!({"name": name, "in": "query", "required": true, "description": description, "schema": schema})
     }));
+    params.extend(o.optional_query.iter().map(|(name, description, schema)| {
+        json!({"name": name, "in": "query", "required": false, "description": description, "schema": schema})
+    }));
     let mut op = json!({
         "operationId": o.id,
         "summary": o.summary,
@@ -114,14 +117,15 @@ fn path_params(path: &str) -> Vec<Value> {
     path.split('/')
         .filter_map(|seg| seg.strip_prefix('{')?.strip_suffix('}'))
         .map(|name| {
-            let (description, schema) = match name {
+            let own = crate::claude::openapi::path_param(path, name);
+            let (description, schema) = own.unwrap_or_else(|| match name {
                 "id" if path.starts_with("/api/admin/sessions") => ("The session's id.", json!({"type": "string", "format": "uuid"})),
                 "id" => ("The request id.", json!({"type": "string", "format": "uuid"})),
                 "name" if path.starts_with("/api/admin/users") => ("The user's name.", json!({"type": "string"})),
                 "name" if path.starts_with("/api/admin/secrets") => ("The secret's name.", json!({"type": "string"})),
                 "name" => ("The endpoint's name.", json!({"type": "string"})),
                 _ => ("The file's path under /ui/.", json!({"type": "string"})),
-            };
+            });
             json!({"name": name, "in": "path", "required": true, "description": description, "schema": schema})
         })
         .collect()

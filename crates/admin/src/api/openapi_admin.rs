@@ -14,6 +14,8 @@ pub(crate) struct AdminOp {
     pub(crate) ok: Value,
     /// Query parameters of its own (name, description, schema).
     pub(crate) query: Vec<(&'static str, &'static str, Value)>,
+    /// Query parameters it takes but does not need.
+    pub(crate) optional_query: Vec<(&'static str, &'static str, Value)>,
 }
 
 fn r(name: &str) -> Value {
@@ -55,6 +57,7 @@ pub(crate) fn op(method: &str, path: &str) -> Option<AdminOp> {
         body,
         ok,
         query: Vec::new(),
+        optional_query: Vec::new(),
     };
     let written = || json_ok(r("Written"));
     Some(match (method, path) {
@@ -318,6 +321,9 @@ pub(crate) fn op(method: &str, path: &str) -> Option<AdminOp> {
             )),
             written(),
         ),
+        _ if path.starts_with("/api/admin/claude/") || path.starts_with("/api/admin/profiles") => {
+            return crate::claude::openapi::op(method, path);
+        }
         _ => {
             let (id, summary, body, ok) = crate::keys::openapi::op(method, path)?;
             op(id, summary, body, ok)
@@ -351,7 +357,7 @@ pub(crate) fn schemas() -> Value {
     let mut replay = side.clone();
     replay["properties"]["replay_of"] = json!({"type": "string", "format": "uuid"});
     replay["properties"]["original"] = r("ReplaySide");
-    json!({
+    let mut all = json!({
         "Reload": obj(json!({"ok": {"type": "boolean"}, "reloaded": {"type": "boolean"}, "error": s()})),
         "Session": obj(json!({"user": {"type": ["object", "null"]}, "via": s(), "csrf_token": ns(), "expires_at": ns()})),
         "User": obj(json!({"id": s(), "name": s(), "role": s(), "has_password": {"type": "boolean"}, "created_at": s(), "updated_at": s()})),
@@ -411,5 +417,11 @@ pub(crate) fn schemas() -> Value {
             "log_file": obj(json!({"enabled": {"type": "boolean"}, "dir": ns()})),
             "pricing": {"type": "array", "items": r("Price")},
         })),
-    })
+    });
+    if let (Some(m), Value::Object(claude)) =
+        (all.as_object_mut(), crate::claude::openapi::schemas())
+    {
+        m.extend(claude);
+    }
+    all
 }

@@ -300,10 +300,11 @@ mod tests {
     #[test]
     fn masks_secret_looking_values_only() {
         let m = masked(
-            &json!({"env": {"GITHUB_TOKEN": "ghp_0123456789abcdef", "MODE": "dev"}, "headers": {"Authorization": "Bearer 0123456789abcdef"}}),
+            &json!({"env": {"GITHUB_TOKEN": "ghp_0123456789abcdef", "API_KEY": "short-key", "MODE": "dev"}, "headers": {"Authorization": "Bearer 0123456789abcdef"}}),
         );
-        assert_eq!(m["env"]["GITHUB_TOKEN"], "ghp_…cdef");
+        assert_eq!(m["env"]["GITHUB_TOKEN"], "ghp_012345…cdef");
+        assert_eq!(m["env"]["API_KEY"], "…****");
         assert_eq!(m["env"]["MODE"], "dev");
-        assert_eq!(m["headers"]["Authorization"], "Bear…cdef");
+        assert_eq!(m["headers"]["Authorization"], "Bearer 012…cdef");
     }
 }

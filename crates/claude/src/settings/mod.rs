@@ -206,13 +206,14 @@ fn edit_err(path: &Path) -> impl Fn(EditError) -> Error + '_ {
     }
 }
 
-/// A secret shown as its first and last four characters.
+/// A secret as the rest of Switchboard shows one (`switchboard_config::secret::mask`): its
+/// first 10 characters, `…`, its last 4; one of 16 characters or fewer is hidden entirely.
 pub(crate) fn mask(secret: &str) -> String {
     let chars: Vec<char> = secret.chars().collect();
-    if chars.len() <= 12 {
-        return "****".to_owned();
+    if chars.len() <= 16 {
+        return "…".to_owned() + &"*".repeat(chars.len().min(4));
     }
-    let head: String = chars[..4].iter().collect();
+    let head: String = chars[..10].iter().collect();
     let tail: String = chars[chars.len() - 4..].iter().collect();
     format!("{head}…{tail}")
 }

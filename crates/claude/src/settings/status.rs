@@ -21,7 +21,8 @@ const SHOWN: &[(&[&str], bool)] = &[
     (&["env", "API_TIMEOUT_MS"], false),
     (&["env", "CLAUDE_CODE_DISABLE_NONESSENTIAL_TRAFFIC"], false),
     (&["env", "CLAUDE_CODE_ATTRIBUTION_HEADER"], false),
-    (&["env", "ANTHROPIC_CUSTOM_HEADERS"], false),
+    // Headers such as `Authorization: Bearer …`: shown masked.
+    (&["env", "ANTHROPIC_CUSTOM_HEADERS"], true),
     (&["apiKeyHelper"], false),
     (&["statusLine", "command"], false),
     (&["model"], false),
