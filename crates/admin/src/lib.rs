@@ -25,6 +25,7 @@ mod endpoints;
 mod error;
 mod keys;
 mod ops;
+mod profiles;
 mod routes;
 mod secrets;
 mod send;

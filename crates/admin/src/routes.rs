@@ -10,8 +10,8 @@ use axum::routing::{MethodRouter, delete, get, post, put};
 use switchboard_core::{Access, RouteInfo};
 
 use crate::{
-    AdminState, account, api, claude, config, door, endpoints, keys, ops, secrets, send, settings,
-    ui, users,
+    AdminState, account, api, claude, config, door, endpoints, keys, ops, profiles, secrets, send,
+    settings, ui, users,
 };
 
 const READ: Access = Access::Admin { mutates: false };
@@ -239,6 +239,14 @@ fn table() -> Vec<Entry> {
             delete(keys::remove_member),
         ),
         e("GET", "/api/admin/usage", MEMBER_READ, get(keys::usage)),
+        // Profiles: listed, and the one in force switched (written to the file).
+        e("GET", "/api/admin/profiles", READ, get(profiles::list)),
+        e(
+            "PUT",
+            "/api/admin/profiles/active",
+            WRITE,
+            put(profiles::set_active),
+        ),
         // Claude Code's files on the gateway's machine (settings, MCP servers, skills).
         e(
             "GET",

@@ -2,7 +2,8 @@
 //! gateway's `claude_home`): MCP servers added, edited, disabled, enabled and removed in the
 //! three scopes with every other byte of `~/.claude.json` and `.mcp.json` kept, secrets masked
 //! and kept when sent back masked, bad names and paths refused with a clear error, a skill
-//! installed from a local folder and removed, and the settings status with the token masked.
+//! installed from a local folder and removed, the settings status with the token masked, and
+//! profiles listed and switched.
 
 use std::fs;
 use std::path::{Path, PathBuf};
@@ -529,3 +530,84 @@ async fn settings_status_shows_the_gateway_keys_with_the_token_masked() {
     );
 }
 
+#[tokio::test]
+async fn a_profile_switch_is_written_to_the_file_and_routes_the_next_request() {
+    use switchboard_test_support::{MockUpstream, Reply, sse};
+    let a = MockUpstream::start(Reply::sse(sse::anthropic_text("m", &["from a"], 3, 2))).await;
+    let b = MockUpstream::start(Reply::sse(sse::anthropic_text("m", &["from b"], 3, 2))).await;
+    let gw = TestGateway::builder()
+        .endpoint("a", "anthropic", &a.url(), "")
+        .endpoint("b", "anthropic", &b.url(), "")
+        .routing("max_retries = 0\nprofile = \"first\"\n")
+        .extra(
+            "# the team's profiles\n[[profiles]]\nname = \"first\"\nendpoints = [\"a\", \"b\"]\n\n[[profiles]]\nname = \"second\"\nendpoints = [\"b\", \"a\"]\n[profiles.models]\nsonnet = \"glm-5.1\"\n",
+        )
+        .start()
+        .await;
+    let send = || {
+        gw.http
+            .post(format!("{}/v1/messages", gw.url))
+            .header("anthropic-version", "2023-06-01")
+            .json(
+                &json!({"model": "claude-sonnet-4-5", "max_tokens": 8, "stream": true,
+                "messages": [{"role": "user", "content": "hi"}]}),
+            )
+            .send()
+    };
+    let list = ok(&gw, Method::GET, "/api/admin/profiles", None).await;
+    assert_eq!(list["active"], "first", "{list}");
+    let names: Vec<(&str, bool)> = list["profiles"]
+        .as_array()
+        .expect("profiles")
+        .iter()
+        .map(|p| (p["name"].as_str().unwrap_or(""), p["active"] == true))
+        .collect();
+    assert_eq!(names, [("first", true), ("second", false)]);
+    assert_eq!(list["profiles"][1]["endpoints"], json!(["b", "a"]));
+    assert_eq!(send().await.expect("send").status(), 200);
+    assert_eq!((a.hits(), b.hits()), (1, 0));
+
+    let (status, message) = refused(
+        &gw,
+        Method::PUT,
+        "/api/admin/profiles/active",
+        Some(json!({"profile": "thrid"})),
+    )
+    .await;
+    assert_eq!(status, 404);
+    assert!(message.contains("first, second"), "{message}");
+
+    let written = ok(
+        &gw,
+        Method::PUT,
+        "/api/admin/profiles/active",
+        Some(json!({"profile": "second", "version": list["version"]})),
+    )
+    .await;
+    assert_eq!(written["active"], "second");
+    let file = read(&gw.data_dir().join("switchboard.toml"));
+    assert!(file.contains("profile = \"second\""), "{file}");
+    assert!(
+        file.contains("# the team's profiles"),
+        "comments kept: {file}"
+    );
+    assert_eq!(send().await.expect("send").status(), 200);
+    assert_eq!(
+        (a.hits(), b.hits()),
+        (1, 1),
+        "the next request follows the switch"
+    );
+    assert_eq!(b.requests()[0].json()["model"], "glm-5.1");
+    let list = ok(&gw, Method::GET, "/api/admin/profiles", None).await;
+    assert_eq!(list["active"], "second");
+
+    // Against a stale version: refused with the diff, nothing written.
+    let (status, _) = refused(
+        &gw,
+        Method::PUT,
+        "/api/admin/profiles/active",
+        Some(json!({"profile": "first", "version": written["version"].as_str().map(|v| format!("{v}0"))})),
+    )
+    .await;
+    assert_eq!(status, 409);
+}
