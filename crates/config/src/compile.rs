@@ -29,6 +29,7 @@ const TOP_KEYS: &[&str] = &[
     "log_file",
     "opentelemetry",
     "admin",
+    "pools",
     "profiles",
 ];
 const SERVER_KEYS: &[&str] = &[
@@ -128,9 +129,14 @@ pub(crate) fn compile_root(cx: &mut Cx<'_>, root: &Table, source: ConfigSource) 
     if let Some(active) = &routing.profile {
         crate::profile::check_active(cx, root, active, &profiles);
     }
+    let pools = root
+        .get("pools")
+        .map(|item| crate::pool::pools(cx, item, &endpoints))
+        .unwrap_or_default();
     Config {
         source,
         admin,
+        pools,
         profiles,
         server,
         endpoints,

@@ -22,6 +22,7 @@ mod error;
 mod fields;
 mod model;
 mod observe;
+mod pool;
 mod preset;
 mod profile;
 mod proxy;
@@ -159,6 +160,7 @@ pub fn default_config() -> Config {
         log_file: LogFileConfig::default(),
         opentelemetry: None,
         admin: AdminConfig::default(),
+        pools: Vec::new(),
         profiles: Vec::new(),
     }
 }

@@ -63,6 +63,9 @@ pub struct Config {
     pub opentelemetry: Option<OpenTelemetryConfig>,
     /// `[admin]`: the control plane's door.
     pub admin: AdminConfig,
+    /// `[[pools]]`: named groups of endpoints with a selection strategy (not yet used for
+    /// routing).
+    pub pools: Vec<PoolConfig>,
     /// `[[profiles]]`: named routes through the endpoints, in file order; the one in force is
     /// [`RoutingConfig::profile`].
     pub profiles: Vec<Profile>,
@@ -554,6 +557,144 @@ impl OpenTelemetryConfig {
         let path = format!("{}/v1/traces", url.path().trim_end_matches('/'));
         url.set_path(&path);
         url
+    }
+}
+
+/// One `[[pools]]` table: a named group of endpoints (accounts) serving the same models, and how
+/// requests are spread over them. Not yet used for routing (issue 19).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct PoolConfig {
+    pub name: String,
+    /// In file order; each names a configured endpoint, once.
+    pub members: Vec<PoolMember>,
+    pub strategy: PoolStrategy,
+    /// Another pool's name, tried when no member of this one can serve; fallbacks form no
+    /// cycle.
+    pub fallback: Option<String>,
+    pub affinity: AffinitySettings,
+    pub breaker: BreakerSettings,
+}
+
+/// A pool member: an endpoint, its weight (`weighted` only) and its priority tier.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct PoolMember {
+    pub endpoint: String,
+    /// 1 unless `strategy = "weighted"`; 0 takes traffic only when no weighted member can.
+    pub weight: u32,
+    /// 1 (first) to 16: the strategy spreads within the lowest tier that can serve.
+    pub tier: u32,
+}
+
+/// `[[pools]] strategy`.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
+pub enum PoolStrategy {
+    /// Ordered failover: the first member that can serve (today's behaviour).
+    #[default]
+    Priority,
+    RoundRobin,
+    Weighted,
+    /// The least recently used.
+    Lru,
+    /// The fewest requests in the usage window.
+    LeastUsed,
+    /// The fewest tokens in the usage window.
+    LeastUsedTokens,
+    /// The most remaining quota the provider reports.
+    MostRemaining,
+    /// The account added longest ago.
+    OldestFirst,
+    /// The member in use until it can't serve.
+    FillFirst,
+    /// Power of two choices over recent time to first byte.
+    LowestLatency,
+}
+
+impl PoolStrategy {
+    /// The names written in the file, in the order of [`Self::ALL`].
+    pub const NAMES: &'static [&'static str] = &[
+        "priority",
+        "round_robin",
+        "weighted",
+        "lru",
+        "least_used",
+        "least_used_tokens",
+        "most_remaining",
+        "oldest_first",
+        "fill_first",
+        "lowest_latency",
+    ];
+    pub const ALL: [Self; 10] = [
+        Self::Priority,
+        Self::RoundRobin,
+        Self::Weighted,
+        Self::Lru,
+        Self::LeastUsed,
+        Self::LeastUsedTokens,
+        Self::MostRemaining,
+        Self::OldestFirst,
+        Self::FillFirst,
+        Self::LowestLatency,
+    ];
+
+    #[must_use]
+    pub fn as_str(self) -> &'static str {
+        let i = Self::ALL.iter().position(|s| *s == self).unwrap_or(0);
+        Self::NAMES[i]
+    }
+
+    #[must_use]
+    pub fn from_name(name: &str) -> Option<Self> {
+        let i = Self::NAMES.iter().position(|n| *n == name)?;
+        Some(Self::ALL[i])
+    }
+}
+
+/// `[pools.affinity]`: keeping a session's requests on one member.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct AffinitySettings {
+    pub enabled: bool,
+    /// Forgotten after this long unused; every request renews it.
+    pub ttl: Duration,
+    /// A header naming the session when Claude Code's own signals are absent (lowercase).
+    pub header: Option<String>,
+    /// The most sessions remembered; the least recently used goes first.
+    pub max_sessions: usize,
+}
+
+impl Default for AffinitySettings {
+    fn default() -> Self {
+        Self {
+            enabled: true,
+            ttl: Duration::from_secs(3600),
+            header: None,
+            max_sessions: 10_000,
+        }
+    }
+}
+
+/// `[pools.breaker]`: each member's circuit breaker.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct BreakerSettings {
+    /// Opens after this many failures in a row; 0: never on a streak.
+    pub consecutive_failures: u32,
+    /// Opens when this percentage of the attempts in `window` failed; 0: never on a rate.
+    pub failure_rate_percent: u8,
+    /// Attempts in `window` before the rate is judged.
+    pub min_requests: u32,
+    pub window: Duration,
+    /// Time open before one trial request.
+    pub open_for: Duration,
+}
+
+impl Default for BreakerSettings {
+    fn default() -> Self {
+        Self {
+            consecutive_failures: 5,
+            failure_rate_percent: 50,
+            min_requests: 10,
+            window: Duration::from_secs(60),
+            open_for: Duration::from_secs(30),
+        }
     }
 }
 
