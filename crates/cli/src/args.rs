@@ -59,6 +59,12 @@ pub(crate) enum Command {
     /// Claude Code skills: install from git, a folder or an archive; list, update, remove.
     #[command(subcommand)]
     Skills(crate::commands::skills::SkillsCommand),
+    /// Profiles: an endpoint order and a model map each; list them, show one, put one in force.
+    Profile(crate::commands::profile::ProfileArgs),
+    /// Run Claude Code through the gateway (started if need be), touching none of your files.
+    Claude(crate::commands::claude::ClaudeArgs),
+    /// Claude Code's status line: profile, endpoint, this session's cost and tokens, budget.
+    Statusline(crate::commands::statusline::StatuslineArgs),
 }
 
 #[derive(Debug, Default, Args)]

@@ -59,6 +59,9 @@ fn run(command: Command) -> anyhow::Result<ExitCode> {
         Command::Setup(command) => commands::setup::run(command),
         Command::Mcp(command) => commands::mcp::run(command),
         Command::Skills(command) => commands::skills::run(command),
+        Command::Profile(args) => runtime()?.block_on(commands::profile::run(args)),
+        Command::Claude(args) => commands::claude::run(args),
+        Command::Statusline(args) => commands::statusline::run(args),
     }
 }
 

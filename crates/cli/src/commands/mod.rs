@@ -2,15 +2,18 @@
 //! are, how the configuration is loaded, and how secrets and endpoints are shown.
 
 pub(crate) mod admin;
+pub(crate) mod claude;
 pub(crate) mod config;
 pub(crate) mod keys;
 pub(crate) mod mcp;
+pub(crate) mod profile;
 pub(crate) mod remote;
 pub(crate) mod secrets;
 pub(crate) mod serve;
 pub(crate) mod setup;
 pub(crate) mod skills;
 pub(crate) mod status;
+pub(crate) mod statusline;
 pub(crate) mod ui;
 
 use std::io::Write;
