@@ -14,7 +14,9 @@
 //! - [`Breaker`]: a circuit breaker per account, with a half-open trial [`Permit`] that is
 //!   given back when dropped;
 //! - [`select`]: the selection strategies over a pool's members, and priority tiers;
-//! - [`affinity`]: Claude Code session ids and the bounded session → account table.
+//! - [`affinity`]: Claude Code session ids and the bounded session → account table;
+//! - [`Pool`]: one pool's live state, and the choice of a member for each attempt from all of
+//!   the above, naming every member passed over and why when none can serve.
 //!
 //! The only I/O seam is the [`Upstream`] trait; time is `tokio::time` only, so tests run with
 //! paused time and check backoff spacing exactly.
@@ -24,6 +26,7 @@ mod breaker;
 mod classify;
 mod cooldown;
 mod health;
+mod pool;
 mod route;
 pub mod select;
 mod window;
@@ -35,5 +38,6 @@ pub use classify::{
 };
 pub use cooldown::{Cooldowns, Cooling};
 pub use health::{EndpointStatus, Health};
+pub use pool::{Choice, MemberSpec, Pool, PoolSpec, Skip};
 pub use route::{AttemptCtx, AttemptLog, Policy, RouteError, Routed, Target, Upstream, route};
 pub use window::Tally;

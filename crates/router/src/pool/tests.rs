@@ -1,0 +1,285 @@
+//! Simulations with paused time: scripted member outages, many sessions, every request through
+//! `choose` as the attempt loop will do it.
+
+use std::collections::{HashMap, HashSet};
+
+use super::*;
+
+const S: fn(u64) -> Duration = Duration::from_secs;
+
+fn spec(strategy: Strategy, members: &[&str]) -> PoolSpec {
+    PoolSpec {
+        name: "p".into(),
+        members: members
+            .iter()
+            .map(|a| MemberSpec {
+                account: (*a).into(),
+                tier: 1,
+                weight: 1,
+                added: None,
+            })
+            .collect(),
+        strategy,
+        affinity: Some(AffinityConfig::default()),
+        breaker: BreakerConfig {
+            consecutive_failures: 3,
+            failure_rate_percent: 0,
+            min_requests: 10,
+            window: S(60),
+            open_for: S(30),
+        },
+        usage_window: S(60),
+    }
+}
+
+/// Serves one request as the attempt loop will: choose, try, record, choose again. Returns the
+/// members tried in order and whether it was served.
+fn serve(
+    pool: &Pool,
+    cooldowns: &Cooldowns,
+    affinity: &Affinity,
+    session: Option<&str>,
+    down: impl Fn(usize) -> bool,
+) -> (Vec<usize>, bool) {
+    let mut tried = Vec::new();
+    loop {
+        let now = Instant::now();
+        match pool.choose(
+            cooldowns,
+            affinity,
+            "claude-sonnet-4-5",
+            session,
+            &tried,
+            now,
+        ) {
+            Choice::Member { index, permit } => {
+                tried.push(index);
+                if down(index) {
+                    permit.failure(now);
+                } else {
+                    permit.success(now);
+                    pool.record_served(index, Duration::from_millis(300), 1000, now);
+                    return (tried, true);
+                }
+            }
+            Choice::Exhausted { .. } => return (tried, false),
+        }
+    }
+}
+
+#[tokio::test(start_paused = true)]
+async fn sessions_stay_put_move_when_their_member_fails_and_do_not_snap_back() {
+    let pool = Pool::new(
+        spec(Strategy::RoundRobin, &["a", "b", "c"]),
+        1,
+        Instant::now(),
+    );
+    let (cooldowns, affinity) = (Cooldowns::new(), Affinity::new(AffinityConfig::default()));
+    let t0 = Instant::now();
+    // Member 1 fails every request from t = 100 s to t = 400 s.
+    let down = |i: usize| {
+        let t = Instant::now() - t0;
+        i == 1 && t >= S(100) && t < S(400)
+    };
+    let sessions: Vec<String> = (0..60).map(|i| format!("session-{i}")).collect();
+    let mut used: HashMap<&str, Vec<usize>> = HashMap::new();
+    let mut failed = 0;
+    for tick in 0..600u64 {
+        for (i, s) in sessions.iter().enumerate() {
+            if i as u64 % 10 != tick % 10 {
+                continue;
+            }
+            let (tried, served) = serve(&pool, &cooldowns, &affinity, Some(s), down);
+            if !served {
+                failed += 1;
+            }
+            used.entry(s)
+                .or_default()
+                .push(*tried.last().expect("one attempt at least"));
+        }
+        tokio::time::advance(S(1)).await;
+    }
+    assert_eq!(failed, 0, "two healthy members were always there");
+    let first: HashMap<&str, usize> = used.iter().map(|(s, u)| (*s, u[0])).collect();
+    let mut spread = [0; 3];
+    for m in first.values() {
+        spread[*m] += 1;
+    }
+    assert_eq!(
+        spread,
+        [20, 20, 20],
+        "round robin binds new sessions evenly"
+    );
+    for (s, u) in &used {
+        let distinct: Vec<usize> = u.iter().fold(Vec::new(), |mut acc, m| {
+            if acc.last() != Some(m) {
+                acc.push(*m);
+            }
+            acc
+        });
+        if first[s] == 1 {
+            // Moved once, when member 1 failed, and never back after it recovered.
+            assert_eq!(distinct.len(), 2, "{s}: {distinct:?}");
+            assert_ne!(distinct[1], 1);
+        } else {
+            assert_eq!(distinct.len(), 1, "{s} stayed on its member: {distinct:?}");
+        }
+    }
+    assert!(pool.breaker(1).expect("member 1").times_opened() >= 1);
+}
+
+#[tokio::test(start_paused = true)]
+async fn a_recovered_member_takes_new_sessions_again() {
+    let pool = Pool::new(
+        spec(Strategy::RoundRobin, &["a", "b", "c"]),
+        1,
+        Instant::now(),
+    );
+    let (cooldowns, affinity) = (Cooldowns::new(), Affinity::new(AffinityConfig::default()));
+    // Round robin reaches member 1 every third pick or so; it fails until its breaker opens.
+    for _ in 0..12 {
+        let (_, served) = serve(&pool, &cooldowns, &affinity, None, |i| i == 1);
+        assert!(served);
+    }
+    assert!(matches!(
+        pool.breaker(1).expect("b").state(Instant::now()),
+        BreakerState::Open { .. }
+    ));
+    tokio::time::advance(S(30)).await;
+    let mut landed = HashSet::new();
+    for i in 0..30 {
+        let (tried, served) = serve(
+            &pool,
+            &cooldowns,
+            &affinity,
+            Some(&format!("new-{i}")),
+            |_| false,
+        );
+        assert!(served);
+        landed.insert(tried[0]);
+    }
+    assert_eq!(landed.len(), 3, "member 1 is back in rotation: {landed:?}");
+}
+
+#[tokio::test(start_paused = true)]
+async fn exhaustion_names_every_member_and_why() {
+    let pool = Pool::new(
+        spec(Strategy::Priority, &["a", "b", "c"]),
+        1,
+        Instant::now(),
+    );
+    let (cooldowns, affinity) = (Cooldowns::new(), Affinity::new(AffinityConfig::default()));
+    let now = Instant::now();
+    cooldowns.extend("a", None, now + S(600), "quota window exhausted", now);
+    cooldowns.extend(
+        "b",
+        Some("claude-sonnet-4-5"),
+        now + S(60),
+        "model quota window exhausted",
+        now,
+    );
+    for _ in 0..3 {
+        let Choice::Member { index, permit } =
+            pool.choose(&cooldowns, &affinity, "claude-sonnet-4-5", None, &[], now)
+        else {
+            panic!("c can serve");
+        };
+        assert_eq!(index, 2);
+        permit.failure(now);
+    }
+    let Choice::Exhausted { skipped } =
+        pool.choose(&cooldowns, &affinity, "claude-sonnet-4-5", None, &[], now)
+    else {
+        panic!("nothing can serve");
+    };
+    assert_eq!(
+        skipped,
+        vec![
+            (
+                0,
+                Skip::Cooling {
+                    until: now + S(600),
+                    scope: Scope::Account,
+                    reason: "quota window exhausted"
+                }
+            ),
+            (
+                1,
+                Skip::Cooling {
+                    until: now + S(60),
+                    scope: Scope::Model,
+                    reason: "model quota window exhausted"
+                }
+            ),
+            (
+                2,
+                Skip::BreakerOpen {
+                    until: Some(now + S(30))
+                }
+            ),
+        ]
+    );
+    // Another model on b is not cooling.
+    let Choice::Member { index, .. } =
+        pool.choose(&cooldowns, &affinity, "claude-haiku-4-5", None, &[], now)
+    else {
+        panic!("b serves haiku");
+    };
+    assert_eq!(index, 1);
+}
+
+#[tokio::test(start_paused = true)]
+async fn at_half_open_one_request_gets_the_trial_and_the_rest_go_elsewhere() {
+    let pool = Pool::new(spec(Strategy::Priority, &["a", "b"]), 1, Instant::now());
+    let (cooldowns, affinity) = (Cooldowns::new(), Affinity::new(AffinityConfig::default()));
+    for _ in 0..3 {
+        serve(&pool, &cooldowns, &affinity, None, |i| i == 0);
+    }
+    tokio::time::advance(S(30)).await;
+    let now = Instant::now();
+    let Choice::Member {
+        index: 0,
+        permit: trial,
+    } = pool.choose(&cooldowns, &affinity, "m", None, &[], now)
+    else {
+        panic!("the trial goes to a");
+    };
+    assert!(trial.is_trial());
+    // While the trial is out, priority falls through to b.
+    for _ in 0..5 {
+        let Choice::Member { index, .. } = pool.choose(&cooldowns, &affinity, "m", None, &[], now)
+        else {
+            panic!("b serves");
+        };
+        assert_eq!(index, 1);
+    }
+    trial.success(now);
+    let Choice::Member { index, .. } = pool.choose(&cooldowns, &affinity, "m", None, &[], now)
+    else {
+        panic!("a is back");
+    };
+    assert_eq!(index, 0);
+}
+
+#[tokio::test(start_paused = true)]
+async fn most_remaining_follows_the_reported_quota() {
+    let pool = Pool::new(
+        spec(Strategy::MostRemaining, &["a", "b"]),
+        1,
+        Instant::now(),
+    );
+    let (cooldowns, affinity) = (Cooldowns::new(), Affinity::new(AffinityConfig::default()));
+    let facts = |n: &str| {
+        RateLimitFacts::from_headers(
+            [("anthropic-ratelimit-tokens-remaining", n)].into_iter(),
+            0.0,
+        )
+    };
+    pool.record_quota(0, &facts("5000"));
+    pool.record_quota(1, &facts("90000"));
+    let (tried, _) = serve(&pool, &cooldowns, &affinity, None, |_| false);
+    assert_eq!(tried, vec![1]);
+    pool.record_quota(1, &facts("10"));
+    let (tried, _) = serve(&pool, &cooldowns, &affinity, None, |_| false);
+    assert_eq!(tried, vec![0]);
+}
