@@ -292,6 +292,11 @@ async fn claude_runs_through_the_gateway_follows_profile_switches_and_the_status
         sent["model"], "claude-haiku-4-5",
         "ANTHROPIC_MODEL, then the map"
     );
+    assert_eq!(
+        b.requests()[0].header("x-stainless-timeout"),
+        Some("120"),
+        "the profile's timeout (2m) as API_TIMEOUT_MS"
+    );
     let log = requests(addr, home, 2);
     assert_eq!(log[0]["endpoint"], "b");
     assert_eq!(log[0]["session_id"], second_session.as_str());
@@ -426,4 +431,64 @@ async fn with_client_keys_a_session_gets_a_key_of_its_own_revoked_at_exit() {
     );
     assert_eq!(a.hits(), 1);
     drop(dir);
+}
+
+#[test]
+fn profiles_are_listed_shown_and_switched_in_the_file_when_the_gateway_is_stopped() {
+    let dir = tempfile::tempdir().expect("tempdir");
+    let home = dir.path();
+    let endpoints = config(1, "http://127.0.0.1:9", "http://127.0.0.1:9")
+        .split_once("[[endpoints]]")
+        .map(|(_, rest)| format!("[[endpoints]]{rest}"))
+        .expect("endpoints");
+    let text = format!(
+        "# my gateway\n[server]\nlisten = \"127.0.0.1:{}\"\n\n[routing]\nprofile = \"first\" # the usual\n\n{endpoints}",
+        closed_port()
+    );
+    let path = write_file(home, "config.toml", &text);
+    let sbx = |args: &[&str]| {
+        let mut cmd = switchboard(home);
+        cmd.args(args);
+        run(cmd)
+    };
+    let (list, _) = ok(&sbx(&["profile", "list"]), "profile list");
+    assert!(
+        list.lines()
+            .any(|l| l.starts_with('*') && l.contains("first")),
+        "{list}"
+    );
+    let (show, _) = ok(&sbx(&["profile", "show", "second"]), "profile show");
+    for want in [
+        "endpoints  b → a",
+        "sonnet  →  claude-haiku-4-5",
+        "ANTHROPIC_MODEL  claude-sonnet-4-5",
+        "API_TIMEOUT_MS   120000",
+    ] {
+        assert!(show.contains(want), "{want:?} in:\n{show}");
+    }
+
+    let (_, err) = ok(&sbx(&["profile", "use", "second"]), "profile use");
+    assert!(err.contains("The gateway is not running"), "{err}");
+    let after = std::fs::read_to_string(&path).expect("config");
+    assert_eq!(
+        after,
+        text.replace(
+            "profile = \"first\" # the usual",
+            "profile = \"second\" # the usual"
+        ),
+        "only the value changed, comments kept"
+    );
+
+    let out = sbx(&["profile", "use", "thrid"]);
+    assert_eq!(out.status.code(), Some(1));
+    assert!(
+        text_of(&out).contains("no profile named \"thrid\"; the profiles are: first, second"),
+        "{}",
+        text_of(&out)
+    );
+    assert_eq!(std::fs::read_to_string(&path).expect("config"), after);
+}
+
+fn text_of(out: &Output) -> String {
+    format!("{}{}", text(&out.stdout), text(&out.stderr))
 }
