@@ -5,10 +5,12 @@
 //! ([`Clients::limit`]). What the request spent is charged when its log row completes
 //! (`crate::log`).
 //!
-//! Cost on the request path, for a request with a key: the key's shape checked, its
-//! HMAC-SHA256 (two SHA-256 blocks, the server key's pads precomputed), one hash-map lookup by
-//! digest, then one short lock per limited meter (key, user, team). Nothing allocates but the
-//! names the log row carries. A table of any size is looked up in constant time.
+//! Cost on the request path, for a request with a key: the key's shape checked, its tag (a
+//! keyed BLAKE3 of one block) looked up among the keys already verified since the table was
+//! installed, then one short lock per limited meter (key, user, team). A key not verified yet
+//! costs its HMAC-SHA256 once more (two SHA-256 blocks, the server key's pads precomputed) and
+//! one hash-map lookup by digest. Nothing allocates but the names the log row carries. A table
+//! of any size is looked up in constant time.
 
 use std::sync::Arc;
 use std::sync::atomic::{AtomicU64, Ordering};
@@ -84,6 +86,52 @@ struct KeyTable {
     by_id: HashMap<KeyId, Arc<ClientKey>>,
     /// The gateway token as a key (metered, never limited).
     shared: Arc<ClientKey>,
+    /// The keys of this table already presented and verified by their digest, by their tag,
+    /// so that a key's next requests skip the HMAC (two SHA-256 blocks, most of admission's
+    /// cost: `bench/callgrind.py`, json-key). Only a key found in `by_digest` enters, so it
+    /// holds at most one entry per key of the table, whatever clients send; a new table
+    /// (installed at any change, such as a revocation or rotation, and every minute) starts
+    /// empty.
+    verified: Verified,
+}
+
+/// Tags of verified keys: the first 128 bits of BLAKE3 keyed with a secret derived from the
+/// server key (a PRF like the HMAC: without the server key, no input can be made to match a
+/// tag, and the map's timing tells nothing about any key). Never stored outside this process.
+struct Verified {
+    key: [u8; 32],
+    tags: ArcSwap<HashMap<[u8; 16], Arc<ClientKey>>>,
+}
+
+impl Verified {
+    fn new(hasher: Option<&KeyHasher>) -> Self {
+        Self {
+            key: hasher.map_or([0; 32], |h| {
+                h.digest(b"switchboard: the key of verified client keys' tags")
+            }),
+            tags: ArcSwap::from_pointee(HashMap::new()),
+        }
+    }
+
+    fn tag(&self, presented: &[u8]) -> [u8; 16] {
+        let hash = blake3::keyed_hash(&self.key, presented);
+        let mut tag = [0; 16];
+        tag.copy_from_slice(&hash.as_bytes()[..16]);
+        tag
+    }
+
+    fn get(&self, tag: &[u8; 16]) -> Option<Arc<ClientKey>> {
+        self.tags.load().get(tag).cloned()
+    }
+
+    /// Rare (once per key and table), so the map is copied rather than locked.
+    fn insert(&self, tag: [u8; 16], key: &Arc<ClientKey>) {
+        self.tags.rcu(|tags| {
+            let mut tags = HashMap::clone(tags);
+            tags.insert(tag, key.clone());
+            tags
+        });
+    }
 }
 
 /// The headers that carried the gateway's own credentials: never forwarded.
@@ -106,6 +154,26 @@ pub(crate) struct Clients {
     state: Arc<dyn LimitState>,
     base: Instant,
     base_wall: DateTime<Utc>,
+}
+
+impl KeyTable {
+    /// The key `presented` is, if it is one of this table's (revoked and expired ones too).
+    fn find(&self, hasher: &KeyHasher, presented: &[u8]) -> Option<Arc<ClientKey>> {
+        let tag = self.verified.tag(presented);
+        if let Some(k) = self.verified.get(&tag) {
+            return Some(k);
+        }
+        let digest = hasher.digest(presented);
+        // The lookup compares digests as any map does; they are keyed (HMAC), so its timing
+        // tells nothing about any key. The digest found is compared again in constant time
+        // all the same.
+        let k = self
+            .by_digest
+            .get(&digest)
+            .filter(|k| switchboard_auth::token::constant_time_eq(&k.digest, &digest))?;
+        self.verified.insert(tag, k);
+        Some(k.clone())
+    }
 }
 
 /// The id the gateway token is metered under.
@@ -141,6 +209,7 @@ impl Default for Clients {
                 by_digest: HashMap::new(),
                 by_id: HashMap::new(),
                 shared: shared_key(None),
+                verified: Verified::new(None),
             }),
             state: Arc::new(InProcess::new()),
             base: Instant::now(),
@@ -210,6 +279,7 @@ impl Clients {
             Ordering::Relaxed,
         );
         self.table.store(Arc::new(KeyTable {
+            verified: Verified::new(set.hasher.as_ref()),
             hasher: set.hasher,
             by_digest,
             by_id,
@@ -272,7 +342,7 @@ impl Clients {
             .get(header::AUTHORIZATION)
             .and_then(|v| v.as_bytes().strip_prefix(b"Bearer "));
         let mut strip = Strip::default();
-        let mut found: Option<&Arc<ClientKey>> = None;
+        let mut found: Option<Arc<ClientKey>> = None;
         let mut token_ok = false;
         let mut refused: Option<(ApiError, Option<Arc<ClientKey>>)> = None;
         for (value, is_x) in [(x_api_key, true), (bearer, false)] {
@@ -281,24 +351,17 @@ impl Clients {
                 token_ok = true;
                 true
             } else if let Some(h) = hasher.filter(|_| looks_like_key(value)) {
-                let digest = h.digest(value);
-                // The lookup compares digests as any map does; they are keyed (HMAC), so its
-                // timing tells nothing about any key. The digest found is compared again in
-                // constant time all the same.
-                match table.by_digest.get(&digest) {
-                    Some(k) if switchboard_auth::token::constant_time_eq(&k.digest, &digest) => {
-                        match k.usable(now) {
-                            Ok(()) if found.is_none() => found = Some(k),
-                            Ok(()) => {}
-                            Err(e) => refused = Some((e, Some(k.clone()))),
-                        }
-                        true
-                    }
-                    _ => {
+                match table.find(h, value) {
+                    Some(k) => match k.usable(now) {
+                        Ok(()) if found.is_none() => found = Some(k),
+                        Ok(()) => {}
+                        Err(e) => refused = Some((e, Some(k))),
+                    },
+                    None => {
                         refused.get_or_insert((ApiError::UnknownKey, None));
-                        true
                     }
                 }
+                true
             } else {
                 false
             };
@@ -312,7 +375,7 @@ impl Clients {
         }
         if let Some(k) = found {
             k.used(self.base, now);
-            return Ok((Some(k.clone()), strip));
+            return Ok((Some(k), strip));
         }
         if token_ok {
             if hasher.is_none() {
@@ -619,5 +682,76 @@ pub(crate) fn render_metrics(reports: &[Report], out: &mut String) {
                 );
             }
         }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    const KEY: &str = "sb-AAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAA";
+    const ROTATED: &str = "sb-BBBBBBBBBBBBBBBBBBBBBBBBBBBBBBBBBBBBBBBBBBB";
+    const UNKNOWN: &str = "sb-CCCCCCCCCCCCCCCCCCCCCCCCCCCCCCCCCCCCCCCCCCC";
+
+    fn set(hasher: &KeyHasher, secret: &str, revoked: bool) -> KeySet {
+        KeySet {
+            hasher: Some(hasher.clone()),
+            keys: vec![KeyEntry {
+                id: KeyId(Uuid::from_u128(7)),
+                name: "laptop".into(),
+                digest: hasher.digest(secret.as_bytes()),
+                user: None,
+                team: None,
+                limits: Limits::default(),
+                expires_at: None,
+                revoked_at: revoked.then(Utc::now),
+            }],
+            owners: Vec::new(),
+        }
+    }
+
+    fn presenting(secret: &str) -> HeaderMap {
+        let mut h = HeaderMap::new();
+        h.insert("x-api-key", secret.parse().expect("header value"));
+        h
+    }
+
+    /// What the request is admitted as: the key's name, or the refusal's status.
+    fn who(clients: &Clients, secret: &str) -> Result<String, u16> {
+        match clients.authenticate(&presenting(secret), None, Instant::now()) {
+            Ok((Some(k), strip)) => {
+                assert!(strip.x_api_key, "the key is not forwarded");
+                Ok(k.name.clone())
+            }
+            Ok((None, _)) => Ok(String::new()),
+            Err((e, _)) => Err(e.status(switchboard_protocol::Dialect::Anthropic)),
+        }
+    }
+
+    #[test]
+    fn a_verified_key_is_found_again_and_a_new_table_forgets_it() {
+        assert_eq!(KEY.len(), ROTATED.len());
+        assert!(looks_like_key(KEY.as_bytes()) && looks_like_key(UNKNOWN.as_bytes()));
+        let hasher = KeyHasher::new(&[9; 32]);
+        let clients = Clients::default();
+        clients.install(set(&hasher, KEY, false));
+        // The first request verifies the key by its digest, the next ones by its tag.
+        for _ in 0..3 {
+            assert_eq!(who(&clients, KEY), Ok("laptop".into()));
+            assert_eq!(who(&clients, UNKNOWN), Err(401));
+        }
+        assert_eq!(clients.table.load().verified.tags.load().len(), 1);
+        // Revoked: refused from the next request on, though it was verified before.
+        clients.install(set(&hasher, KEY, true));
+        assert_eq!(who(&clients, KEY), Err(401));
+        // Rotated (same key, a new secret): the old secret is unknown, the new one works.
+        clients.install(set(&hasher, ROTATED, false));
+        assert_eq!(who(&clients, KEY), Err(401));
+        assert_eq!(who(&clients, ROTATED), Ok("laptop".into()));
+        assert_eq!(who(&clients, ROTATED), Ok("laptop".into()));
+        // Under another server key, nothing verified before matches.
+        clients.install(set(&KeyHasher::new(&[1; 32]), UNKNOWN, false));
+        assert_eq!(who(&clients, ROTATED), Err(401));
+        assert_eq!(who(&clients, UNKNOWN), Ok("laptop".into()));
     }
 }
