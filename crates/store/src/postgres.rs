@@ -15,7 +15,7 @@ use uuid::Uuid;
 use crate::query::{
     BreakdownBy, BreakdownRow, Bucket, Cursor, FailoverRow, Failovers, KeyedBucket, Page,
     Percentiles, Query, RecentAttempt, Stats, TimeBucket, Totals, dedup_last, fold_failovers,
-    from_db, into_page, sort_breakdown, status_from_db, to_db,
+    from_db, into_page, sort_breakdown, sort_sessions, status_from_db, to_db,
 };
 use crate::{AttemptRecord, LogRecord, Store, StoreError, sql};
 
@@ -283,16 +283,38 @@ impl Store for PostgresStore {
         by: BreakdownBy,
     ) -> Result<Vec<BreakdownRow>, StoreError> {
         let key = breakdown_key(by);
-        let mut qb =
-            QueryBuilder::<Postgres>::new(format!("SELECT {key} AS k, {AGGREGATES} FROM requests"));
-        push_filters(&mut qb, query);
+        let session = by == BreakdownBy::Session;
+        let seen = if session {
+            ", MIN(started_at), MAX(started_at)"
+        } else {
+            ""
+        };
+        let mut qb = QueryBuilder::<Postgres>::new(format!(
+            "SELECT {key} AS k, {AGGREGATES}{seen} FROM requests"
+        ));
+        let mut w = push_filters(&mut qb, query);
+        if session {
+            // Requests without a session are not a session.
+            w.and(&mut qb).push("session_id IS NOT NULL");
+        }
         qb.push(" GROUP BY 1");
         let rows = qb.build().fetch_all(&self.pool).await?;
         let mut out = rows
             .iter()
-            .map(|row| Ok(BreakdownRow::new(row.try_get(0)?, totals_from_row(row, 1)?)))
+            .map(|row| {
+                let mut r = BreakdownRow::new(row.try_get(0)?, totals_from_row(row, 1)?);
+                if session {
+                    r.first_seen = Some(row.try_get(9)?);
+                    r.last_seen = Some(row.try_get(10)?);
+                }
+                Ok(r)
+            })
             .collect::<Result<Vec<_>, StoreError>>()?;
-        sort_breakdown(&mut out);
+        if session {
+            sort_sessions(&mut out);
+        } else {
+            sort_breakdown(&mut out);
+        }
         Ok(out)
     }
 
@@ -463,6 +485,7 @@ fn breakdown_key(by: BreakdownBy) -> &'static str {
         BreakdownBy::ClientKey => "client_key",
         BreakdownBy::ClientUser => "client_user",
         BreakdownBy::ClientTeam => "client_team",
+        BreakdownBy::Session => "session_id",
     }
 }
 
@@ -529,6 +552,9 @@ fn push_filters<'a>(qb: &mut QueryBuilder<'a, Postgres>, query: &'a Query) -> Wh
     }
     if let Some(team) = &query.client_team {
         w.and(qb).push("client_team = ").push_bind(team.as_str());
+    }
+    if let Some(session) = &query.session {
+        w.and(qb).push("session_id = ").push_bind(session.as_str());
     }
     if let Some(stream) = query.stream {
         w.and(qb).push("stream = ").push_bind(stream);

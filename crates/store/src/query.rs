@@ -38,6 +38,8 @@ pub struct Query {
     pub client_user: Option<String>,
     /// The client key's team.
     pub client_team: Option<String>,
+    /// A Claude Code session: [`LogRecord::session_id`] (`x-claude-code-session-id`).
+    pub session: Option<String>,
     pub stream: Option<bool>,
     /// Case-insensitive substring of [`LogRecord::error`] (ASCII case folding on SQLite) or of
     /// the prompt text of an audited request (the last user turn; see [`crate::prompt`]).
@@ -375,6 +377,9 @@ pub enum BreakdownBy {
     ClientUser,
     /// The client key's team.
     ClientTeam,
+    /// The Claude Code session ([`LogRecord::session_id`]): requests without one are left out,
+    /// and each row has its first and last request's start ([`BreakdownRow::first_seen`]).
+    Session,
 }
 
 /// Totals for one group; `key` is `None` for requests without a value (e.g. no client key).
@@ -385,6 +390,12 @@ pub struct BreakdownRow {
     pub totals: Totals,
     /// [`Totals::cache_hit_ratio`], precomputed for the API.
     pub cache_hit_ratio: Option<f64>,
+    /// When the group's first request started ([`BreakdownBy::Session`] only).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub first_seen: Option<DateTime<Utc>>,
+    /// When the group's last request started ([`BreakdownBy::Session`] only).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub last_seen: Option<DateTime<Utc>>,
 }
 
 impl BreakdownRow {
@@ -394,6 +405,8 @@ impl BreakdownRow {
             key,
             totals,
             cache_hit_ratio,
+            first_seen: None,
+            last_seen: None,
         }
     }
 }
@@ -411,6 +424,15 @@ pub(crate) fn sort_breakdown(rows: &mut [BreakdownRow]) {
                 (None, Some(_)) => std::cmp::Ordering::Greater,
                 (None, None) => std::cmp::Ordering::Equal,
             })
+    });
+}
+
+/// Sorts sessions by their last request, most recent first, then by key.
+pub(crate) fn sort_sessions(rows: &mut [BreakdownRow]) {
+    rows.sort_by(|a, b| {
+        b.last_seen
+            .cmp(&a.last_seen)
+            .then_with(|| a.key.cmp(&b.key))
     });
 }
 

@@ -485,6 +485,19 @@ fn schemas() -> Value {
     )];
     group_props.extend(totals());
     group_props.extend(ratios());
+    group_props.push((
+        "first_seen",
+        json!({"type": "string", "format": "date-time", "description": "by=session: when its first request started."}),
+    ));
+    group_props.push((
+        "last_seen",
+        json!({"type": "string", "format": "date-time", "description": "by=session: when its last request started."}),
+    ));
+    let mut breakdown_row = object(&group_props);
+    // Only sessions say when.
+    if let Some(Value::Array(required)) = breakdown_row.get_mut("required") {
+        required.retain(|name| name != "first_seen" && name != "last_seen");
+    }
     let mut all = json!({
         "Error": {
             "type": "object",
@@ -558,9 +571,9 @@ fn schemas() -> Value {
             ("tz", string()),
             ("buckets", json!({"type": "array", "items": schema_ref("TimeBucket")})),
         ]),
-        "BreakdownRow": object(&group_props),
+        "BreakdownRow": breakdown_row,
         "Breakdown": object(&[
-            ("by", json!({"type": "string", "enum": ["model", "endpoint", "client_key"]})),
+            ("by", json!({"type": "string", "enum": ["model", "endpoint", "client_key", "session"]})),
             ("rows", json!({"type": "array", "items": schema_ref("BreakdownRow")})),
         ]),
     });

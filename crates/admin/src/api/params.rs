@@ -91,6 +91,11 @@ pub(crate) const FILTERS: &[Spec] = &[
         Kind::Text,
         "Name of the client key the request came with.",
     ),
+    spec(
+        "session",
+        Kind::Text,
+        "A Claude Code session: the x-claude-code-session-id its requests carried.",
+    ),
     spec("stream", Kind::Bool, "Streaming (true) or not (false)."),
     spec(
         "q",
@@ -100,7 +105,7 @@ pub(crate) const FILTERS: &[Spec] = &[
     spec(
         "limit",
         Kind::Count { max: MAX_LIMIT },
-        "Page size of /api/requests (default 50); the most records /api/export writes (default all). Ignored elsewhere.",
+        "Page size of /api/requests (default 50); the most records /api/export writes (default all); the most sessions /api/stats/breakdown?by=session answers (default all). Ignored elsewhere.",
     ),
     spec(
         "cursor",
@@ -180,6 +185,7 @@ impl Params {
             model: self.text("model"),
             endpoint: self.text("endpoint"),
             client_key: self.text("client_key"),
+            session: self.text("session"),
             stream: self
                 .raw("stream")
                 .map(|s| match s {
@@ -281,6 +287,7 @@ pub(crate) fn matches(q: &Query, r: &LogRecord) -> bool {
         })
         && eq(&q.endpoint, r.endpoint.as_ref())
         && eq(&q.client_key, r.client_key.as_ref())
+        && eq(&q.session, r.session_id.as_ref())
         && q.stream.is_none_or(|s| r.stream == s)
         && q.search.as_ref().is_none_or(|s| {
             r.error
@@ -349,6 +356,7 @@ mod tests {
             ("model", "m"),
             ("endpoint", "e"),
             ("client_key", "k"),
+            ("session", "s-1"),
             ("stream", "false"),
             ("q", "boom"),
             ("limit", "7"),
@@ -356,6 +364,7 @@ mod tests {
         ])
         .filter(&[])
         .expect("valid");
+        assert_eq!(q.session.as_deref(), Some("s-1"));
         assert_eq!(
             q.from.map(|t| t.to_rfc3339()).as_deref(),
             Some("2024-12-31T23:00:00+00:00")
@@ -391,12 +400,19 @@ mod tests {
         r.outcome = Outcome::Exhausted;
         r.routed_model = Some("m".into());
         r.error = Some("Upstream BOOM".into());
+        r.session_id = Some("s-1".into());
         let q = |pairs: &[(&str, &str)]| params(pairs).filter(&[]).expect("valid");
         assert!(matches(&q(&[]), &r));
         assert!(matches(
-            &q(&[("status", "5xx"), ("model", "m"), ("q", "boom")]),
+            &q(&[
+                ("status", "5xx"),
+                ("model", "m"),
+                ("q", "boom"),
+                ("session", "s-1")
+            ]),
             &r
         ));
+        assert!(!matches(&q(&[("session", "s-2")]), &r));
         assert!(!matches(&q(&[("status", "2xx")]), &r));
         assert!(!matches(&q(&[("client_key", "k")]), &r));
         assert!(!matches(&q(&[("stream", "true")]), &r));

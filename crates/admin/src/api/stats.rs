@@ -21,8 +21,8 @@ pub(crate) const BUCKET: Spec = Spec {
 
 pub(crate) const BY: Spec = Spec {
     name: "by",
-    description: "What to group by. `model` is the routed model, or the requested one when the request was never routed.",
-    kind: Kind::OneOf(&["model", "endpoint", "client_key"]),
+    description: "What to group by. `model` is the routed model, or the requested one when the request was never routed. `session` is the Claude Code session (`x-claude-code-session-id`): requests without one are left out, each row has first_seen and last_seen, the most recent session first, at most `limit` of them (default all).",
+    kind: Kind::OneOf(&["model", "endpoint", "client_key", "session"]),
 };
 
 /// `/api/stats`: [`Stats`] plus the cache hit ratio.
@@ -86,12 +86,17 @@ pub(crate) struct GroupRow {
     pub(crate) key: Option<String>,
     #[serde(flatten)]
     pub(crate) sums: Summed,
+    /// The group's first and last request (sessions only).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub(crate) first_seen: Option<DateTime<Utc>>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub(crate) last_seen: Option<DateTime<Utc>>,
 }
 
 #[derive(Debug, Serialize)]
 pub(crate) struct BreakdownResponse {
     pub(crate) by: BreakdownBy,
-    /// Most requests first.
+    /// Most requests first (sessions: the most recent first).
     pub(crate) rows: Vec<GroupRow>,
 }
 
@@ -100,6 +105,8 @@ impl From<BreakdownRow> for GroupRow {
         Self {
             key: r.key,
             sums: r.totals.into(),
+            first_seen: r.first_seen,
+            last_seen: r.last_seen,
         }
     }
 }
@@ -116,6 +123,7 @@ pub(crate) fn breakdown_by(word: &str) -> BreakdownBy {
     match word {
         "endpoint" => BreakdownBy::Endpoint,
         "client_key" => BreakdownBy::ClientKey,
+        "session" => BreakdownBy::Session,
         _ => BreakdownBy::Model,
     }
 }
@@ -201,7 +209,10 @@ pub(crate) async fn breakdown(
 ) -> Result<Json<BreakdownResponse>, ApiError> {
     let query = params.filter(&[BY])?;
     let by = breakdown_by(params.one_of(&BY)?);
-    let rows = state.store().breakdown(&query, by).await?;
+    let mut rows = state.store().breakdown(&query, by).await?;
+    if let (BreakdownBy::Session, Some(limit)) = (by, query.limit) {
+        rows.truncate(usize::try_from(limit).unwrap_or(usize::MAX));
+    }
     Ok(Json(BreakdownResponse {
         by,
         rows: rows.into_iter().map(Into::into).collect(),

@@ -281,7 +281,7 @@ async fn responses_validate_against_the_openapi_schemas() {
         &api.ok("/api/stats/heatmap?tz=Asia/Tokyo").await,
     );
     check(&doc, "Failovers", &api.ok("/api/stats/failovers").await);
-    for by in ["model", "endpoint", "client_key"] {
+    for by in ["model", "endpoint", "client_key", "session"] {
         check(
             &doc,
             "Breakdown",

@@ -188,7 +188,7 @@ async fn bad_parameters_are_400_naming_the_parameter() {
         ),
         (
             "/api/stats/breakdown?by=colour",
-            "by: expected one of model, endpoint, client_key",
+            "by: expected one of model, endpoint, client_key, session",
         ),
         (
             "/api/export?format=xml",
@@ -353,4 +353,38 @@ async fn breakdowns_by_model_endpoint_and_client_key() {
         .ok("/api/stats/breakdown?by=client_key&status=5xx")
         .await;
     assert_eq!(rows(&v), vec![(json!("alice"), 1)]);
+}
+
+#[tokio::test]
+async fn sessions_are_a_breakdown_and_a_filter() {
+    let api = api().await;
+    // One fixture request carries a Claude Code session; the others none and are left out.
+    let v = api.ok("/api/stats/breakdown?by=session").await;
+    assert_eq!(v["by"], "session");
+    let rows = v["rows"].as_array().expect("rows");
+    assert_eq!(rows.len(), 1, "{v}");
+    assert_eq!(rows[0]["key"], "sess-1");
+    assert_eq!(rows[0]["requests"], 1);
+    assert_eq!(rows[0]["input_tokens"], 100);
+    assert_eq!(rows[0]["cost_usd"], 0.01);
+    assert_eq!(rows[0]["first_seen"], "2025-03-01T10:00:00Z");
+    assert_eq!(rows[0]["last_seen"], "2025-03-01T10:00:00Z");
+    // Other breakdowns do not say when.
+    let v = api.ok("/api/stats/breakdown?by=model").await;
+    assert!(v["rows"][0].get("first_seen").is_none(), "{v}");
+    // `limit` caps the sessions; `session` filters the request list and the figures.
+    let v = api.ok("/api/stats/breakdown?by=session&limit=1").await;
+    assert_eq!(v["rows"].as_array().map(Vec::len), Some(1));
+    let page = api.ok("/api/requests?session=sess-1").await;
+    let ids: Vec<&str> = page["records"]
+        .as_array()
+        .expect("records")
+        .iter()
+        .filter_map(|r| r["id"].as_str())
+        .collect();
+    assert_eq!(ids, [id_of("a").to_string()]);
+    let stats = api.ok("/api/stats?session=sess-1").await;
+    assert_eq!(stats["requests"], 1);
+    let none = api.ok("/api/stats?session=nope").await;
+    assert_eq!(none["requests"], 0);
 }

@@ -29,8 +29,8 @@ use uuid::Uuid;
 use self::rollup::{Group, GroupKey};
 use crate::query::{
     BreakdownBy, BreakdownRow, Bucket, Cursor, PERCENTILES, Page, Percentiles, Query, Stats,
-    TimeBucket, Totals, from_db, into_page, percentile_offset, sort_breakdown, status_from_db,
-    to_db,
+    TimeBucket, Totals, from_db, into_page, percentile_offset, sort_breakdown, sort_sessions,
+    status_from_db, to_db,
 };
 use crate::{AttemptRecord, LogRecord, Store, StoreError, sql};
 
@@ -413,6 +413,9 @@ impl Store for SqliteStore {
         query: &Query,
         by: BreakdownBy,
     ) -> Result<Vec<BreakdownRow>, StoreError> {
+        if by == BreakdownBy::Session {
+            return self.sessions(query).await;
+        }
         let groups = self.aggregate(query, Group::Key(by)).await?;
         let mut out: Vec<BreakdownRow> = groups
             .into_iter()
@@ -574,6 +577,9 @@ pub(super) fn push_filters<'a>(
     if let Some(team) = &query.client_team {
         w.and(qb).push("client_team = ").push_bind(team.as_str());
     }
+    if let Some(session) = &query.session {
+        w.and(qb).push("session_id = ").push_bind(session.as_str());
+    }
     if let Some(stream) = query.stream {
         w.and(qb).push("stream = ").push_bind(stream);
     }
@@ -609,6 +615,35 @@ pub(super) fn push_filters<'a>(
         qb.push(")");
     }
     w
+}
+
+impl SqliteStore {
+    /// [`BreakdownBy::Session`]: from the raw rows (the rollups have no session), with each
+    /// session's first and last request.
+    async fn sessions(&self, query: &Query) -> Result<Vec<BreakdownRow>, StoreError> {
+        let mut qb = QueryBuilder::<Sqlite>::new(format!(
+            "SELECT session_id, {AGGREGATES}, MIN(started_at), MAX(started_at) FROM requests"
+        ));
+        let mut w = push_filters(
+            &mut qb,
+            query,
+            (
+                query.from.map(|t| t.timestamp_micros()),
+                query.to.map(|t| t.timestamp_micros()),
+            ),
+        );
+        w.and(&mut qb).push("session_id IS NOT NULL");
+        qb.push(" GROUP BY 1");
+        let mut out = Vec::new();
+        for row in qb.build().fetch_all(&self.pool).await? {
+            let mut r = BreakdownRow::new(row.try_get(0)?, totals_from_row(&row, 1)?);
+            r.first_seen = Some(micros_to_time(row.try_get(9)?)?);
+            r.last_seen = Some(micros_to_time(row.try_get(10)?)?);
+            out.push(r);
+        }
+        sort_sessions(&mut out);
+        Ok(out)
+    }
 }
 
 pub(super) fn micros_to_time(micros: i64) -> Result<DateTime<Utc>, sqlx::Error> {

@@ -144,6 +144,7 @@ fn raw_key(by: BreakdownBy) -> &'static str {
         BreakdownBy::ClientKey => "client_key",
         BreakdownBy::ClientUser => "client_user",
         BreakdownBy::ClientTeam => "client_team",
+        BreakdownBy::Session => "session_id",
     }
 }
 
@@ -153,7 +154,7 @@ fn rollup_key(by: BreakdownBy) -> &'static str {
         BreakdownBy::Endpoint => "NULLIF(endpoint, '')",
         BreakdownBy::ClientKey => "NULLIF(client_key, '')",
         // Not in the rollups: `Group::in_rollups` sends these groups to the raw rows.
-        BreakdownBy::ClientUser | BreakdownBy::ClientTeam => "NULL",
+        BreakdownBy::ClientUser | BreakdownBy::ClientTeam | BreakdownBy::Session => "NULL",
     }
 }
 
@@ -179,9 +180,10 @@ impl Group {
     /// Whether the rollups have the group's key (they have no user or team).
     fn in_rollups(self) -> bool {
         match self {
-            Self::Key(by) | Self::BucketKey(_, by) => {
-                !matches!(by, BreakdownBy::ClientUser | BreakdownBy::ClientTeam)
-            }
+            Self::Key(by) | Self::BucketKey(_, by) => !matches!(
+                by,
+                BreakdownBy::ClientUser | BreakdownBy::ClientTeam | BreakdownBy::Session
+            ),
             Self::All | Self::Bucket(_) => true,
         }
     }
@@ -265,6 +267,7 @@ fn rollups_apply(query: &Query) -> bool {
     query.like_pattern().is_none()
         && query.client_user.is_none()
         && query.client_team.is_none()
+        && query.session.is_none()
         && [&query.model, &query.endpoint, &query.client_key]
             .iter()
             .all(|v| v.as_deref() != Some(""))

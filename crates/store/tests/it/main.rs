@@ -44,6 +44,7 @@ macro_rules! all_cases {
             keyed_timeseries_sums_per_bucket_and_key,
             quarter_hours_come_from_the_raw_rows,
             recent_attempts_are_the_last_ones,
+            sessions_sum_their_requests_with_first_and_last_seen,
         );
     };
 }

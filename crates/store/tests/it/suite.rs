@@ -791,3 +791,112 @@ pub(crate) use crate::dashboard::{
     keyed_timeseries_sums_per_bucket_and_key, quarter_hours_come_from_the_raw_rows,
     recent_attempts_are_the_last_ones,
 };
+
+pub(crate) async fn sessions_sum_their_requests_with_first_and_last_seen(store: Arc<dyn Store>) {
+    // Two Claude Code sessions over more than an hour (whole hours are where SQLite reads its
+    // rollups, which have no session), and a request without one.
+    let session = |secs: i64, id: &str, input: u64, cost: Option<f64>| {
+        let mut r = record(secs);
+        r.session_id = Some(id.into());
+        r.input_tokens = input;
+        r.output_tokens = 10;
+        r.cost_usd = cost;
+        r
+    };
+    let mut failed = session(4000, "s-1", 5, None);
+    failed.outcome = "upstream_error".parse().expect("outcome");
+    failed.status = 502;
+    store
+        .insert_batch(&[
+            session(-30, "s-1", 100, Some(0.25)),
+            session(60, "s-2", 40, Some(0.5)),
+            failed,
+            session(7300, "s-1", 300, Some(0.75)),
+            record(7400),
+        ])
+        .await
+        .expect("insert");
+    let rows = store
+        .breakdown(&Query::default(), BreakdownBy::Session)
+        .await
+        .expect("sessions");
+    let got: Vec<_> = rows
+        .iter()
+        .map(|r| {
+            (
+                r.key.as_deref(),
+                r.totals.requests,
+                r.totals.errors,
+                r.totals.input_tokens,
+                r.totals.output_tokens,
+                r.totals.cost_usd,
+                r.totals.unknown_cost_requests,
+                r.first_seen,
+                r.last_seen,
+            )
+        })
+        .collect();
+    assert_eq!(
+        got,
+        [
+            (
+                Some("s-1"),
+                3,
+                1,
+                405,
+                30,
+                1.0,
+                1,
+                Some(at(-30)),
+                Some(at(7300))
+            ),
+            (
+                Some("s-2"),
+                1,
+                0,
+                40,
+                10,
+                0.5,
+                0,
+                Some(at(60)),
+                Some(at(60))
+            ),
+        ],
+        "most recent first, the request without a session left out"
+    );
+    // Filters apply, and a session filters the other queries too.
+    let q = Query {
+        from: Some(at(0)),
+        to: Some(at(7200)),
+        ..Query::default()
+    };
+    let rows = store
+        .breakdown(&q, BreakdownBy::Session)
+        .await
+        .expect("sessions");
+    let keys: Vec<_> = rows
+        .iter()
+        .map(|r| (r.key.as_deref(), r.totals.requests))
+        .collect();
+    assert_eq!(keys, [(Some("s-1"), 1), (Some("s-2"), 1)]);
+    let one = Query {
+        session: Some("s-1".into()),
+        ..Query::default()
+    };
+    assert_eq!(store.list(&one).await.expect("list").records.len(), 3);
+    let stats = store.stats(&one).await.expect("stats");
+    assert_eq!(stats.totals.requests, 3);
+    assert_eq!(stats.totals.input_tokens, 405);
+    let by_hour = store
+        .timeseries(&one, Bucket::Hour)
+        .await
+        .expect("timeseries");
+    assert_eq!(by_hour.iter().map(|b| b.totals.requests).sum::<u64>(), 3);
+    let by_model = store
+        .breakdown(&one, BreakdownBy::Model)
+        .await
+        .expect("breakdown");
+    assert_eq!(by_model.len(), 1);
+    assert_eq!(by_model[0].totals.requests, 3);
+    assert_eq!(by_model[0].first_seen, None, "only sessions say when");
+}
