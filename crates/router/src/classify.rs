@@ -16,7 +16,7 @@ mod quota;
 pub(crate) mod reset;
 mod scope;
 
-pub use quota::{RateLimitFacts, RejectedWindow};
+pub use quota::{RateLimitFacts, RejectedWindow, is_quota_header};
 pub use scope::{Action, CooldownPolicy, Scope, Verdict, classify_scoped};
 
 /// Why an attempt failed.

@@ -34,7 +34,7 @@ mod window;
 pub use breaker::{Breaker, BreakerConfig, BreakerState, Permit, Refused};
 pub use classify::{
     Action, CooldownPolicy, Disposition, FailureKind, RateLimitFacts, RejectedWindow, Scope,
-    UpstreamError, Verdict, classify, classify_scoped, parse_retry_after,
+    UpstreamError, Verdict, classify, classify_scoped, is_quota_header, parse_retry_after,
 };
 pub use cooldown::{Cooldowns, Cooling};
 pub use health::{EndpointStatus, Health};

@@ -162,7 +162,17 @@ impl RateLimitFacts {
                 }
             }
         }
-        for w in windows.into_iter().filter(|w| w.rejected) {
+        // `overage` is extra usage being unavailable, not a quota window: on its own it says
+        // nothing about when the account can serve again (better-ccflare fails such requests
+        // over without benching the account).
+        windows.retain(|w| w.rejected && w.name != "overage");
+        let model_window_rejected = windows
+            .iter()
+            .any(|w| !matches!(w.name.as_str(), "5h" | "7d" | "unified"));
+        let account_window_rejected = windows
+            .iter()
+            .any(|w| matches!(w.name.as_str(), "5h" | "7d"));
+        for w in windows {
             let reset = if w.name == "5h" {
                 w.reset.map(|r| r.min(FIVE_HOUR_BOUND))
             } else {
@@ -171,10 +181,13 @@ impl RateLimitFacts {
             let account_wide = match w.name.as_str() {
                 "5h" | "7d" => true,
                 // The aggregate names the window that decided it; a model window's claim
-                // (`seven_day_opus`) must not bench the whole account.
-                "unified" => claim
-                    .as_deref()
-                    .is_none_or(|c| matches!(c, "five_hour" | "seven_day")),
+                // (`seven_day_opus`) must not bench the whole account. Without a claim, it
+                // follows the specific windows: account-wide unless only model windows are
+                // rejected.
+                "unified" => match claim.as_deref() {
+                    Some(c) => matches!(c, "five_hour" | "seven_day"),
+                    None => account_window_rejected || !model_window_rejected,
+                },
                 _ => false,
             };
             let rw = RejectedWindow {
@@ -215,6 +228,19 @@ impl RateLimitFacts {
             .iter()
             .fold(None, |a, w| latest(a, w.reset))
     }
+}
+
+/// Whether a response header reports the upstream account's own limits
+/// (`anthropic-ratelimit-*`, `x-ratelimit-*`). Behind a pool these describe one member, not what
+/// the client may send, so they are not passed on as if they were the pool's (Anthropic's own
+/// apps gateway strips them too); `retry-after` is not one of them.
+#[must_use]
+pub fn is_quota_header(name: &str) -> bool {
+    let starts = |prefix: &str| {
+        name.get(..prefix.len())
+            .is_some_and(|p| p.eq_ignore_ascii_case(prefix))
+    };
+    starts("anthropic-ratelimit-") || starts("x-ratelimit-")
 }
 
 fn window<'w>(windows: &'w mut Vec<Window>, name: &str) -> Option<&'w mut Window> {
@@ -283,12 +309,58 @@ mod tests {
     }
 
     #[test]
+    fn without_a_claim_the_aggregate_follows_the_specific_windows() {
+        let model_only = facts(&[
+            ("anthropic-ratelimit-unified-status", "rejected"),
+            ("anthropic-ratelimit-unified-7d_sonnet-status", "rejected"),
+            ("anthropic-ratelimit-unified-5h-status", "allowed"),
+        ]);
+        assert!(model_only.account_windows.is_empty(), "{model_only:?}");
+        let aggregate_only = facts(&[
+            ("anthropic-ratelimit-unified-status", "rejected"),
+            ("anthropic-ratelimit-unified-reset", "1785518400"),
+        ]);
+        assert_eq!(
+            aggregate_only.account_reset(),
+            Some(Duration::from_secs(7835))
+        );
+    }
+
+    #[test]
+    fn a_rejected_overage_alone_benches_nothing() {
+        let f = facts(&[
+            ("anthropic-ratelimit-unified-overage-status", "rejected"),
+            (
+                "anthropic-ratelimit-unified-overage-disabled-reason",
+                "out_of_credits",
+            ),
+            ("anthropic-ratelimit-unified-5h-status", "allowed"),
+        ]);
+        assert!(f.quota_headers);
+        assert!(f.account_windows.is_empty() && f.model_windows.is_empty());
+    }
+
+    #[test]
     fn the_five_hour_reset_is_bounded_to_six_hours() {
         let f = facts(&[
             ("anthropic-ratelimit-unified-5h-status", "rejected"),
             ("anthropic-ratelimit-unified-5h-reset", "1795518400"),
         ]);
         assert_eq!(f.account_reset(), Some(FIVE_HOUR_BOUND));
+    }
+
+    #[test]
+    fn quota_headers_are_recognised_in_any_case() {
+        for (name, want) in [
+            ("anthropic-ratelimit-unified-5h-status", true),
+            ("Anthropic-RateLimit-Tokens-Remaining", true),
+            ("X-RateLimit-Reset-Requests", true),
+            ("retry-after", false),
+            ("x-should-retry", false),
+            ("anthropic-version", false),
+        ] {
+            assert_eq!(is_quota_header(name), want, "{name}");
+        }
     }
 
     #[test]
