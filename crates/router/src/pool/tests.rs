@@ -283,3 +283,53 @@ async fn most_remaining_follows_the_reported_quota() {
     let (tried, _) = serve(&pool, &cooldowns, &affinity, None, |_| false);
     assert_eq!(tried, vec![0]);
 }
+
+mod properties {
+    use proptest::prelude::{any, prop_assert, prop_assert_eq, proptest};
+    use proptest::strategy::Strategy as _;
+
+    use super::*;
+    use crate::select::STRATEGY_NAMES;
+
+    proptest! {
+        /// No strategy picks a member that is cooling, behind an open breaker or already tried
+        /// while another member can serve; and when none can, every member is named.
+        #[test]
+        fn a_pool_never_picks_an_unavailable_member(
+            strategy in proptest::sample::select(STRATEGY_NAMES).prop_map(|n| n.parse::<Strategy>().expect("known")),
+            seed in any::<u64>(),
+            states in proptest::collection::vec((any::<bool>(), any::<bool>(), any::<bool>()), 1..6),
+            session in proptest::option::of(0u8..4),
+        ) {
+            let names: Vec<String> = (0..states.len()).map(|i| format!("m{i}")).collect();
+            let refs: Vec<&str> = names.iter().map(String::as_str).collect();
+            let mut sp = spec(strategy, &refs);
+            sp.breaker.consecutive_failures = 1;
+            let now = Instant::now();
+            let pool = Pool::new(sp, seed, now);
+            let (cooldowns, affinity) = (Cooldowns::new(), Affinity::new(AffinityConfig::default()));
+            let mut tried = Vec::new();
+            for (i, (cooling, open, was_tried)) in states.iter().enumerate() {
+                if *cooling {
+                    cooldowns.extend(&names[i], None, now + S(60), "x", now);
+                }
+                if *open {
+                    pool.breaker(i).expect("member").try_acquire(now).expect("closed").failure(now);
+                }
+                if *was_tried {
+                    tried.push(i);
+                }
+            }
+            let session = session.map(|s| format!("s{s}"));
+            let usable = |i: usize| !(states[i].0 || states[i].1 || states[i].2);
+            match pool.choose(&cooldowns, &affinity, "m", session.as_deref(), &tried, now) {
+                Choice::Member { index, .. } => prop_assert!(usable(index), "picked {}", index),
+                Choice::Exhausted { skipped } => {
+                    prop_assert!((0..states.len()).all(|i| !usable(i)));
+                    let named: Vec<usize> = skipped.iter().map(|(i, _)| *i).collect();
+                    prop_assert_eq!(named, (0..states.len()).collect::<Vec<_>>());
+                }
+            }
+        }
+    }
+}
