@@ -91,16 +91,39 @@ async fn launch(args: ClaudeArgs) -> anyhow::Result<ExitCode> {
     };
     let credential = credential(args.config.clone(), path.as_deref(), session.as_deref()).await?;
 
-    let profile_name = args
-        .profile
-        .clone()
+    let status = run_session(
+        &config,
+        args.profile.as_deref(),
+        &base,
+        &claude,
+        session.as_deref(),
+        credential.token(),
+        &user_args,
+    )
+    .await;
+    credential.release().await;
+    Ok(ExitCode::from(exit_code(status?)))
+}
+
+/// Writes the session's settings, runs Claude Code with them, removes them.
+async fn run_session(
+    config: &Config,
+    profile_arg: Option<&str>,
+    base: &str,
+    claude: &Path,
+    session: Option<&str>,
+    token: Option<&str>,
+    user_args: &[OsString],
+) -> anyhow::Result<std::process::ExitStatus> {
+    let profile_name = profile_arg
+        .map(str::to_owned)
         .or_else(|| config.routing.profile.clone());
     let profile = profile_name
         .as_deref()
         .and_then(|n| config.profiles.iter().find(|p| p.name == n));
-    let (user_settings, mut rest) = take_settings(&user_args)?;
-    let mut env: Vec<(String, String)> = vec![("ANTHROPIC_BASE_URL".into(), base.clone())];
-    if let Some(token) = credential.token() {
+    let (user_settings, mut rest) = take_settings(user_args)?;
+    let mut env: Vec<(String, String)> = vec![("ANTHROPIC_BASE_URL".into(), base.to_owned())];
+    if let Some(token) = token {
         env.push(("ANTHROPIC_AUTH_TOKEN".into(), token.to_owned()));
         // A key left in a settings file or the shell would be sent too (and asked about).
         env.push(("ANTHROPIC_API_KEY".into(), String::new()));
@@ -121,7 +144,7 @@ async fn launch(args: ClaudeArgs) -> anyhow::Result<ExitCode> {
             ));
         }
     }
-    if let Some(name) = &args.profile {
+    if let Some(name) = profile_arg {
         let theirs = user_settings
             .get("env")
             .and_then(|e| e.get("ANTHROPIC_CUSTOM_HEADERS"))
@@ -143,15 +166,15 @@ async fn launch(args: ClaudeArgs) -> anyhow::Result<ExitCode> {
     env.push(("NO_PROXY".into(), no_proxy));
 
     let settings = merge_settings(user_settings, &env);
-    let file = SettingsFile::write(&settings, session.as_deref())?;
+    let file = SettingsFile::write(&settings, session)?;
     let mut argv: Vec<OsString> = vec!["--settings".into(), file.path.clone().into_os_string()];
-    if let Some(id) = &session {
+    if let Some(id) = session {
         argv.push("--session-id".into());
         argv.push(id.into());
     }
     argv.append(&mut rest);
 
-    let mut cmd = tokio::process::Command::new(&claude);
+    let mut cmd = tokio::process::Command::new(claude);
     cmd.args(&argv);
     for (k, v) in &env {
         if v.is_empty() {
@@ -160,11 +183,9 @@ async fn launch(args: ClaudeArgs) -> anyhow::Result<ExitCode> {
             cmd.env(k, v);
         }
     }
-    let status = run_child(cmd, &claude).await;
+    let status = run_child(cmd, claude).await;
     drop(file);
-    credential.release().await;
-    let status = status?;
-    Ok(ExitCode::from(exit_code(status)))
+    status
 }
 
 /// Runs Claude Code to its end. Ctrl-C reaches it (it shares the terminal's process group) and
