@@ -233,6 +233,16 @@ impl Affinity {
         Some(member)
     }
 
+    /// The member `session` is bound to in `pool`, without renewing the binding.
+    #[must_use]
+    pub fn peek(&self, pool: &str, session: &str, now: Instant) -> Option<usize> {
+        let t = self.table.lock();
+        t.map
+            .get(&key(pool, session))
+            .filter(|e| e.touched + self.config.ttl > now)
+            .map(|e| e.member)
+    }
+
     /// Binds `session` to `member` (replacing any binding).
     pub fn bind(&self, pool: &str, session: &str, member: usize, now: Instant) {
         let c = self.config;

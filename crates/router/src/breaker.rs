@@ -86,6 +86,8 @@ struct Inner {
     tally: Tally,
     /// Times the breaker has opened, for `/metrics`.
     opened: u64,
+    /// When a trial last closed it: the start of the member's gradual return.
+    recovered_at: Option<Instant>,
 }
 
 /// One account's breaker.
@@ -106,6 +108,7 @@ impl Breaker {
                 consecutive: 0,
                 tally: Tally::new(config.window, now),
                 opened: 0,
+                recovered_at: None,
             }),
         })
     }
@@ -119,6 +122,13 @@ impl Breaker {
             }
             s => s,
         }
+    }
+
+    /// When a successful trial last closed it (`None` if it never has, or was reset by hand
+    /// since): the pool brings such a member back gradually.
+    #[must_use]
+    pub fn recovered_at(&self) -> Option<Instant> {
+        self.inner.lock().recovered_at
     }
 
     /// How many times it has opened.
@@ -163,6 +173,7 @@ impl Breaker {
         inner.generation += 1;
         inner.consecutive = 0;
         inner.tally.clear();
+        inner.recovered_at = None;
     }
 
     fn open(&self, inner: &mut Inner, now: Instant) {
@@ -186,6 +197,7 @@ impl Breaker {
                 inner.generation += 1;
                 inner.consecutive = 0;
                 inner.tally.clear();
+                inner.recovered_at = Some(now);
             } else {
                 self.open(&mut inner, now);
             }

@@ -38,6 +38,6 @@ pub use classify::{
 };
 pub use cooldown::{Cooldowns, Cooling};
 pub use health::{EndpointStatus, Health};
-pub use pool::{Choice, MemberSpec, Pool, PoolSpec, Skip};
+pub use pool::{Choice, MIN_RAMP_SHARE, MemberSpec, Pool, PoolSpec, Skip};
 pub use route::{AttemptCtx, AttemptLog, Policy, RouteError, Routed, Target, Upstream, route};
 pub use window::Tally;

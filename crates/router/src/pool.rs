@@ -2,6 +2,9 @@
 //! a member for one attempt — with the scoped [`Cooldowns`] and the [`Affinity`] table, which
 //! are shared by every pool (they are keyed by account and by pool and session).
 //!
+//! A member whose breaker has just closed comes back gradually ([`PoolSpec::ramp`]), except for
+//! the sessions already bound to it.
+//!
 //! One attempt is chosen at a time: the attempt loop asks, tries the member, records the
 //! outcome, and asks again with the members already tried excluded, until one serves or
 //! [`Choice::Exhausted`] names every member and why it was passed over.
@@ -16,7 +19,7 @@ use crate::affinity::{Affinity, AffinityConfig};
 use crate::breaker::{Breaker, BreakerConfig, BreakerState, Permit};
 use crate::classify::{RateLimitFacts, Scope};
 use crate::cooldown::Cooldowns;
-use crate::select::{Ewma, Member, Selector, Strategy};
+use crate::select::{Ewma, Member, Selector, SplitMix64, Strategy};
 use crate::window::Tally;
 
 /// One member as configured.
@@ -41,7 +44,14 @@ pub struct PoolSpec {
     pub breaker: BreakerConfig,
     /// The window of `least_used`.
     pub usage_window: Duration,
+    /// Slow start: a member whose breaker has just closed takes a growing share of the requests
+    /// it would otherwise get, from [`MIN_RAMP_SHARE`] to all of them over this long, so that a
+    /// recovered account is not hit by everything at once. Zero: no ramp.
+    pub ramp: Duration,
 }
+
+/// The share of its requests a member gets the moment it recovers.
+pub const MIN_RAMP_SHARE: f64 = 0.1;
 
 #[derive(Debug)]
 struct Stats {
@@ -88,7 +98,10 @@ pub enum Choice {
 pub struct Pool {
     name: String,
     affinity: Option<AffinityConfig>,
+    ramp: Duration,
     selector: Selector,
+    /// For the slow-start draws (the selector has its own).
+    rng: Mutex<SplitMix64>,
     members: Vec<MemberState>,
 }
 
@@ -112,7 +125,9 @@ impl Pool {
         Self {
             name: spec.name,
             affinity: spec.affinity,
+            ramp: spec.ramp,
             selector: Selector::new(spec.strategy, seed),
+            rng: Mutex::new(SplitMix64::new(seed ^ 0x5EED_0F5A_0000_0001)),
             members,
         }
     }
@@ -147,6 +162,11 @@ impl Pool {
     ) -> Choice {
         let mut skipped: Vec<(usize, Skip)> = Vec::new();
         let mut eligible: Vec<Member> = Vec::with_capacity(self.members.len());
+        let mut ramping: Vec<(Member, f64)> = Vec::new();
+        let bound = match (session, self.affinity) {
+            (Some(s), Some(_)) => affinity.peek(&self.name, s, now),
+            _ => None,
+        };
         for (index, m) in self.members.iter().enumerate() {
             if tried.contains(&index) {
                 skipped.push((index, Skip::Tried));
@@ -176,7 +196,7 @@ impl Pool {
             }
             let st = m.stats.lock();
             let (requests, tokens) = st.usage.sum(now);
-            eligible.push(Member {
+            let member = Member {
                 index,
                 tier: m.spec.tier,
                 weight: m.spec.weight,
@@ -186,7 +206,28 @@ impl Pool {
                 remaining: st.remaining,
                 ttfb: st.ttfb.get(),
                 added: m.spec.added,
-            });
+            };
+            match self.ramp_share(m, now) {
+                // A session already on a ramping member stays: its cache is there.
+                Some(share) if bound != Some(index) => ramping.push((member, share)),
+                _ => eligible.push(member),
+            }
+        }
+        // Each ramping member is in the running with the probability of its share, and always
+        // when nothing else can serve: a ramp never refuses a request.
+        if !ramping.is_empty() {
+            let mut rng = self.rng.lock();
+            for (member, share) in ramping {
+                #[expect(
+                    clippy::cast_precision_loss,
+                    reason = "53 random bits are plenty for a share"
+                )]
+                let draw = (rng.next_u64() >> 11) as f64 / (1u64 << 53) as f64;
+                if draw < share || eligible.is_empty() {
+                    eligible.push(member);
+                }
+            }
+            eligible.sort_by_key(|m| m.index);
         }
         // A breaker may refuse between the look and the ask (another request took the trial):
         // drop that member and choose again.
@@ -217,6 +258,14 @@ impl Pool {
         }
         skipped.sort_by_key(|(i, _)| *i);
         Choice::Exhausted { skipped }
+    }
+
+    /// The share of requests member `m` takes while it ramps up after recovering; `None` once
+    /// the ramp is over (or there is none).
+    fn ramp_share(&self, m: &MemberState, now: Instant) -> Option<f64> {
+        let since = now.saturating_duration_since(m.breaker.recovered_at()?);
+        (!self.ramp.is_zero() && since < self.ramp)
+            .then(|| (since.as_secs_f64() / self.ramp.as_secs_f64()).max(MIN_RAMP_SHARE))
     }
 
     /// A served request: its time to first byte and the tokens it used.

@@ -91,8 +91,10 @@ async fn half_opens_after_the_delay_with_one_trial_that_closes_on_success() {
         b.try_acquire(Instant::now()).map(|_| ()),
         Err(Refused { until: None })
     );
+    assert_eq!(b.recovered_at(), None);
     trial.success(Instant::now());
     assert_eq!(b.state(Instant::now()), BreakerState::Closed);
+    assert_eq!(b.recovered_at(), Some(Instant::now()));
     let p = b.try_acquire(Instant::now()).expect("closed");
     assert!(!p.is_trial());
 }

@@ -4,6 +4,7 @@
 use std::collections::{HashMap, HashSet};
 
 use super::*;
+use crate::select::STRATEGY_NAMES;
 
 const S: fn(u64) -> Duration = Duration::from_secs;
 
@@ -29,6 +30,7 @@ fn spec(strategy: Strategy, members: &[&str]) -> PoolSpec {
             open_for: S(30),
         },
         usage_window: S(60),
+        ramp: Duration::ZERO,
     }
 }
 
@@ -289,7 +291,6 @@ mod properties {
     use proptest::strategy::Strategy as _;
 
     use super::*;
-    use crate::select::STRATEGY_NAMES;
 
     proptest! {
         /// No strategy picks a member that is cooling, behind an open breaker or already tried
@@ -331,5 +332,66 @@ mod properties {
                 }
             }
         }
+    }
+}
+
+#[tokio::test(start_paused = true)]
+async fn a_recovered_member_takes_load_gradually() {
+    let mut sp = spec(Strategy::RoundRobin, &["a", "b", "c"]);
+    sp.ramp = S(100);
+    let pool = Pool::new(sp, 5, Instant::now());
+    let (cooldowns, affinity) = (Cooldowns::new(), Affinity::new(AffinityConfig::default()));
+    // Open member 1's breaker, then let its trial succeed.
+    for _ in 0..12 {
+        serve(&pool, &cooldowns, &affinity, None, |i| i == 1);
+    }
+    tokio::time::advance(S(30)).await;
+    let trial = loop {
+        match pool.choose(&cooldowns, &affinity, "m", None, &[], Instant::now()) {
+            Choice::Member { index: 1, permit } => break permit,
+            Choice::Member { permit, .. } => permit.success(Instant::now()),
+            Choice::Exhausted { .. } => panic!("a and c can serve"),
+        }
+    };
+    trial.success(Instant::now());
+    // Its share of 300 requests in each tenth of the ramp, then after it.
+    let mut shares = Vec::new();
+    for _ in 0..11 {
+        let mut to_b = 0;
+        for _ in 0..300 {
+            let (tried, _) = serve(&pool, &cooldowns, &affinity, None, |_| false);
+            if tried == [1] {
+                to_b += 1;
+            }
+        }
+        shares.push(to_b);
+        tokio::time::advance(S(10)).await;
+    }
+    // A third of the traffic is its full share; it starts near a tenth of that.
+    assert!(shares[0] < 30, "{shares:?}");
+    assert!(shares[5] > shares[0] && shares[5] < 80, "{shares:?}");
+    assert!(shares[10] > 90, "{shares:?}");
+}
+
+#[tokio::test(start_paused = true)]
+async fn a_session_on_a_ramping_member_stays_on_it() {
+    let mut sp = spec(Strategy::RoundRobin, &["a", "b"]);
+    sp.ramp = S(100);
+    let pool = Pool::new(sp, 5, Instant::now());
+    let (cooldowns, affinity) = (Cooldowns::new(), Affinity::new(AffinityConfig::default()));
+    for _ in 0..8 {
+        serve(&pool, &cooldowns, &affinity, None, |i| i == 1);
+    }
+    tokio::time::advance(S(30)).await;
+    let Choice::Member { index: 1, permit } =
+        pool.choose(&cooldowns, &affinity, "m", Some("s"), &[], Instant::now())
+    else {
+        panic!("the trial goes to member 1 (a is bound elsewhere by round robin)");
+    };
+    permit.success(Instant::now());
+    // Bound to member 1 as it came back: every later request of the session stays there.
+    for _ in 0..200 {
+        let (tried, _) = serve(&pool, &cooldowns, &affinity, Some("s"), |_| false);
+        assert_eq!(tried, vec![1]);
     }
 }
