@@ -118,7 +118,7 @@ fn main() {
         template.client_addr = Some("127.0.0.1".into());
         template.user_agent = Some("bench-load".into());
         template.status = 200;
-        template.outcome = "ok".into();
+        template.outcome = "ok".parse().expect("the ok outcome");
         template.stop_reason = Some("end_turn".into());
         template.latency_ms = 1;
         template.input_tokens = 14;
