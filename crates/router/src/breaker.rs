@@ -166,7 +166,20 @@ impl Breaker {
         })
     }
 
-    /// Closes the breaker by hand (admin reset, or a probe that succeeded).
+    /// Closes the breaker after a successful probe, as a successful trial would: the member
+    /// then comes back gradually ([`Self::recovered_at`]). A closed breaker is left alone.
+    pub fn close_after_probe(&self, now: Instant) {
+        let mut inner = self.inner.lock();
+        if inner.state != BreakerState::Closed {
+            inner.state = BreakerState::Closed;
+            inner.generation += 1;
+            inner.consecutive = 0;
+            inner.tally.clear();
+            inner.recovered_at = Some(now);
+        }
+    }
+
+    /// Closes the breaker by hand (an admin reset): at once, without a gradual return.
     pub fn reset(&self) {
         let mut inner = self.inner.lock();
         inner.state = BreakerState::Closed;

@@ -16,7 +16,9 @@
 //! - [`select`]: the selection strategies over a pool's members, and priority tiers;
 //! - [`affinity`]: Claude Code session ids and the bounded session → account table;
 //! - [`Pool`]: one pool's live state, and the choice of a member for each attempt from all of
-//!   the above, naming every member passed over and why when none can serve.
+//!   the above, naming every member passed over and why when none can serve; a recovered
+//!   member comes back gradually;
+//! - [`Probes`]: one active probe per account at a time, for members open or cooling.
 //!
 //! The only I/O seam is the [`Upstream`] trait; time is `tokio::time` only, so tests run with
 //! paused time and check backoff spacing exactly.
@@ -27,6 +29,7 @@ mod classify;
 mod cooldown;
 mod health;
 mod pool;
+mod probe;
 mod route;
 pub mod select;
 mod window;
@@ -39,5 +42,6 @@ pub use classify::{
 pub use cooldown::{Cooldowns, Cooling};
 pub use health::{EndpointStatus, Health};
 pub use pool::{Choice, MIN_RAMP_SHARE, MemberSpec, Pool, PoolSpec, Skip};
+pub use probe::{ProbeGuard, Probes};
 pub use route::{AttemptCtx, AttemptLog, Policy, RouteError, Routed, Target, Upstream, route};
 pub use window::Tally;

@@ -268,6 +268,32 @@ impl Pool {
             .then(|| (since.as_secs_f64() / self.ramp.as_secs_f64()).max(MIN_RAMP_SHARE))
     }
 
+    /// The members a prober should visit now: behind an open breaker (half-open included: with
+    /// no traffic, nobody would take the trial) or under an account-wide cooldown.
+    #[must_use]
+    pub fn probe_candidates(&self, cooldowns: &Cooldowns, now: Instant) -> Vec<usize> {
+        self.members
+            .iter()
+            .enumerate()
+            .filter(|(_, m)| {
+                m.breaker.state(now) != BreakerState::Closed
+                    || cooldowns
+                        .cooling(&m.spec.account, "", now)
+                        .is_some_and(|c| c.scope == Scope::Account)
+            })
+            .map(|(i, _)| i)
+            .collect()
+    }
+
+    /// A probe of member `index` succeeded: its breaker closes and its account cooldowns end,
+    /// and it comes back through the slow start.
+    pub fn probe_succeeded(&self, index: usize, cooldowns: &Cooldowns, now: Instant) {
+        if let Some(m) = self.members.get(index) {
+            m.breaker.close_after_probe(now);
+            cooldowns.clear(&m.spec.account);
+        }
+    }
+
     /// A served request: its time to first byte and the tokens it used.
     pub fn record_served(&self, index: usize, ttfb: Duration, tokens: u64, now: Instant) {
         if let Some(m) = self.members.get(index) {

@@ -395,3 +395,36 @@ async fn a_session_on_a_ramping_member_stays_on_it() {
         assert_eq!(tried, vec![1]);
     }
 }
+
+#[tokio::test(start_paused = true)]
+async fn probes_visit_open_and_cooling_members_and_bring_them_back_gradually() {
+    let mut sp = spec(Strategy::RoundRobin, &["a", "b", "c"]);
+    sp.ramp = S(100);
+    let pool = Pool::new(sp, 3, Instant::now());
+    let (cooldowns, affinity) = (Cooldowns::new(), Affinity::new(AffinityConfig::default()));
+    let probes = crate::Probes::new(S(60));
+    let now = Instant::now();
+    assert!(pool.probe_candidates(&cooldowns, now).is_empty());
+    cooldowns.extend("a", None, now + S(3600), "quota window exhausted", now);
+    cooldowns.extend("c", Some("m"), now + S(3600), "model window", now);
+    for _ in 0..12 {
+        serve(&pool, &cooldowns, &affinity, None, |i| i == 1);
+    }
+    // a cools account-wide and b's breaker is open; c's model cooldown is not the prober's.
+    let due = pool.probe_candidates(&cooldowns, Instant::now());
+    assert_eq!(due, vec![0, 1]);
+    for i in due {
+        let account = pool.account(i).expect("member");
+        let guard = probes.try_start(account, Instant::now()).expect("a slot");
+        assert!(probes.try_start(account, Instant::now()).is_none());
+        pool.probe_succeeded(i, &cooldowns, Instant::now());
+        drop(guard);
+    }
+    assert!(pool.probe_candidates(&cooldowns, Instant::now()).is_empty());
+    assert_eq!(
+        pool.breaker(1).expect("b").recovered_at(),
+        Some(Instant::now()),
+        "b comes back through the slow start"
+    );
+    assert!(cooldowns.cooling("a", "m", Instant::now()).is_none());
+}
