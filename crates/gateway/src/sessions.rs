@@ -35,6 +35,8 @@ struct Tally {
     last_profile: Option<Arc<str>>,
     last_status: u16,
     last_at: Option<DateTime<Utc>>,
+    /// The client key of the session's requests (the last one's): only it may read the session.
+    key: Option<String>,
     /// Order of last use, for eviction.
     seq: u64,
 }
@@ -88,12 +90,19 @@ impl Sessions {
         s.last_profile = profile.cloned();
         s.last_status = r.status;
         s.last_at = Some(r.started_at);
+        s.key.clone_from(&r.client_key);
     }
 
-    /// The session's totals as `GET /v1/switchboard/session` shows them; `None`: not seen.
-    pub(crate) fn document(&self, id: &str) -> Option<Value> {
+    /// The session's totals as `GET /v1/switchboard/session` shows them to a caller with the
+    /// client key `key`; `None`: not seen, or the session's requests came with another key (a
+    /// key holder reads their own sessions only).
+    pub(crate) fn document(&self, id: &str, key: Option<&str>) -> Option<Value> {
         let t = self.inner.lock();
-        let s = t.by_id.get(id)?.clone();
+        let s = t.by_id.get(id)?;
+        if s.key.is_some() && s.key.as_deref() != key {
+            return None;
+        }
+        let s = s.clone();
         drop(t);
         Some(json!({
             "requests": s.requests,
@@ -157,7 +166,7 @@ pub(crate) async fn session(
         .and_then(|k| state.0.clients.usage_document(k).get("budgets").cloned());
     axum::Json(json!({
         "session_id": (!id.is_empty()).then_some(id),
-        "session": state.0.sessions.document(id),
+        "session": state.0.sessions.document(id, admitted.key.as_ref().map(|k| k.name.as_str())),
         "profile": profile,
         "key": admitted.key.as_ref().map(|k| &k.name),
         "budgets": budgets,
@@ -195,13 +204,24 @@ mod tests {
         s.observe(&rec("s1", "a", 0.25), None);
         s.observe(&rec("s1", "b", 0.5), Some(&p));
         s.observe(&rec("s2", "a", 1.0), None);
-        let d = s.document("s1").expect("seen");
+        let d = s.document("s1", None).expect("seen");
         assert_eq!(d["requests"], 2);
         assert_eq!(d["input_tokens"], 20);
         assert_eq!(d["cost_usd"], 0.75);
         assert_eq!(d["last"]["endpoint"], "b");
         assert_eq!(d["last"]["profile"], "cheap");
-        assert!(s.document("s3").is_none());
+        assert!(s.document("s3", None).is_none());
+    }
+
+    #[test]
+    fn a_session_made_with_a_key_is_read_with_that_key_only() {
+        let s = Sessions::default();
+        let mut r = rec("s1", "a", 0.25);
+        r.client_key = Some("laptop".into());
+        s.observe(&r, None);
+        assert!(s.document("s1", Some("laptop")).is_some());
+        assert!(s.document("s1", Some("other")).is_none());
+        assert!(s.document("s1", None).is_none());
     }
 
     #[test]
@@ -211,7 +231,10 @@ mod tests {
             s.observe(&rec(&format!("s{i}"), "a", 0.0), None);
         }
         assert!(s.inner.lock().by_id.len() <= MAX_SESSIONS);
-        assert!(s.document(&format!("s{}", MAX_SESSIONS + 9)).is_some());
-        assert!(s.document("s0").is_none());
+        assert!(
+            s.document(&format!("s{}", MAX_SESSIONS + 9), None)
+                .is_some()
+        );
+        assert!(s.document("s0", None).is_none());
     }
 }

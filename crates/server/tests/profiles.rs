@@ -247,3 +247,66 @@ async fn a_claude_code_session_reads_its_totals_its_last_endpoint_and_its_profil
     assert_eq!(v["budgets"], Value::Null, "no client key, no budget");
     gw.shutdown().await;
 }
+
+#[tokio::test]
+async fn a_key_holder_reads_their_own_session_with_their_budgets_and_no_one_elses() {
+    let a = mock("from a").await;
+    let b = mock("from b").await;
+    let gw = start(&a, &b).await;
+    let make = |name: &'static str| {
+        gw.admin_request(reqwest::Method::POST, "/api/admin/keys")
+            .json(&json!({"name": name, "limits": {"budgets": ["5usd/day"]}}))
+            .send()
+    };
+    let mine: Value = make("mine").await.expect("key").json().await.expect("json");
+    let theirs: Value = make("theirs")
+        .await
+        .expect("key")
+        .json()
+        .await
+        .expect("json");
+    let (mine, theirs) = (
+        mine["key"].as_str().expect("key").to_owned(),
+        theirs["key"].as_str().expect("key").to_owned(),
+    );
+    let session = "5d0c2a1e-2222-4b3c-8d4e-9f0a1b2c3d4e";
+    let r = gw
+        .http
+        .post(format!("{}/v1/messages?beta=true", gw.url))
+        .bearer_auth(&mine)
+        .header("x-claude-code-session-id", session)
+        .json(&message("claude-sonnet-4-5"))
+        .send()
+        .await
+        .expect("request");
+    assert_eq!(r.status(), 200);
+    r.text().await.expect("body");
+    gw.wait_for_logs(1).await;
+    let ask = |key: String| {
+        gw.http
+            .get(format!("{}/v1/switchboard/session", gw.url))
+            .bearer_auth(key)
+            .header("x-claude-code-session-id", session)
+            .send()
+    };
+    let v: Value = ask(mine).await.expect("ask").json().await.expect("json");
+    assert_eq!(v["key"], "mine");
+    assert_eq!(v["session"]["requests"], 1);
+    assert_eq!(v["budgets"][0]["budget"], "5usd/day");
+    assert_eq!(v["budgets"][0]["unit"], "usd");
+    let v: Value = ask(theirs).await.expect("ask").json().await.expect("json");
+    assert_eq!(
+        v["session"],
+        Value::Null,
+        "another key's session is not shown"
+    );
+    let refused = gw
+        .http
+        .get(format!("{}/v1/switchboard/session", gw.url))
+        .header("x-claude-code-session-id", session)
+        .send()
+        .await
+        .expect("ask");
+    assert_eq!(refused.status(), 401, "keys are in use: one is needed");
+    gw.shutdown().await;
+}
