@@ -152,7 +152,10 @@ async fn a_stored_key_is_used_upstream_survives_rotation_and_needs_the_right_mas
 
     // The wrong master key: the gateway does not start, says which keys, changes nothing.
     let sealed_before = sealed_rows(&dir.path().join("switchboard.db")).await;
-    assert!(!sealed_before.is_empty(), "the upstream key is sealed in the database");
+    assert!(
+        !sealed_before.is_empty(),
+        "the upstream key is sealed in the database"
+    );
     let wrong = "0000000000000000000000000000000000000000000000000000000000000001";
     let text = match start(dir.path(), Some(wrong)).await {
         Ok(_) => panic!("started with the wrong master key"),
@@ -170,7 +173,10 @@ async fn a_stored_key_is_used_upstream_survives_rotation_and_needs_the_right_mas
     );
     // The sealed secrets are as they were (the file's length may change: a start checkpoints
     // the write-ahead log into it).
-    assert_eq!(sealed_rows(&dir.path().join("switchboard.db")).await, sealed_before);
+    assert_eq!(
+        sealed_rows(&dir.path().join("switchboard.db")).await,
+        sealed_before
+    );
     // The right key (the file) still opens it.
     let gw = start(dir.path(), None)
         .await
