@@ -70,7 +70,9 @@ fn ok(out: &Output, what: &str) -> (String, String) {
 }
 
 /// Runs `claude -p` through the launcher; the session id Claude Code sent.
-fn turn(home: &Path, claude: &Path, extra: &[&str]) -> (String, String) {
+/// The session id, the launcher's stderr, and the gateway it started if it did (stopped when
+/// dropped, also when this panics).
+fn turn(home: &Path, claude: &Path, extra: &[&str]) -> (String, String, Background) {
     let mut args = vec!["claude"];
     args.extend_from_slice(extra);
     args.extend_from_slice(&[
@@ -80,6 +82,7 @@ fn turn(home: &Path, claude: &Path, extra: &[&str]) -> (String, String) {
         "Say hello in one short sentence.",
     ]);
     let out = run(sb(home, claude, &args));
+    let started = Background::from_stderr(&text(&out.stderr));
     let (stdout, stderr) = ok(&out, "switchboard claude -p");
     let result: Value = serde_json::from_str(stdout.trim()).expect("claude's json result");
     assert_eq!(result["is_error"], false, "{stdout}");
@@ -93,7 +96,7 @@ fn turn(home: &Path, claude: &Path, extra: &[&str]) -> (String, String) {
         .as_str()
         .expect("session id")
         .to_owned();
-    (session, stderr)
+    (session, stderr, started)
 }
 
 fn config(port: u16, a: &str, b: &str) -> String {
@@ -222,10 +225,10 @@ async fn claude_runs_through_the_gateway_follows_profile_switches_and_the_status
     let (home2, claude2) = (home.to_path_buf(), claude.clone());
 
     // 1. Nothing runs: the launcher starts the gateway and says so; the turn goes to `first`'s a.
-    let (first_session, stderr) = tokio::task::spawn_blocking(move || turn(&home2, &claude2, &[]))
-        .await
-        .expect("turn");
-    let _gateway = Background::from_stderr(&stderr);
+    let (first_session, stderr, _gateway) =
+        tokio::task::spawn_blocking(move || turn(&home2, &claude2, &[]))
+            .await
+            .expect("turn");
     assert!(
         stderr.contains("started the gateway in the background"),
         "{stderr}"
@@ -282,7 +285,7 @@ async fn claude_runs_through_the_gateway_follows_profile_switches_and_the_status
     );
 
     let (h, c) = (home.to_path_buf(), claude.clone());
-    let (second_session, _) = tokio::task::spawn_blocking(move || turn(&h, &c, &[]))
+    let (second_session, _, _) = tokio::task::spawn_blocking(move || turn(&h, &c, &[]))
         .await
         .expect("turn");
     assert_ne!(second_session, first_session);
@@ -399,19 +402,18 @@ async fn with_client_keys_a_session_gets_a_key_of_its_own_revoked_at_exit() {
         ),
     );
     let (h, c) = (home.clone(), claude.clone());
-    let (stderr, keys) = tokio::task::spawn_blocking(move || {
+    let (stderr, keys, _gateway) = tokio::task::spawn_blocking(move || {
         // A key exists (made with the gateway stopped): every request needs one now.
         ok(&run(sb(&h, &c, &["users", "add", "me"])), "users add");
         let out = run(sb(&h, &c, &["keys", "create", "laptop", "--user", "me"]));
         ok(&out, "keys create");
-        let (_, stderr) = turn(&h, &c, &[]);
+        let (_, stderr, gateway) = turn(&h, &c, &[]);
         let out = run(sb(&h, &c, &["keys", "list", "--json"]));
         let (keys, _) = ok(&out, "keys list");
-        (stderr, keys)
+        (stderr, keys, gateway)
     })
     .await
     .expect("turn");
-    let _gateway = Background::from_stderr(&stderr);
     assert!(
         stderr.contains("this session uses the client key claude-"),
         "{stderr}"
