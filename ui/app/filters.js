@@ -1,6 +1,6 @@
 // The filters every view shares, kept in the URL (`?range=7d&model=…`) so a view can be shared.
 // They map one to one onto the query API's filters (docs/api.md): from, to, status, outcome,
-// model, endpoint, client_key, stream, q.
+// model, endpoint, client_key, session, stream, q.
 import { html, useMemo, useState, useEffect } from './lib.js';
 import { route, setParams } from './router.js';
 import { get } from './api.js';
@@ -8,7 +8,7 @@ import { t, fmt } from './i18n.js';
 import { Seg } from './ui.js';
 
 export const PRESETS = { '1h': 3600e3, '24h': 86400e3, '7d': 7 * 86400e3, '30d': 30 * 86400e3, '90d': 90 * 86400e3 };
-const KEYS = ['status', 'outcome', 'model', 'endpoint', 'client_key', 'stream', 'q'];
+const KEYS = ['status', 'outcome', 'model', 'endpoint', 'client_key', 'session', 'stream', 'q'];
 export const OUTCOMES = ['ok', 'estimated', 'partial', 'client_closed', 'client_error', 'upstream_error', 'exhausted', 'rejected'];
 
 export const timeZone = Intl.DateTimeFormat().resolvedOptions().timeZone || 'UTC';
@@ -108,7 +108,7 @@ export function FilterBar({ f, search = false, children }) {
       ${a[name] && !values.some(([v]) => v === a[name]) ? html`<option value=${a[name]}>${a[name]}</option>` : null}
     </select>`;
   const facet = (rows) => rows.map((r) => [r.key, `${r.key} (${fmt.num(r.requests)})`]);
-  const active = ['status', 'outcome', 'model', 'endpoint', 'client_key', 'stream', 'q'].some((k) => a[k]);
+  const active = ['status', 'outcome', 'model', 'endpoint', 'client_key', 'session', 'stream', 'q'].some((k) => a[k]);
   return html`<div class="toolbar filters">
     ${search ? html`<form class="grow toolbar" role="search" onSubmit=${(e) => { e.preventDefault(); f.set({ q, cursor: '' }); }}>
       <input type="search" name="q" placeholder=${t('filter.search')} value=${q} onInput=${(e) => setQ(e.target.value)} />
@@ -119,7 +119,9 @@ export function FilterBar({ f, search = false, children }) {
     ${select('status', [['2xx', '2xx'], ['4xx', '4xx'], ['5xx', '5xx']], t('filter.status'))}
     ${select('outcome', OUTCOMES.map((o) => [o, t('outcome.' + o)]), t('filter.outcome'))}
     ${select('stream', [['true', t('filter.streamed')], ['false', t('filter.not_streamed')]], t('filter.stream'))}
-    ${active ? html`<button type="button" class="link" onClick=${() => f.set({ status: '', outcome: '', model: '', endpoint: '', client_key: '', stream: '', q: '', cursor: '' })}>${t('filter.clear')}</button>` : null}
+    ${a.session ? html`<span class="chip info session-chip" id="session-filter" title=${a.session}>${t('filter.session')}: <span class="mono ellipsis">${a.session}</span>
+      <button type="button" class="link" aria-label=${t('filter.clear')} onClick=${() => f.set({ session: '', cursor: '' })}>×</button></span>` : null}
+    ${active ? html`<button type="button" class="link" onClick=${() => f.set({ status: '', outcome: '', model: '', endpoint: '', client_key: '', session: '', stream: '', q: '', cursor: '' })}>${t('filter.clear')}</button>` : null}
     ${children}
   </div>`;
 }

@@ -12,14 +12,16 @@ import { Detail } from './pages/detail.js';
 import { Endpoints } from './pages/endpoints.js';
 import { Settings } from './pages/settings.js';
 import { Keys } from './pages/keys.js';
+import { Claude } from './pages/claude.js';
 
-// The navigation. Pages to come (Claude Code, pools) add a row here. `member`: shown to members
+// The navigation. Pages to come (pools) add a row here. `member`: shown to members
 // too (the page shows them only their own data); the others are the admins'.
 const NAV = [
   { path: '/', key: 'nav.overview', page: Overview },
   { path: '/requests', key: 'nav.requests', page: Requests },
   { path: '/endpoints', key: 'nav.endpoints', page: Endpoints },
   { path: '/keys', key: 'nav.keys', page: Keys, member: true },
+  { path: '/claude', key: 'nav.claude', page: Claude },
   { path: '/settings', key: 'nav.settings', page: Settings },
 ];
 

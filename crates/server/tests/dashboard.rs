@@ -73,6 +73,20 @@ const CONTRACT: &[(&str, &str)] = &[
     ("GET", "/api/admin/users"),
     ("GET", "/api/admin/teams"),
     ("GET", "/api/admin/usage"),
+    ("GET", "/api/admin/claude/settings"),
+    ("GET", "/api/admin/profiles"),
+    ("PUT", "/api/admin/profiles/active"),
+    ("GET", "/api/admin/claude/mcp"),
+    ("POST", "/api/admin/claude/mcp"),
+    ("PUT", "/api/admin/claude/mcp/{scope}/{name}"),
+    ("DELETE", "/api/admin/claude/mcp/{scope}/{name}"),
+    ("POST", "/api/admin/claude/mcp/{scope}/{name}/enable"),
+    ("POST", "/api/admin/claude/mcp/{scope}/{name}/disable"),
+    ("GET", "/api/admin/claude/skills"),
+    ("POST", "/api/admin/claude/skills"),
+    ("POST", "/api/admin/claude/skills/{scope}/{name}/update"),
+    ("DELETE", "/api/admin/claude/skills/{scope}/{name}"),
+    ("GET", "/api/stats/breakdown"),
 ];
 
 #[test]
@@ -1040,6 +1054,338 @@ async fn the_keys_page_makes_a_key_shows_it_once_and_revokes_it() {
     );
     ui.shot("keys-member").await;
     ui.check("/ui/keys (member)").await;
+    ui.b.quit().await;
+    gw.shutdown().await;
+}
+
+/// The seed of `~/.claude.json`: Claude Code's own keys, which the page must never disturb.
+const CLAUDE_JSON: &str = r#"{
+  "numStartups": 7,
+  "hasCompletedOnboarding": true,
+  "mcpServers": {
+    "existing": {
+      "command": "npx",
+      "args": [
+        "-y",
+        "@example/server"
+      ],
+      "futureField": {"keep": true}
+    }
+  },
+  "cachedGrowthBookFeatures": {"a": 1}
+}
+"#;
+
+const MCP_TOKEN: &str = "ghp_0123456789abcdefghijWXYZ";
+
+#[tokio::test]
+async fn the_claude_code_page_switches_profiles_edits_mcp_servers_and_skills_and_shows_sessions() {
+    let Some((chromium, chromedriver)) = webdriver::find() else {
+        assert!(
+            std::env::var("SWITCHBOARD_REQUIRE_CLIENTS").as_deref() != Ok("1"),
+            "Chromium and chromedriver are required (SWITCHBOARD_REQUIRE_CLIENTS=1): run scripts/setup-test-deps.sh"
+        );
+        eprintln!("SKIPPED: no chromium/chromedriver on PATH");
+        return;
+    };
+    let first = MockUpstream::start(Reply::error(500, "api_error", "unscripted")).await;
+    first.respond_with(answering("claude-sonnet-4-5", "Hello from first"));
+    let second = MockUpstream::start(Reply::error(500, "api_error", "unscripted")).await;
+    second.respond_with(answering("claude-sonnet-4-5", "Hello from second"));
+    let gw = TestGateway::builder()
+        .endpoint("first-ep", "anthropic", &first.url(), "api_key = \"sk-first-0123456789abcdef\"")
+        .endpoint("second-ep", "anthropic", &second.url(), "api_key = \"sk-second-0123456789abcdef\"")
+        .routing("max_retries = 0\nprofile = \"work\"\n")
+        .extra("[[profiles]]\nname = \"work\"\nendpoints = [\"first-ep\", \"second-ep\"]\n\n[[profiles]]\nname = \"cheap\"\nendpoints = [\"second-ep\", \"first-ep\"]\n[profiles.models]\nsonnet = \"glm-5.1\"\n")
+        .start()
+        .await;
+    // Claude Code's files in the gateway's home: settings pointing at the gateway, and a
+    // ~/.claude.json with keys the page must keep.
+    let home = gw.data_dir().join("home");
+    std::fs::create_dir_all(home.join(".claude")).expect("home");
+    std::fs::write(
+        home.join(".claude/settings.json"),
+        format!(
+            "{{\n  \"env\": {{\n    \"ANTHROPIC_BASE_URL\": \"{}\",\n    \"ANTHROPIC_AUTH_TOKEN\": \"sb-settings-token-0123456789abcdef\"\n  }}\n}}\n",
+            gw.url
+        ),
+    )
+    .expect("settings.json");
+    let claude_json = home.join(".claude.json");
+    std::fs::write(&claude_json, CLAUDE_JSON).expect("~/.claude.json");
+    let source = tempfile::tempdir().expect("skill source");
+    let skill = source.path().join("pdf-tools");
+    std::fs::create_dir_all(&skill).expect("skill folder");
+    std::fs::write(
+        skill.join("SKILL.md"),
+        "---\nname: pdf-tools\ndescription: Fill and merge PDF forms.\n---\n\n# PDF tools\n",
+    )
+    .expect("SKILL.md");
+
+    // A Claude Code session's requests (Claude Code sends its session id with each).
+    let turn = |session: &'static str| {
+        gw.http
+            .post(format!("{}/v1/messages", gw.url))
+            .header("x-claude-code-session-id", session)
+            .header("user-agent", "claude-cli/2.1.330 (external, cli)")
+            .json(&json!({"model": "claude-sonnet-4-5", "max_tokens": 16, "messages": [{"role": "user", "content": "hi"}]}))
+            .send()
+    };
+    for _ in 0..2 {
+        assert_eq!(turn("sess-browser-1").await.expect("turn").status(), 200);
+    }
+    assert_eq!(
+        (first.hits(), second.hits()),
+        (2, 0),
+        "`work` goes to first-ep"
+    );
+    gw.wait_for_logs(2).await;
+
+    let b = Browser::start(&chromium, &chromedriver).await;
+    b.on_every_page(WATCH).await;
+    let mut ui = Ui {
+        b,
+        base: gw.admin_url.clone(),
+        allowed: vec![
+            "api/admin/session - Failed to load resource: the server responded with a status of 401"
+                .into(),
+        ],
+        shots: screenshots(),
+        pages_checked: BTreeSet::new(),
+    };
+    let link: Value = gw
+        .admin_request(reqwest::Method::POST, "/api/admin/links")
+        .send()
+        .await
+        .expect("mint a link")
+        .json()
+        .await
+        .expect("link json");
+    ui.goto(link["path"].as_str().expect("link path")).await;
+    ui.b.click("nav a[href='/ui/claude']").await;
+    ui.settled("#claude-settings").await;
+    ui.b.text("#sessions tr[data-session]").await;
+
+    // Settings: the gateway's keys, the token masked.
+    let settings = ui.b.text("#claude-settings").await;
+    assert!(
+        settings.contains(&gw.url) && settings.contains("sb-setting…cdef"),
+        "{settings}"
+    );
+    assert!(!settings.contains("sb-settings-token-0123456789abcdef"));
+
+    // Sessions: the two turns, linking to the request list filtered by the session.
+    let row =
+        ui.b.text("#sessions tr[data-session='sess-browser-1']")
+            .await;
+    assert!(row.contains('2'), "{row}");
+    ui.shot("claude-en-light").await;
+
+    // Profiles: one click puts `cheap` in force; the next request goes to its endpoint.
+    ui.b.text("#profiles [data-in-force='work']").await;
+    ui.b.click("#profiles button[data-use='cheap']").await;
+    ui.b.text("#profiles [data-in-force='cheap']").await;
+    assert_eq!(turn("sess-browser-1").await.expect("turn").status(), 200);
+    assert_eq!(
+        (first.hits(), second.hits()),
+        (2, 1),
+        "the switch applies to the next request"
+    );
+    assert_eq!(
+        second.requests()[0].json()["model"],
+        "glm-5.1",
+        "with the profile's model map"
+    );
+    ui.check("/ui/claude (profile switched)").await;
+
+    // MCP: add a server with a secret, edit it, disable, enable and remove it.
+    let seen = |what: &str| -> Value {
+        serde_json::from_str(&std::fs::read_to_string(&claude_json).expect("read ~/.claude.json"))
+            .unwrap_or_else(|e| panic!("~/.claude.json after {what}: {e}"))
+    };
+    ui.b.click("#mcp-add summary").await;
+    ui.b.type_into("#mcp-add input[name=name]", "browser-tools")
+        .await;
+    ui.b.type_into("#mcp-add input[name=command]", "uvx").await;
+    ui.b.type_into("#mcp-add textarea[name=args]", "mcp-browser")
+        .await;
+    ui.b.type_into(
+        "#mcp-add textarea[name=env]",
+        &format!("API_TOKEN={MCP_TOKEN}"),
+    )
+    .await;
+    ui.shot("claude-mcp-add-en-light").await;
+    ui.b.click("#mcp-create").await;
+    let row = ui.b.text("#mcp tr[data-mcp='user/browser-tools']").await;
+    assert!(row.contains("uvx mcp-browser"), "{row}");
+    let v = seen("add");
+    assert_eq!(
+        v["mcpServers"]["browser-tools"],
+        json!({"command": "uvx", "args": ["mcp-browser"], "env": {"API_TOKEN": MCP_TOKEN}})
+    );
+    assert_eq!(v["numStartups"], 7);
+    assert_eq!(
+        v["mcpServers"]["existing"]["futureField"],
+        json!({"keep": true})
+    );
+
+    ui.b.click("#mcp button[data-edit='user/browser-tools']")
+        .await;
+    let env =
+        ui.b.eval(
+            "return document.querySelector('#mcp .edit-row textarea[name=env]').value",
+            json!([]),
+        )
+        .await;
+    assert_eq!(
+        env,
+        json!("API_TOKEN=ghp_012345…WXYZ"),
+        "the secret is shown masked"
+    );
+    ui.b.type_into(
+        "#mcp .edit-row textarea[name=args]",
+        "mcp-browser\n--verbose",
+    )
+    .await;
+    ui.shot("claude-mcp-edit-en-light").await;
+    ui.b.click("#mcp-save").await;
+    ui.b.wait_for(
+        "the edit form to close",
+        "return !document.querySelector('#mcp .edit-row')",
+    )
+    .await;
+    let v = seen("edit");
+    assert_eq!(
+        v["mcpServers"]["browser-tools"],
+        json!({"command": "uvx", "args": ["mcp-browser", "--verbose"], "env": {"API_TOKEN": MCP_TOKEN}}),
+        "the masked secret sent back kept its value"
+    );
+    let page = ui.b.text("main").await;
+    assert!(!page.contains(MCP_TOKEN), "the secret is never shown whole");
+
+    ui.b.click("#mcp button[data-toggle='user/browser-tools']")
+        .await;
+    ui.b.text("#mcp tr[data-mcp='user/browser-tools'][data-status='disabled_by_switchboard']")
+        .await;
+    assert!(
+        seen("disable")["mcpServers"].get("browser-tools").is_none(),
+        "Claude Code no longer sees it"
+    );
+    ui.b.click("#mcp button[data-toggle='user/browser-tools']")
+        .await;
+    ui.b.text("#mcp tr[data-mcp='user/browser-tools'][data-status='enabled']")
+        .await;
+    assert_eq!(
+        seen("enable")["mcpServers"]["browser-tools"]["args"],
+        json!(["mcp-browser", "--verbose"])
+    );
+    ui.b.eval("window.confirm = () => true;", json!([])).await;
+    ui.b.click("#mcp button[data-remove='user/browser-tools']")
+        .await;
+    ui.b.wait_for(
+        "the server to be gone",
+        "return !document.querySelector(\"#mcp tr[data-mcp='user/browser-tools']\")",
+    )
+    .await;
+    assert_eq!(
+        std::fs::read_to_string(&claude_json).expect("read ~/.claude.json"),
+        CLAUDE_JSON,
+        "after add, edit, disable, enable and remove, ~/.claude.json is byte for byte what it was"
+    );
+    ui.check("/ui/claude (MCP)").await;
+
+    // A bad name is refused with the reason, in the form (the browser logs the 400).
+    ui.allowed.push(
+        "api/admin/claude/mcp - Failed to load resource: the server responded with a status of 400"
+            .into(),
+    );
+    ui.b.type_into("#mcp-add input[name=name]", "bad name")
+        .await;
+    ui.b.type_into("#mcp-add input[name=command]", "x").await;
+    ui.b.click("#mcp-create").await;
+    let refusal = ui.b.text("#mcp-add .error-box").await;
+    assert!(refusal.contains("letters, digits"), "{refusal}");
+    assert_eq!(
+        std::fs::read_to_string(&claude_json).expect("read"),
+        CLAUDE_JSON
+    );
+
+    // Skills: installed from a local folder, listed, removed.
+    ui.b.click("#skill-add summary").await;
+    ui.b.type_into("#skill-add input[name=source]", &skill.to_string_lossy())
+        .await;
+    ui.b.click("#skill-create").await;
+    let row = ui.b.text("#skills tr[data-skill='pdf-tools']").await;
+    assert!(row.contains("Fill and merge PDF forms."), "{row}");
+    let installed = home.join(".claude/skills/pdf-tools/SKILL.md");
+    assert!(installed.is_file(), "copied into ~/.claude/skills");
+    ui.shot("claude-skills-en-light").await;
+    ui.b.click("#skills button[data-remove-skill='pdf-tools']")
+        .await;
+    ui.b.wait_for(
+        "the skill to be gone",
+        "return !document.querySelector(\"#skills tr[data-skill='pdf-tools']\")",
+    )
+    .await;
+    assert!(!installed.exists());
+    ui.check("/ui/claude (skills)").await;
+
+    // The session's link: the request list filtered by it.
+    ui.b.click("#sessions tr[data-session='sess-browser-1'] a")
+        .await;
+    ui.b.text("#session-filter").await;
+    let rows = ui
+        .b
+        .wait_for(
+            "the session's requests",
+            "const r = document.querySelectorAll('#requests-table tbody tr'); return r.length === 3 && r.length",
+        )
+        .await;
+    assert_eq!(rows, json!(3));
+    ui.shot("claude-session-requests-en-light").await;
+    ui.check("/ui/requests?session=…").await;
+
+    // Both languages, both themes, and a phone.
+    for (lang, theme) in [("zh", "light"), ("en", "dark"), ("zh", "dark")] {
+        ui.b.eval(
+            "localStorage.setItem('switchboard.lang', arguments[0]); localStorage.setItem('switchboard.theme', arguments[1]);",
+            json!([lang, theme]),
+        )
+        .await;
+        ui.goto("/ui/claude").await;
+        ui.settled("#claude-settings").await;
+        ui.b.text("#sessions tr[data-session]").await;
+        let title = ui.b.text("main h1").await;
+        assert_eq!(title, "Claude Code");
+        let profiles = ui.b.text("#profiles").await;
+        assert!(
+            profiles.contains(if lang == "zh" {
+                "生效中"
+            } else {
+                "in force"
+            }),
+            "{profiles}"
+        );
+        ui.shot(&format!("claude-{lang}-{theme}")).await;
+        ui.check(&format!("/ui/claude ({lang}, {theme})")).await;
+    }
+    ui.b.set_size(390, 844).await;
+    for lang in ["en", "zh"] {
+        ui.b.eval(
+            "localStorage.setItem('switchboard.lang', arguments[0]); localStorage.setItem('switchboard.theme', 'light');",
+            json!([lang]),
+        )
+        .await;
+        ui.goto("/ui/claude").await;
+        ui.settled("#claude-settings").await;
+        ui.b.text("#sessions tr[data-session]").await;
+        ui.b.click("#mcp-add summary").await;
+        ui.b.text("#mcp-add form").await;
+        ui.assert_no_horizontal_overflow(&format!("claude ({lang})"))
+            .await;
+        ui.shot(&format!("claude-mobile-{lang}-light")).await;
+        ui.check(&format!("/ui/claude (phone, {lang})")).await;
+    }
     ui.b.quit().await;
     gw.shutdown().await;
 }
