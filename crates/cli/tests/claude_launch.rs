@@ -305,13 +305,35 @@ async fn claude_runs_through_the_gateway_follows_profile_switches_and_the_status
     assert_eq!(log[0]["session_id"], second_session.as_str());
     let cost = log[0]["cost_usd"].as_f64().expect("a priced model");
 
-    // 3. A session launched with --profile keeps its profile whatever the one in force.
+    // 3. A session launched with --profile keeps its profile whatever the one in force; the
+    //    user's own --settings is merged (their header goes out beside the profile's).
     let (h, c) = (home.to_path_buf(), claude.clone());
-    tokio::task::spawn_blocking(move || turn(&h, &c, &["--profile", "first"]))
-        .await
-        .expect("turn");
+    tokio::task::spawn_blocking(move || {
+        turn(
+            &h,
+            &c,
+            &[
+                "--profile",
+                "first",
+                "--settings",
+                r#"{"env": {"ANTHROPIC_CUSTOM_HEADERS": "X-Team: blue"}}"#,
+            ],
+        )
+    })
+    .await
+    .expect("turn");
     assert_eq!((a.hits(), b.hits()), (2, 1), "--profile first: a");
-    assert_eq!(a.requests()[1].header("x-switchboard-profile"), None);
+    let sent = &a.requests()[1];
+    assert_eq!(
+        sent.header("x-switchboard-profile"),
+        None,
+        "kept in the gateway"
+    );
+    assert_eq!(
+        sent.header("x-team"),
+        Some("blue"),
+        "the user's --settings merged"
+    );
 
     // 4. The status line, fed what Claude Code sends, shows the second session's endpoint and
     //    cost (the gateway's figure, not Claude Code's estimate of 0.5).
