@@ -1292,6 +1292,20 @@ async fn the_claude_code_page_switches_profiles_edits_mcp_servers_and_skills_and
         CLAUDE_JSON,
         "after add, edit, disable, enable and remove, ~/.claude.json is byte for byte what it was"
     );
+    // Saving a server the page did not write, unchanged: its unknown field stays, and so does
+    // every byte of the file.
+    ui.b.click("#mcp button[data-edit='user/existing']").await;
+    ui.b.click("#mcp-save").await;
+    ui.b.wait_for(
+        "the edit form to close",
+        "return !document.querySelector('#mcp .edit-row')",
+    )
+    .await;
+    assert_eq!(
+        std::fs::read_to_string(&claude_json).expect("read ~/.claude.json"),
+        CLAUDE_JSON,
+        "an edit that changes nothing writes nothing new"
+    );
     ui.check("/ui/claude (MCP)").await;
 
     // A bad name is refused with the reason, in the form (the browser logs the 400).

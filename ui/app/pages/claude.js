@@ -141,16 +141,31 @@ function formOf(s) {
   };
 }
 
-// The entry's fields as the form holds them; fields of the other transport are removed (null)
-// when editing, so switching from stdio to http leaves no stale `command`.
-function entryOf(v, editing) {
+// The entry's fields as the form holds them. Editing (`was`: the entry as shown), fields of the
+// other transport are removed (null), so switching from stdio to http leaves no stale
+// `command`; an explicit `"type": "stdio"` stays.
+function entryOf(v, was) {
+  // An empty list or map is written only where the entry already had the field.
+  const field = (entry, key, value, empty) => {
+    if (!empty || (was && was[key] !== undefined)) entry[key] = value;
+    else if (was) entry[key] = null;
+  };
   if (v.type === 'stdio') {
-    const entry = { command: v.command.trim(), args: v.args.split('\n').map((a) => a.trim()).filter(Boolean), env: pairsObject(v.env, '=') };
-    if (editing) Object.assign(entry, { type: null, url: null, headers: null });
+    const entry = { command: v.command.trim() };
+    const args = v.args.split('\n').map((a) => a.trim()).filter(Boolean);
+    const env = pairsObject(v.env, '=');
+    field(entry, 'args', args, args.length === 0);
+    field(entry, 'env', env, Object.keys(env).length === 0);
+    if (was) {
+      Object.assign(entry, { url: null, headers: null });
+      if (was.type && was.type !== 'stdio') entry.type = null;
+    }
     return entry;
   }
-  const entry = { type: v.type, url: v.url.trim(), headers: pairsObject(v.headers, ': ') };
-  if (editing) Object.assign(entry, { command: null, args: null, env: null });
+  const entry = { type: v.type, url: v.url.trim() };
+  const headers = pairsObject(v.headers, ': ');
+  field(entry, 'headers', headers, Object.keys(headers).length === 0);
+  if (was) Object.assign(entry, { command: null, args: null, env: null });
   return entry;
 }
 
@@ -205,10 +220,10 @@ function McpForm({ server, project, onDone }) {
     setError(null);
     try {
       if (server) {
-        await put(`/api/admin/claude/mcp/${server.scope}/${enc(server.name)}` + (project ? `?project=${enc(project)}` : ''), { entry: entryOf(v, true) });
+        await put(`/api/admin/claude/mcp/${server.scope}/${enc(server.name)}` + (project ? `?project=${enc(project)}` : ''), { entry: entryOf(v, server.entry) });
         toast(t('common.saved'));
       } else {
-        const body = { scope: v.scope, name: v.name.trim(), entry: entryOf(v, false) };
+        const body = { scope: v.scope, name: v.name.trim(), entry: entryOf(v, null) };
         if (project) body.project = project;
         await post('/api/admin/claude/mcp', body);
         toast(t('claude.mcp_added', { name: body.name }));
