@@ -8,6 +8,10 @@
 //! project's local and project scopes. Secrets in MCP entries (`env` and `headers` values whose
 //! names look secret) are shown masked, and an edit that sends a masked value back keeps the
 //! value it stands for.
+//!
+//! A change (an MCP server or a skill added, edited, switched or removed) runs commands as the
+//! gateway's user the next time Claude Code starts: by default (`[admin] claude_files =
+//! "local"`) only a request over a loopback connection may make one ([`FromHere`]).
 
 use std::path::{Path, PathBuf};
 
@@ -22,6 +26,9 @@ use switchboard_claude::{Error as ClaudeError, Paths, settings};
 
 use crate::AdminState;
 use crate::error::ApiError;
+use axum::extract::FromRequestParts;
+use switchboard_config::ClaudeFilesAccess;
+use switchboard_gateway::ConnInfo;
 
 pub(crate) mod openapi;
 
@@ -35,6 +42,38 @@ impl From<ClaudeError> for ApiError {
             ClaudeError::Io { .. } | ClaudeError::State { .. } => Self::Internal(text),
             _ => Self::BadRequest(text),
         }
+    }
+}
+
+/// Proof that a request may change Claude Code's files, by `[admin] claude_files` and where
+/// it comes from.
+pub(crate) struct FromHere;
+
+impl FromRequestParts<AdminState> for FromHere {
+    type Rejection = ApiError;
+
+    async fn from_request_parts(
+        parts: &mut http::request::Parts,
+        state: &AdminState,
+    ) -> Result<Self, ApiError> {
+        let remote = parts.extensions.get::<ConnInfo>().map(|c| c.remote.ip());
+        let access = state.control().live().config.admin.claude_files;
+        may_change(access, remote).map(|()| Self)
+    }
+}
+
+/// Whether a request from `remote` (`None`: not known) may change Claude Code's files.
+fn may_change(access: ClaudeFilesAccess, remote: Option<std::net::IpAddr>) -> Result<(), ApiError> {
+    let local = remote.is_some_and(|ip| ip.to_canonical().is_loopback());
+    match access {
+        ClaudeFilesAccess::Any => Ok(()),
+        ClaudeFilesAccess::Local if local => Ok(()),
+        ClaudeFilesAccess::Local => Err(ApiError::Forbidden(
+            "Claude Code's files on the gateway's machine can be changed only from that machine \
+             (the CLI, or a browser on it): an MCP server or a skill runs commands as its user. \
+             Set [admin] claude_files = \"any\" to allow admins elsewhere"
+                .into(),
+        )),
     }
 }
 
@@ -199,6 +238,7 @@ pub(crate) struct NewServer {
 /// entry checked as Claude Code would; a name taken in that scope is refused).
 pub(crate) async fn mcp_add(
     State(state): State<AdminState>,
+    _: FromHere,
     form: Result<Json<NewServer>, JsonRejection>,
 ) -> Result<Json<Value>, ApiError> {
     let form = body(form, "{\"scope\", \"project\"?, \"name\", \"entry\": {…}}")?;
@@ -226,6 +266,7 @@ pub(crate) struct EditServer {
 /// written. In `env` and `headers`, a value sent back as it was shown masked keeps its secret.
 pub(crate) async fn mcp_edit(
     State(state): State<AdminState>,
+    _: FromHere,
     UrlPath((scope, name)): UrlPath<(String, String)>,
     Query(project): Query<Project>,
     form: Result<Json<EditServer>, JsonRejection>,
@@ -275,6 +316,7 @@ fn field_edits(current: &Value, fields: Map<String, Value>) -> Vec<FieldEdit> {
 /// `DELETE /api/admin/claude/mcp/{scope}/{name}[?project=DIR]`.
 pub(crate) async fn mcp_remove(
     State(state): State<AdminState>,
+    _: FromHere,
     UrlPath((scope, name)): UrlPath<(String, String)>,
     Query(project): Query<Project>,
 ) -> Result<Json<Value>, ApiError> {
@@ -311,6 +353,7 @@ async fn toggle(
 /// `POST /api/admin/claude/mcp/{scope}/{name}/enable[?project=DIR]`.
 pub(crate) async fn mcp_enable(
     State(state): State<AdminState>,
+    _: FromHere,
     UrlPath((scope, name)): UrlPath<(String, String)>,
     Query(project): Query<Project>,
 ) -> Result<Json<Value>, ApiError> {
@@ -322,6 +365,7 @@ pub(crate) async fn mcp_enable(
 /// project as Claude Code records it.
 pub(crate) async fn mcp_disable(
     State(state): State<AdminState>,
+    _: FromHere,
     UrlPath((scope, name)): UrlPath<(String, String)>,
     Query(project): Query<Project>,
 ) -> Result<Json<Value>, ApiError> {
@@ -366,6 +410,7 @@ pub(crate) struct NewSkill {
 /// skills and no `name` is refused with their names.
 pub(crate) async fn skills_install(
     State(state): State<AdminState>,
+    _: FromHere,
     form: Result<Json<NewSkill>, JsonRejection>,
 ) -> Result<Json<Value>, ApiError> {
     let form = body(
@@ -404,6 +449,7 @@ pub(crate) struct UpdateSkill {
 /// `dry_run`; files the user edited are kept unless `force`).
 pub(crate) async fn skills_update(
     State(state): State<AdminState>,
+    _: FromHere,
     UrlPath((scope, name)): UrlPath<(String, String)>,
     Query(project): Query<Project>,
     form: Option<Json<UpdateSkill>>,
@@ -438,6 +484,7 @@ pub(crate) struct RemoveSkill {
 /// skill's folder (one Switchboard did not install, or edited since, needs `force`).
 pub(crate) async fn skills_remove(
     State(state): State<AdminState>,
+    _: FromHere,
     UrlPath((scope, name)): UrlPath<(String, String)>,
     Query(q): Query<RemoveSkill>,
 ) -> Result<Json<Value>, ApiError> {
@@ -459,6 +506,24 @@ pub(crate) fn paths(over: Option<&Paths>) -> Result<Paths, ApiError> {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn claude_files_change_only_from_the_machine_unless_allowed_anywhere() {
+        let ip = |s: &str| Some(s.parse::<std::net::IpAddr>().expect("ip"));
+        let local = ClaudeFilesAccess::Local;
+        assert!(may_change(local, ip("127.0.0.1")).is_ok());
+        assert!(may_change(local, ip("127.0.0.53")).is_ok());
+        assert!(may_change(local, ip("::1")).is_ok());
+        assert!(may_change(local, ip("::ffff:127.0.0.1")).is_ok());
+        for far in ["192.168.1.20", "10.0.0.1", "::ffff:192.168.1.20", "fe80::1"] {
+            let Err(ApiError::Forbidden(why)) = may_change(local, ip(far)) else {
+                panic!("{far} may change Claude Code's files");
+            };
+            assert!(why.contains("claude_files = \"any\""), "{why}");
+        }
+        assert!(may_change(local, None).is_err(), "unknown: refused");
+        assert!(may_change(ClaudeFilesAccess::Any, ip("192.168.1.20")).is_ok());
+    }
 
     #[test]
     fn passwords_in_urls_are_masked() {

@@ -1,11 +1,11 @@
 //! `[admin]`: the control plane's door (its listener, the host names it answers to, who may
-//! read `/metrics`, how long dashboard sessions last), and the origin lists it shares with
+//! read `/metrics`, how long dashboard sessions last, from where Claude Code's files may be changed), and the origin lists it shares with
 //! `[server]`.
 
 use std::net::SocketAddr;
 
 use crate::fields::secret;
-use crate::model::{AdminConfig, MetricsAccess};
+use crate::model::{AdminConfig, ClaudeFilesAccess, MetricsAccess};
 use crate::reader::{Cx, Section, string_list, unknown_value};
 
 pub(crate) const ADMIN_KEYS: &[&str] = &[
@@ -15,6 +15,7 @@ pub(crate) const ADMIN_KEYS: &[&str] = &[
     "metrics_token",
     "session_lifetime",
     "session_idle",
+    "claude_files",
 ];
 
 pub(crate) fn admin(cx: &mut Cx<'_>, s: Section<'_>) -> AdminConfig {
@@ -60,6 +61,20 @@ pub(crate) fn admin(cx: &mut Cx<'_>, s: Section<'_>) -> AdminConfig {
         }
     }
     out.metrics_token = secret(cx, s, "metrics_token");
+    if let Some(m) = s.string(cx, "claude_files") {
+        match m.value.as_str() {
+            "local" => out.claude_files = ClaudeFilesAccess::Local,
+            "any" => out.claude_files = ClaudeFilesAccess::Any,
+            _ => unknown_value(
+                cx,
+                s,
+                "claude_files",
+                &m,
+                "Claude Code files access",
+                &["local", "any"],
+            ),
+        }
+    }
     for (key, slot) in [
         ("session_lifetime", &mut out.session_lifetime),
         ("session_idle", &mut out.session_idle),

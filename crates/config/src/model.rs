@@ -215,6 +215,19 @@ pub struct AdminConfig {
     pub session_lifetime: Duration,
     /// A session unused this long ends.
     pub session_idle: Duration,
+    /// From where the control plane may change Claude Code's files (MCP servers, skills).
+    pub claude_files: ClaudeFilesAccess,
+}
+
+/// From where an admin may change the gateway user's Claude Code files through the control
+/// plane. An MCP server or a skill runs commands as that user the next time Claude Code starts,
+/// so by default only someone on the machine itself may add one.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum ClaudeFilesAccess {
+    /// Only over a loopback connection: the CLI, or a browser on the machine.
+    Local,
+    /// From any admin, wherever they connect from.
+    Any,
 }
 
 /// Who may read `/metrics`.
@@ -237,6 +250,7 @@ impl Default for AdminConfig {
             listen: None,
             hosts: Vec::new(),
             metrics: MetricsAccess::Admin,
+            claude_files: ClaudeFilesAccess::Local,
             metrics_token: None,
             session_lifetime: DEFAULT_SESSION_LIFETIME,
             session_idle: DEFAULT_SESSION_IDLE,

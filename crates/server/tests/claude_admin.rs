@@ -611,3 +611,105 @@ async fn a_profile_switch_is_written_to_the_file_and_routes_the_next_request() {
     .await;
     assert_eq!(status, 409);
 }
+
+/// This machine's address on its network: the source of the route a packet to a public address
+/// would take (a UDP "connect" sends nothing).
+fn network_address() -> std::net::IpAddr {
+    let socket = std::net::UdpSocket::bind("0.0.0.0:0").expect("udp socket");
+    socket
+        .connect("192.0.2.1:9")
+        .or_else(|_| socket.connect("8.8.8.8:53"))
+        .expect("a network route: this test needs an address besides loopback");
+    let ip = socket.local_addr().expect("local address").ip();
+    assert!(!ip.is_loopback(), "{ip}");
+    ip
+}
+
+#[tokio::test]
+async fn claude_files_change_only_from_the_gateways_machine_unless_allowed() {
+    let gw = TestGateway::builder()
+        .endpoint("a", "anthropic", "http://127.0.0.1:9", "")
+        .extra("[admin]\nlisten = \"0.0.0.0:0\"\n")
+        .start()
+        .await;
+    let home = home(&gw);
+    let port = gw
+        .admin_url
+        .rsplit(':')
+        .next()
+        .and_then(|p| p.parse::<u16>().ok())
+        .expect("admin port");
+    let far = format!("http://{}:{port}", network_address());
+    let from_far = |method: Method, path: &str| {
+        gw.http
+            .request(method, format!("{far}{path}"))
+            .bearer_auth(&gw.admin_token)
+    };
+    let add = json!({"scope": "user", "name": "tools", "entry": {"command": "uvx", "args": ["mcp-tool"]}});
+
+    // An admin elsewhere reads, but adds no server (it would run as the gateway's user).
+    let (status, listed) = json_of(
+        from_far(Method::GET, "/api/admin/claude/mcp")
+            .send()
+            .await
+            .expect("list"),
+    )
+    .await;
+    assert_eq!(status, 200, "{listed}");
+    let (status, v) = json_of(
+        from_far(Method::POST, "/api/admin/claude/mcp")
+            .json(&add)
+            .send()
+            .await
+            .expect("add"),
+    )
+    .await;
+    assert_eq!(status, 403, "{v}");
+    let why = v["error"]["message"].as_str().expect("message");
+    assert!(why.contains("claude_files = \"any\""), "{why}");
+    assert!(!home.join(".claude.json").exists(), "nothing written");
+    for (method, path) in [
+        (Method::POST, "/api/admin/claude/skills"),
+        (Method::DELETE, "/api/admin/claude/skills/user/x"),
+        (Method::POST, "/api/admin/claude/mcp/user/tools/disable"),
+    ] {
+        let r = from_far(method.clone(), path)
+            .json(&json!({}))
+            .send()
+            .await
+            .expect("send");
+        assert_eq!(r.status().as_u16(), 403, "{method} {path}");
+    }
+
+    // From the machine itself: done.
+    ok(
+        &gw,
+        Method::POST,
+        "/api/admin/claude/mcp",
+        Some(add.clone()),
+    )
+    .await;
+    ok(
+        &gw,
+        Method::DELETE,
+        "/api/admin/claude/mcp/user/tools",
+        None,
+    )
+    .await;
+
+    // `claude_files = "any"`: from anywhere.
+    let text = fs::read_to_string(&gw.config_path).expect("config");
+    gw.rewrite_config(&text.replace("[admin]\n", "[admin]\nclaude_files = \"any\"\n"));
+    ok(&gw, Method::POST, "/api/admin/reload", None).await;
+    let (status, v) = json_of(
+        from_far(Method::POST, "/api/admin/claude/mcp")
+            .json(&add)
+            .send()
+            .await
+            .expect("add"),
+    )
+    .await;
+    assert_eq!(status, 200, "{v}");
+    assert!(read(&home.join(".claude.json")).contains("mcp-tool"));
+    gw.shutdown().await;
+}

@@ -76,7 +76,7 @@ pub(crate) fn op(method: &str, path: &str) -> Option<AdminOp> {
         ),
         ("POST", "/api/admin/claude/mcp") => op(
             "addMcpServer",
-            "Adds a server to a scope: stdio {command, args, env} or http/sse/ws {type, url, headers}. The name (letters, digits, - and _) and the entry are checked as Claude Code checks them; a name taken in that scope is refused (409). Only that entry of the file is written; every other key keeps its bytes.",
+            "Adds a server to a scope: stdio {command, args, env} or http/sse/ws {type, url, headers}. The name (letters, digits, - and _) and the entry are checked as Claude Code checks them; a name taken in that scope is refused (409). Only that entry of the file is written; every other key keeps its bytes. Over a loopback connection only (403 from elsewhere) unless `[admin] claude_files = \"any\"`: it makes Claude Code run commands as the gateway's user.",
             Some(obj(json!({
                 "scope": {"type": "string", "enum": ["user", "local", "project"]},
                 "project": {"type": "string", "description": "The project's folder (local and project scopes)."},
@@ -90,28 +90,28 @@ pub(crate) fn op(method: &str, path: &str) -> Option<AdminOp> {
         ),
         ("PUT", "/api/admin/claude/mcp/{scope}/{name}") => op(
             "editMcpServer",
-            "Sets the entry's fields given (null removes one) and keeps every other field, known or not. In env and headers, a value sent back as it was shown masked keeps the secret it stands for.",
+            "Sets the entry's fields given (null removes one) and keeps every other field, known or not. In env and headers, a value sent back as it was shown masked keeps the secret it stands for. Over a loopback connection only (403 from elsewhere) unless `[admin] claude_files = \"any\"`: it makes Claude Code run commands as the gateway's user.",
             Some(obj(json!({"entry": {"type": "object"}}))),
             json_ok(obj(json!({"warnings": string_array()}))),
             true,
         ),
         ("DELETE", "/api/admin/claude/mcp/{scope}/{name}") => op(
             "removeMcpServer",
-            "Removes the server's entry (only that entry: the rest of the file keeps its bytes).",
+            "Removes the server's entry (only that entry: the rest of the file keeps its bytes). Over a loopback connection only (403 from elsewhere) unless `[admin] claude_files = \"any\"`: it makes Claude Code run commands as the gateway's user.",
             None,
             json_ok(obj(json!({"removed": {"type": "string"}}))),
             true,
         ),
         ("POST", "/api/admin/claude/mcp/{scope}/{name}/enable") => op(
             "enableMcpServer",
-            "Turns a disabled server back on: a user or local one comes back from Switchboard's stash byte for byte; a project one is approved for the project as Claude Code records it.",
+            "Turns a disabled server back on: a user or local one comes back from Switchboard's stash byte for byte; a project one is approved for the project as Claude Code records it. Over a loopback connection only (403 from elsewhere) unless `[admin] claude_files = \"any\"`: it makes Claude Code run commands as the gateway's user.",
             None,
             json_ok(r("McpToggled")),
             true,
         ),
         ("POST", "/api/admin/claude/mcp/{scope}/{name}/disable") => op(
             "disableMcpServer",
-            "Turns a server off without losing it: a user or local one moves to Switchboard's stash (Claude Code no longer sees it), a project one is declined for the project.",
+            "Turns a server off without losing it: a user or local one moves to Switchboard's stash (Claude Code no longer sees it), a project one is declined for the project. Over a loopback connection only (403 from elsewhere) unless `[admin] claude_files = \"any\"`: it makes Claude Code run commands as the gateway's user.",
             None,
             json_ok(r("McpToggled")),
             true,
@@ -127,7 +127,7 @@ pub(crate) fn op(method: &str, path: &str) -> Option<AdminOp> {
         ),
         ("POST", "/api/admin/claude/skills") => op(
             "installSkill",
-            "Installs (copies) a skill from a git URL (file:// too; a ref and a folder inside allowed), OWNER/REPO on GitHub, or a folder or zip/tar archive on the gateway's machine, after checking its SKILL.md against the published rules; an invalid skill is refused with the reasons, a source holding several without `name` with their names.",
+            "Installs (copies) a skill from a git URL (file:// too; a ref and a folder inside allowed), OWNER/REPO on GitHub, or a folder or zip/tar archive on the gateway's machine, after checking its SKILL.md against the published rules; an invalid skill is refused with the reasons, a source holding several without `name` with their names. Over a loopback connection only (403 from elsewhere) unless `[admin] claude_files = \"any\"`: it makes Claude Code run commands as the gateway's user.",
             Some(obj(json!({
                 "source": {"type": "string"},
                 "ref": {"type": "string"},
@@ -145,7 +145,7 @@ pub(crate) fn op(method: &str, path: &str) -> Option<AdminOp> {
         ),
         ("POST", "/api/admin/claude/skills/{scope}/{name}/update") => op(
             "updateSkill",
-            "Fetches a Switchboard-installed skill's recorded source again and says what changed (files added, removed, modified); replaces the files unless `dry_run`. Files the user edited are kept unless `force`.",
+            "Fetches a Switchboard-installed skill's recorded source again and says what changed (files added, removed, modified); replaces the files unless `dry_run`. Files the user edited are kept unless `force`. Over a loopback connection only (403 from elsewhere) unless `[admin] claude_files = \"any\"`: it makes Claude Code run commands as the gateway's user.",
             Some(obj(
                 json!({"dry_run": {"type": "boolean"}, "force": {"type": "boolean"}}),
             )),
@@ -162,7 +162,7 @@ pub(crate) fn op(method: &str, path: &str) -> Option<AdminOp> {
         ("DELETE", "/api/admin/claude/skills/{scope}/{name}") => {
             let mut o = op(
                 "removeSkill",
-                "Removes a skill's folder. One Switchboard did not install, or one edited since, needs `force=true`.",
+                "Removes a skill's folder. One Switchboard did not install, or one edited since, needs `force=true`. Over a loopback connection only (403 from elsewhere) unless `[admin] claude_files = \"any\"`: it makes Claude Code run commands as the gateway's user.",
                 None,
                 json_ok(obj(json!({"removed": {"type": "string"}}))),
                 true,
