@@ -24,7 +24,7 @@
 mod webdriver;
 
 use std::collections::BTreeSet;
-use std::path::PathBuf;
+use std::path::{Path, PathBuf};
 use std::time::Duration;
 
 use bytes::Bytes;
@@ -122,6 +122,35 @@ struct Ui {
 }
 
 impl Ui {
+    /// A browser on `gw`'s control plane, signed out (the sign-in probe's 401 expected).
+    async fn open(gw: &TestGateway, chromium: &Path, chromedriver: &Path) -> Self {
+        let b = Browser::start(chromium, chromedriver).await;
+        b.on_every_page(WATCH).await;
+        Self {
+            b,
+            base: gw.admin_url.clone(),
+            allowed: vec![
+                "api/admin/session - Failed to load resource: the server responded with a status of 401"
+                    .into(),
+            ],
+            shots: screenshots(),
+            pages_checked: BTreeSet::new(),
+        }
+    }
+
+    /// Signs in through a one-time link, as `switchboard ui` does.
+    async fn sign_in_with_link(&mut self, gw: &TestGateway) {
+        let link: Value = gw
+            .admin_request(reqwest::Method::POST, "/api/admin/links")
+            .send()
+            .await
+            .expect("mint a link")
+            .json()
+            .await
+            .expect("link json");
+        self.goto(link["path"].as_str().expect("link path")).await;
+    }
+
     async fn goto(&mut self, path: &str) {
         self.check(path).await;
         let url = format!("{}{path}", self.base);
@@ -414,15 +443,7 @@ async fn the_dashboard_as_a_person_uses_it() {
     ui.check("sign-in").await;
 
     // --- Signed in through a one-time link; the overview shows the seeded figures. ----------
-    let link: Value = gw
-        .admin_request(reqwest::Method::POST, "/api/admin/links")
-        .send()
-        .await
-        .expect("mint a link")
-        .json()
-        .await
-        .expect("link json");
-    ui.goto(link["path"].as_str().expect("link path")).await;
+    ui.sign_in_with_link(&gw).await;
     ui.settled("#kpis").await;
     let path = ui.b.eval("return location.pathname", json!([])).await;
     assert_eq!(path, "/ui/", "the link lands on the dashboard");
@@ -811,28 +832,8 @@ async fn the_keys_page_makes_a_key_shows_it_once_and_revokes_it() {
     .await
     .expect("mia's key");
 
-    let b = Browser::start(&chromium, &chromedriver).await;
-    b.on_every_page(WATCH).await;
-    let shots = screenshots();
-    let mut ui = Ui {
-        b,
-        base: gw.admin_url.clone(),
-        allowed: vec![
-            "api/admin/session - Failed to load resource: the server responded with a status of 401"
-                .into(),
-        ],
-        shots,
-        pages_checked: BTreeSet::new(),
-    };
-    let link: Value = gw
-        .admin_request(reqwest::Method::POST, "/api/admin/links")
-        .send()
-        .await
-        .expect("mint a link")
-        .json()
-        .await
-        .expect("link json");
-    ui.goto(link["path"].as_str().expect("link path")).await;
+    let mut ui = Ui::open(&gw, &chromium, &chromedriver).await;
+    ui.sign_in_with_link(&gw).await;
     ui.b.click("nav a[href='/ui/keys']").await;
     ui.settled("#keys").await;
     ui.b.text("#keys tr[data-key='mia-laptop']").await;
@@ -1141,27 +1142,8 @@ async fn the_claude_code_page_switches_profiles_edits_mcp_servers_and_skills_and
     );
     gw.wait_for_logs(2).await;
 
-    let b = Browser::start(&chromium, &chromedriver).await;
-    b.on_every_page(WATCH).await;
-    let mut ui = Ui {
-        b,
-        base: gw.admin_url.clone(),
-        allowed: vec![
-            "api/admin/session - Failed to load resource: the server responded with a status of 401"
-                .into(),
-        ],
-        shots: screenshots(),
-        pages_checked: BTreeSet::new(),
-    };
-    let link: Value = gw
-        .admin_request(reqwest::Method::POST, "/api/admin/links")
-        .send()
-        .await
-        .expect("mint a link")
-        .json()
-        .await
-        .expect("link json");
-    ui.goto(link["path"].as_str().expect("link path")).await;
+    let mut ui = Ui::open(&gw, &chromium, &chromedriver).await;
+    ui.sign_in_with_link(&gw).await;
     ui.b.click("nav a[href='/ui/claude']").await;
     ui.settled("#claude-settings").await;
     ui.b.text("#sessions tr[data-session]").await;
